@@ -1,0 +1,416 @@
+/* lb-api.c — routes of /api/v1 (see docs/api.md). */
+#define G_LOG_DOMAIN "lobbyd-api"
+#include "lb-api.h"
+#include "lb-build-config.h"
+#include "lb-config.h"
+#include "lb-error.h"
+#include "lb-json.h"
+#include "lb-lobby.h"
+#include "lb-media-branch.h"
+#include "lb-registry.h"
+#include "lb-session.h"
+#include "lb-spec.h"
+
+#include <string.h>
+
+struct _LbApi
+{
+  LbRegistry *registry;
+  const LbConfig *config;
+  gint64 started_at; /* monotonic µs */
+};
+
+#define MAX_PARAMS 2
+
+typedef struct
+{
+  const char *content_type;
+  const char *body;
+  gsize body_len;
+  char *params[MAX_PARAMS]; /* unescaped path parameters */
+} Request;
+
+typedef void (*Handler) (LbApi *api, Request *req, LbApiResponse *resp);
+
+typedef struct
+{
+  const char *method;
+  Handler handler;
+} Method;
+
+typedef struct
+{
+  const char *pattern; /* segments; "{}" captures one */
+  Method methods[3];
+} Route;
+
+LbApi *
+lb_api_new (LbRegistry *registry, const LbConfig *config)
+{
+  LbApi *api = g_new0 (LbApi, 1);
+  api->registry = registry;
+  api->config = config;
+  api->started_at = g_get_monotonic_time ();
+  return api;
+}
+
+void
+lb_api_free (LbApi *api)
+{
+  g_free (api);
+}
+
+void
+lb_api_response_clear (LbApiResponse *resp)
+{
+  g_clear_pointer (&resp->body, g_free);
+  g_clear_pointer (&resp->allow, g_free);
+  g_clear_pointer (&resp->location, g_free);
+}
+
+/* Takes ownership of @node. */
+static void
+reply_json (LbApiResponse *resp, guint status, JsonNode *node)
+{
+  g_free (resp->body);
+  resp->status = status;
+  resp->content_type = "application/json";
+  resp->body = lb_json_to_string (node);
+  json_node_unref (node);
+}
+
+void
+lb_api_response_set_error (LbApiResponse *resp, const GError *error)
+{
+  LbErrorCode code = error->domain == LB_ERROR ? (LbErrorCode) error->code : LB_ERROR_INTERNAL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "code");
+  json_builder_add_string_value (b, lb_error_code_name (code));
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, error->message);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  reply_json (resp, lb_error_http_status (code), json_builder_get_root (b));
+}
+
+static void
+reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_autoptr (GError) error = g_error_new_literal (LB_ERROR, code, message);
+  lb_api_response_set_error (resp, error);
+}
+
+static JsonNode *
+list_node (GPtrArray *items, JsonNode *(*to_json) (gconstpointer), const char *member)
+{
+  JsonArray *array = json_array_sized_new (items->len);
+  for (guint i = 0; i < items->len; i++)
+    json_array_add_element (array, to_json (g_ptr_array_index (items, i)));
+  JsonObject *obj = json_object_new ();
+  json_object_set_array_member (obj, member, array);
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, obj);
+  return node;
+}
+
+/* Parses the body as a JSON object, replying 400/415 itself on failure. */
+static JsonNode *
+read_body (Request *req, LbApiResponse *resp)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (req->content_type != NULL && g_ascii_strncasecmp (req->content_type, "application/json", 16) != 0)
+    {
+      reply_error (resp, LB_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                   "request body must be application/json, not %s", req->content_type);
+      return NULL;
+    }
+  JsonNode *node = lb_json_parse_object (req->body, req->body_len, &error);
+  if (node == NULL)
+    lb_api_response_set_error (resp, error);
+  return node;
+}
+
+static LbLobby *
+find_lobby (LbApi *api, const char *id, LbApiResponse *resp)
+{
+  LbLobby *lobby = lb_registry_find_lobby (api->registry, id);
+  if (lobby == NULL)
+    reply_error (resp, LB_ERROR_NOT_FOUND, "lobby %s not found", id);
+  return lobby;
+}
+
+static LbSession *
+find_session (LbApi *api, const char *id, LbApiResponse *resp)
+{
+  LbSession *session = lb_registry_find_session (api->registry, id);
+  if (session == NULL)
+    reply_error (resp, LB_ERROR_NOT_FOUND, "session %s not found", id);
+  return session;
+}
+
+static void
+get_status (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  JsonObject *obj = json_object_new ();
+  json_object_set_string_member (obj, "version", LB_VERSION);
+  json_object_set_int_member (obj, "uptime_s",
+                              (g_get_monotonic_time () - api->started_at) / G_USEC_PER_SEC);
+  json_object_set_int_member (obj, "lobbies", lb_registry_get_lobbies (api->registry)->len);
+  json_object_set_int_member (obj, "sessions", lb_registry_get_sessions (api->registry)->len);
+  json_object_set_int_member (obj, "pipelines", lb_media_live_pipelines ());
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, obj);
+  reply_json (resp, 200, node);
+}
+
+static void
+get_gpu_status (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  guint running = lb_registry_count_running_sessions (api->registry);
+  JsonObject *obj = json_object_new ();
+
+  /* No hardware pools yet: every encode is x264, so "software mode" is
+   * simply "some session is encoding". */
+  json_object_set_int_member (obj, "nvenc_sessions_used", 0);
+  json_object_set_int_member (obj, "nvenc_sessions_limit", 0);
+  json_object_set_boolean_member (obj, "software_mode", running > 0);
+  json_object_set_int_member (obj, "active_lobbies", lb_registry_get_lobbies (api->registry)->len);
+  json_object_set_int_member (obj, "active_sessions", running);
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, obj);
+  reply_json (resp, 200, node);
+}
+
+static void
+list_lobbies (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  reply_json (resp, 200,
+              list_node (lb_registry_get_lobbies (api->registry),
+                         (JsonNode * (*) (gconstpointer)) lb_lobby_to_json, "lobbies"));
+}
+
+static void
+create_lobby (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) body = read_body (req, resp);
+  if (body == NULL)
+    return;
+  g_autoptr (LbLobbySpec) spec = lb_lobby_spec_from_json (json_node_get_object (body), &error);
+  gboolean created = FALSE;
+  LbLobby *lobby = spec ? lb_registry_create_lobby (api->registry, spec, &created, &error) : NULL;
+  if (lobby == NULL)
+    {
+      lb_api_response_set_error (resp, error);
+      return;
+    }
+  resp->location = g_strdup_printf ("/api/v1/lobbies/%s", lb_lobby_get_id (lobby));
+  reply_json (resp, created ? 201 : 200, lb_lobby_to_json (lobby));
+}
+
+static void
+get_lobby (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  LbLobby *lobby = find_lobby (api, req->params[0], resp);
+  if (lobby != NULL)
+    reply_json (resp, 200, lb_lobby_to_json (lobby));
+}
+
+static void
+get_lobby_by_key (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  LbLobby *lobby = lb_registry_find_lobby_by_key (api->registry, req->params[0]);
+  if (lobby == NULL)
+    reply_error (resp, LB_ERROR_NOT_FOUND, "no lobby has session_key '%s'", req->params[0]);
+  else
+    reply_json (resp, 200, lb_lobby_to_json (lobby));
+}
+
+static void
+delete_lobby (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  g_autoptr (GError) error = NULL;
+  if (!lb_registry_delete_lobby (api->registry, req->params[0], &error))
+    lb_api_response_set_error (resp, error);
+  else
+    resp->status = 204;
+}
+
+static void
+list_lobby_sessions (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  LbLobby *lobby = find_lobby (api, req->params[0], resp);
+  if (lobby != NULL)
+    reply_json (resp, 200,
+                list_node (lb_lobby_get_sessions (lobby),
+                           (JsonNode * (*) (gconstpointer)) lb_session_to_json, "sessions"));
+}
+
+static void
+join_lobby (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  g_autoptr (GError) error = NULL;
+  LbLobby *lobby = find_lobby (api, req->params[0], resp);
+  if (lobby == NULL)
+    return;
+  g_autoptr (JsonNode) body = read_body (req, resp);
+  if (body == NULL)
+    return;
+  LbSessionSpec *spec
+    = lb_session_spec_from_json (json_node_get_object (body), lb_lobby_get_spec (lobby), &error);
+  LbSession *session = spec ? lb_registry_join (api->registry, lobby, spec, &error) : NULL;
+  if (session == NULL)
+    {
+      lb_api_response_set_error (resp, error);
+      return;
+    }
+  resp->location = g_strdup_printf ("/api/v1/sessions/%s", lb_session_get_id (session));
+  JsonNode *node = lb_session_to_json (session);
+  g_autofree char *sdp_url = g_strdup_printf ("%s/sdp", resp->location);
+  json_object_set_string_member (json_node_get_object (node), "sdp_url", sdp_url);
+  reply_json (resp, 201, node);
+}
+
+static void
+list_sessions (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  reply_json (resp, 200,
+              list_node (lb_registry_get_sessions (api->registry),
+                         (JsonNode * (*) (gconstpointer)) lb_session_to_json, "sessions"));
+}
+
+static void
+get_session (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  LbSession *session = find_session (api, req->params[0], resp);
+  if (session != NULL)
+    reply_json (resp, 200, lb_session_to_json (session));
+}
+
+static void
+get_session_sdp (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  LbSession *session = find_session (api, req->params[0], resp);
+  if (session == NULL)
+    return;
+  char *sdp = lb_session_get_sdp (session);
+  if (sdp == NULL)
+    {
+      reply_error (resp, LB_ERROR_CONFLICT, "session %s is not running", req->params[0]);
+      return;
+    }
+  resp->status = 200;
+  resp->content_type = "application/sdp";
+  resp->body = sdp;
+}
+
+static void
+delete_session (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  g_autoptr (GError) error = NULL;
+  if (!lb_registry_leave (api->registry, req->params[0], &error))
+    lb_api_response_set_error (resp, error);
+  else
+    resp->status = 204;
+}
+
+static const Route routes[] = {
+  { "api/v1/status", { { "GET", get_status } } },
+  { "api/v1/system/gpu-status", { { "GET", get_gpu_status } } },
+  { "api/v1/lobbies", { { "GET", list_lobbies }, { "POST", create_lobby } } },
+  { "api/v1/lobbies/by-key/{}", { { "GET", get_lobby_by_key } } },
+  { "api/v1/lobbies/{}", { { "GET", get_lobby }, { "DELETE", delete_lobby } } },
+  { "api/v1/lobbies/{}/sessions", { { "GET", list_lobby_sessions }, { "POST", join_lobby } } },
+  { "api/v1/sessions", { { "GET", list_sessions } } },
+  { "api/v1/sessions/{}", { { "GET", get_session }, { "DELETE", delete_session } } },
+  { "api/v1/sessions/{}/sdp", { { "GET", get_session_sdp } } },
+};
+
+/* Matches @segments against @pattern, unescaping captured segments into @req. */
+static gboolean
+match_route (const char *pattern, char **segments, Request *req)
+{
+  g_auto (GStrv) pat = g_strsplit (pattern, "/", -1);
+  guint n = g_strv_length (pat);
+  guint nparams = 0;
+
+  if (g_strv_length (segments) != n)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      if (g_str_equal (pat[i], "{}"))
+        {
+          char *value = g_uri_unescape_string (segments[i], NULL);
+          if (value == NULL || *value == '\0' || nparams >= MAX_PARAMS)
+            {
+              g_free (value);
+              goto no_match;
+            }
+          req->params[nparams++] = value;
+        }
+      else if (!g_str_equal (pat[i], segments[i]))
+        goto no_match;
+    }
+  return TRUE;
+
+no_match:
+  for (guint i = 0; i < nparams; i++)
+    g_clear_pointer (&req->params[i], g_free);
+  return FALSE;
+}
+
+void
+lb_api_handle (LbApi *api, const char *method, const char *path, const char *content_type,
+               const char *body, gsize body_len, LbApiResponse *resp)
+{
+  Request req = { content_type, body, body_len, { NULL } };
+  const char *trimmed = path;
+
+  while (*trimmed == '/')
+    trimmed++;
+  g_autofree char *clean = g_strdup (trimmed);
+  gsize len = strlen (clean);
+  if (len > 0 && clean[len - 1] == '/')
+    clean[len - 1] = '\0';
+  g_auto (GStrv) segments = g_strsplit (clean, "/", -1);
+
+  for (guint r = 0; r < G_N_ELEMENTS (routes); r++)
+    {
+      if (!match_route (routes[r].pattern, segments, &req))
+        continue;
+
+      const Method *found = NULL;
+      g_autoptr (GString) allow = g_string_new (NULL);
+      for (guint m = 0; m < G_N_ELEMENTS (routes[r].methods) && routes[r].methods[m].method; m++)
+        {
+          if (g_str_equal (routes[r].methods[m].method, method))
+            found = &routes[r].methods[m];
+          g_string_append_printf (allow, "%s%s", allow->len ? ", " : "",
+                                  routes[r].methods[m].method);
+        }
+      if (found != NULL)
+        found->handler (api, &req, resp);
+      else
+        {
+          resp->allow = g_strdup (allow->str);
+          reply_error (resp, LB_ERROR_METHOD_NOT_ALLOWED, "%s is not allowed on /%s (allowed: %s)",
+                       method, clean, allow->str);
+        }
+      for (guint i = 0; i < MAX_PARAMS; i++)
+        g_free (req.params[i]);
+      return;
+    }
+  reply_error (resp, LB_ERROR_NOT_FOUND, "no such endpoint: /%s", clean);
+}

@@ -1,0 +1,39 @@
+/* lb-api.h — the HTTP API's routes, independent of the HTTP library.
+ *
+ * lb_api_handle() maps (method, path, body) to a status and a body, so the
+ * whole API can be driven from lb-http-server or from a test without a
+ * socket. Every error leaves as {"error":{"code","message"}} with the status
+ * that lb-error.h assigns to its code. */
+#pragma once
+
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LbApi LbApi;
+
+typedef struct
+{
+  guint status;
+  char *body;               /* owned; may be NULL (204) */
+  const char *content_type; /* static */
+  char *allow;              /* owned; for 405 */
+  char *location;           /* owned; for 201 */
+  guint retry_after_s;      /* 0 = none */
+} LbApiResponse;
+
+/* @registry and @config are borrowed. */
+LbApi *lb_api_new (LbRegistry *registry, const LbConfig *config);
+void lb_api_free (LbApi *api);
+
+/* @path is the raw (percent-encoded) request path. */
+void lb_api_handle (LbApi *api, const char *method, const char *path, const char *content_type,
+                    const char *body, gsize body_len, LbApiResponse *response);
+void lb_api_response_clear (LbApiResponse *response);
+
+/* Fills @response with the JSON error body of @error (an LB_ERROR). */
+void lb_api_response_set_error (LbApiResponse *response, const GError *error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbApi, lb_api_free)
+
+G_END_DECLS

@@ -1,0 +1,27 @@
+/* lb-http-server.h — libsoup-3 server for the API: a unix socket (mode 0660,
+ * trusted by file permissions) and an optional TCP listener that requires
+ * `Authorization: Bearer <token>`. */
+#pragma once
+
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LbApi LbApi;
+
+/* @api is borrowed. @tcp_host NULL = no TCP listener. @token is required
+ * when TCP is on. */
+LbHttpServer *lb_http_server_new (LbApi *api, const char *socket_path, const char *tcp_host,
+                                  guint16 tcp_port, const char *token, guint max_body_bytes,
+                                  GError **error);
+/* Stops listening and removes the socket file. */
+void lb_http_server_free (LbHttpServer *server);
+
+/* Reads the token from @path, or creates it there (mode 0600) if absent. */
+char *lb_http_load_or_create_token (const char *path, GError **error);
+/* Constant-time comparison, so response timing does not leak the token. */
+gboolean lb_http_token_equal (const char *expected, const char *given);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbHttpServer, lb_http_server_free)
+
+G_END_DECLS

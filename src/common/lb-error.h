@@ -1,0 +1,39 @@
+/* lb-error.h — the one error domain of lobbyd.
+ *
+ * Every code maps 1:1 to the stable `code` string of the HTTP API's error body
+ * and to its HTTP status, so a GError raised deep in the store or the media
+ * layer reaches the client unchanged. */
+#pragma once
+
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+#define LB_ERROR (lb_error_quark ())
+GQuark lb_error_quark (void);
+
+typedef enum
+{
+  LB_ERROR_INTERNAL,                /* 500 internal_error */
+  LB_ERROR_INVALID_JSON,            /* 400 invalid_json */
+  LB_ERROR_INVALID_FIELD,           /* 400 invalid_field: wrong type or bad value */
+  LB_ERROR_MISSING_FIELD,           /* 400 missing_field */
+  LB_ERROR_UNKNOWN_FIELD,           /* 400 unknown_field */
+  LB_ERROR_OUT_OF_RANGE,            /* 400 out_of_range */
+  LB_ERROR_UNAUTHORIZED,            /* 401 unauthorized */
+  LB_ERROR_DESTINATION_NOT_ALLOWED, /* 403 destination_not_allowed */
+  LB_ERROR_NOT_FOUND,               /* 404 not_found */
+  LB_ERROR_METHOD_NOT_ALLOWED,      /* 405 method_not_allowed */
+  LB_ERROR_CONFLICT,                /* 409 conflict */
+  LB_ERROR_PAYLOAD_TOO_LARGE,       /* 413 payload_too_large */
+  LB_ERROR_UNSUPPORTED_MEDIA_TYPE,  /* 415 unsupported_media_type */
+  LB_ERROR_LIMIT_REACHED,           /* 503 limit_reached: configured lobby/session cap */
+  LB_ERROR_MEDIA,                   /* 500 media_error: a pipeline could not start */
+  LB_ERROR_CONFIG,                  /* config file problems (never sent over HTTP) */
+  LB_ERROR_STORE,                   /* 500 store_error */
+} LbErrorCode;
+
+const char *lb_error_code_name (LbErrorCode code);
+guint lb_error_http_status (LbErrorCode code);
+
+G_END_DECLS

@@ -1,0 +1,22 @@
+/* lb-types.h — forward declarations of every lobbyd type, so headers include only this. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct _LbConfig LbConfig;
+typedef struct _LbStore LbStore;
+typedef struct _LbRegistry LbRegistry;
+typedef struct _LbLobby LbLobby;
+typedef struct _LbSession LbSession;
+typedef struct _LbLobbySpec LbLobbySpec;
+typedef struct _LbSessionSpec LbSessionSpec;
+typedef struct _LbProfile LbProfile;
+typedef struct _LbAllowList LbAllowList;
+typedef struct _LbProducer LbProducer;
+typedef struct _LbEncode LbEncode;
+typedef struct _LbOutputRtp LbOutputRtp;
+typedef struct _LbHttpServer LbHttpServer;
+
+/* Called on the main loop for a pipeline error. @branch is the name of the
+ * encode or output bin the error came from, or NULL when the producer failed. */
+typedef void (*LbMediaErrorFunc) (const char *branch, const GError *error, gpointer user_data);

@@ -1,0 +1,311 @@
+/* lb-config.c — table-driven GKeyFile configuration. */
+#define G_LOG_DOMAIN "lobbyd-config"
+#include "lb-config.h"
+#include "lb-error.h"
+#include "lb-spec.h"
+
+#include <gio/gio.h>
+#include <stddef.h>
+#include <string.h>
+
+static const char default_text[] =
+  "# lobbyd embedded defaults; see docs/configuration.md\n"
+  "[daemon]\n"
+  "state_dir=state\n"
+  "socket=\n"
+  "listen=127.0.0.1:8480\n"
+  "token=\n"
+  "max_body_bytes=65536\n"
+  "max_lobbies=64\n"
+  "max_sessions=256\n"
+  "\n"
+  "[rtp]\n"
+  "allowed_destinations=127.0.0.0/8;::1/128\n"
+  "\n"
+  "[encoder]\n"
+  "x264_speed_preset=ultrafast\n"
+  "keyframe_interval_ms=2000\n"
+  "\n"
+  "[demo]\n"
+  "enabled=true\n"
+  "name=demo\n"
+  "session_key=demo\n"
+  "pattern=ball\n"
+  "width=1280\n"
+  "height=720\n"
+  "fps=30\n"
+  "rtp_port=5004\n";
+
+typedef enum
+{
+  KEY_STRING,
+  KEY_UINT,
+  KEY_BOOL,
+  KEY_STRV,
+} KeyType;
+
+typedef struct
+{
+  const char *group;
+  const char *key;
+  KeyType type;
+  gsize offset;
+  guint min, max;           /* KEY_UINT */
+  const char *const *oneof; /* KEY_STRING: allowed values, or NULL */
+} KeyDesc;
+
+static const char *const speed_presets[] = {
+  "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", NULL,
+};
+
+#define F(field) offsetof (LbConfig, field)
+static const KeyDesc keys[] = {
+  { "daemon", "state_dir", KEY_STRING, F (state_dir) },
+  { "daemon", "socket", KEY_STRING, F (socket_path) },
+  { "daemon", "listen", KEY_STRING, F (listen) },
+  { "daemon", "token", KEY_STRING, F (token) },
+  { "daemon", "max_body_bytes", KEY_UINT, F (max_body_bytes), 1024, 16 * 1024 * 1024 },
+  { "daemon", "max_lobbies", KEY_UINT, F (max_lobbies), 1, 100000 },
+  { "daemon", "max_sessions", KEY_UINT, F (max_sessions), 1, 1000000 },
+  { "rtp", "allowed_destinations", KEY_STRV, F (allowed_destinations) },
+  { "encoder", "x264_speed_preset", KEY_STRING, F (x264_speed_preset), 0, 0, speed_presets },
+  { "encoder", "keyframe_interval_ms", KEY_UINT, F (keyframe_interval_ms), 100, 60000 },
+  { "demo", "enabled", KEY_BOOL, F (demo_enabled) },
+  { "demo", "name", KEY_STRING, F (demo_name) },
+  { "demo", "session_key", KEY_STRING, F (demo_session_key) },
+  { "demo", "pattern", KEY_STRING, F (demo_pattern) },
+  { "demo", "width", KEY_UINT, F (demo_width), 16, 7680 },
+  { "demo", "height", KEY_UINT, F (demo_height), 16, 4320 },
+  { "demo", "fps", KEY_UINT, F (demo_fps), 1, 240 },
+  { "demo", "rtp_port", KEY_UINT, F (demo_rtp_port), 0, 65535 },
+};
+#undef F
+
+const char *
+lb_config_default_text (void)
+{
+  return default_text;
+}
+
+static const KeyDesc *
+find_key (const char *group, const char *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (g_str_equal (keys[i].group, group) && g_str_equal (keys[i].key, key))
+      return &keys[i];
+  return NULL;
+}
+
+static gboolean
+apply_key (LbConfig *config, GKeyFile *kf, const KeyDesc *desc, GError **error)
+{
+  gpointer field = (guint8 *) config + desc->offset;
+  g_autoptr (GError) local_error = NULL;
+
+  switch (desc->type)
+    {
+    case KEY_STRING:
+      {
+        g_autofree char *value = g_key_file_get_string (kf, desc->group, desc->key, &local_error);
+        if (value == NULL)
+          break;
+        g_strstrip (value);
+        if (desc->oneof != NULL && !g_strv_contains (desc->oneof, value))
+          {
+            g_autofree char *list = g_strjoinv (", ", (char **) desc->oneof);
+            g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[%s] %s must be one of: %s",
+                         desc->group, desc->key, list);
+            return FALSE;
+          }
+        g_free (*(char **) field);
+        *(char **) field = g_steal_pointer (&value);
+        return TRUE;
+      }
+    case KEY_UINT:
+      {
+        guint64 value = g_key_file_get_uint64 (kf, desc->group, desc->key, &local_error);
+        if (local_error != NULL)
+          break;
+        if (value < desc->min || value > desc->max)
+          {
+            g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[%s] %s must be in [%u, %u]",
+                         desc->group, desc->key, desc->min, desc->max);
+            return FALSE;
+          }
+        *(guint *) field = (guint) value;
+        return TRUE;
+      }
+    case KEY_BOOL:
+      {
+        gboolean value = g_key_file_get_boolean (kf, desc->group, desc->key, &local_error);
+        if (local_error != NULL)
+          break;
+        *(gboolean *) field = value;
+        return TRUE;
+      }
+    case KEY_STRV:
+      {
+        char **value = g_key_file_get_string_list (kf, desc->group, desc->key, NULL, &local_error);
+        if (local_error != NULL)
+          break;
+        g_strfreev (*(char ***) field);
+        *(char ***) field = value;
+        return TRUE;
+      }
+    }
+  g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[%s] %s: %s", desc->group, desc->key,
+               local_error->message);
+  return FALSE;
+}
+
+static gboolean
+validate (LbConfig *config, GError **error)
+{
+  if (config->state_dir == NULL || *config->state_dir == '\0')
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[daemon] state_dir must not be empty");
+      return FALSE;
+    }
+  if (!g_strv_contains (lb_spec_patterns (), config->demo_pattern))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[demo] pattern '%s' is not a known pattern",
+                   config->demo_pattern);
+      return FALSE;
+    }
+  if (config->demo_width % 2 || config->demo_height % 2)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[demo] width and height must be even");
+      return FALSE;
+    }
+  if (*config->listen != '\0')
+    {
+      g_autofree char *host = NULL;
+      guint16 port;
+      if (!lb_config_parse_listen (config->listen, &host, &port, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+lb_config_load_data (LbConfig *config, const char *data, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_auto (GStrv) groups = NULL;
+
+  if (!g_key_file_load_from_data (kf, data, -1, G_KEY_FILE_NONE, error))
+    return FALSE;
+
+  groups = g_key_file_get_groups (kf, NULL);
+  for (guint g = 0; groups[g] != NULL; g++)
+    {
+      gboolean known = FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+        known |= g_str_equal (keys[i].group, groups[g]);
+      if (!known)
+        {
+          g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "unknown group [%s]", groups[g]);
+          return FALSE;
+        }
+      g_auto (GStrv) names = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+      for (guint k = 0; names[k] != NULL; k++)
+        {
+          const KeyDesc *desc = find_key (groups[g], names[k]);
+          if (desc == NULL)
+            {
+              g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "unknown key '%s' in group [%s]",
+                           names[k], groups[g]);
+              return FALSE;
+            }
+          if (!apply_key (config, kf, desc, error))
+            return FALSE;
+        }
+    }
+  return validate (config, error);
+}
+
+gboolean
+lb_config_load_file (LbConfig *config, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!g_file_get_contents (path, &data, NULL, &local_error))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "%s", local_error->message);
+      return FALSE;
+    }
+  if (!lb_config_load_data (config, data, &local_error))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "%s: %s", path, local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+LbConfig *
+lb_config_new_default (void)
+{
+  g_autoptr (LbConfig) config = g_new0 (LbConfig, 1);
+  g_autoptr (GError) error = NULL;
+
+  if (!lb_config_load_data (config, default_text, &error))
+    g_error ("embedded default config is invalid: %s", error->message);
+  return g_steal_pointer (&config);
+}
+
+gboolean
+lb_config_parse_listen (const char *listen, char **host, guint16 *port, GError **error)
+{
+  const char *colon = strrchr (listen, ':');
+  g_autofree char *h = NULL;
+  guint64 p = 0;
+
+  if (colon == NULL || colon == listen)
+    goto bad;
+  h = g_strndup (listen, (gsize) (colon - listen));
+  if (h[0] == '[')
+    {
+      gsize len = strlen (h);
+      if (len < 3 || h[len - 1] != ']')
+        goto bad;
+      h[len - 1] = '\0';
+      memmove (h, h + 1, len - 1);
+    }
+  if (!g_hostname_is_ip_address (h))
+    goto bad;
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &p, NULL))
+    goto bad;
+  *host = g_steal_pointer (&h);
+  *port = (guint16) p;
+  return TRUE;
+
+bad:
+  g_set_error (error, LB_ERROR, LB_ERROR_CONFIG,
+               "[daemon] listen '%s' must be IP:PORT or [IPv6]:PORT (or empty)", listen);
+  return FALSE;
+}
+
+char *
+lb_config_socket_path (const LbConfig *config)
+{
+  if (config->socket_path != NULL && *config->socket_path != '\0')
+    return g_strdup (config->socket_path);
+  return g_build_filename (config->state_dir, "lobbyd.sock", NULL);
+}
+
+void
+lb_config_free (LbConfig *config)
+{
+  if (config == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      gpointer field = (guint8 *) config + keys[i].offset;
+      if (keys[i].type == KEY_STRING)
+        g_free (*(char **) field);
+      else if (keys[i].type == KEY_STRV)
+        g_strfreev (*(char ***) field);
+    }
+  g_free (config);
+}

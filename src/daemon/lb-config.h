@@ -1,0 +1,57 @@
+/* lb-config.h — daemon configuration (GKeyFile).
+ *
+ * Defaults come from an embedded key file (lb_config_default_text()), so the
+ * defaults and docs/configuration.md describe one file format; a --config file
+ * overrides only the keys it names. Unknown groups or keys are errors: a typo
+ * must not silently keep a default. */
+#pragma once
+
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  LB_CONFIG_SOURCE_DEFAULT,
+  LB_CONFIG_SOURCE_FILE,
+} LbConfigSource;
+
+struct _LbConfig
+{
+  /* [daemon] */
+  char *state_dir;
+  char *socket_path;   /* "" = <state_dir>/lobbyd.sock */
+  char *listen;        /* "" = no TCP listener; "host:port" */
+  char *token;         /* "" = generated once into <state_dir>/token */
+  guint max_body_bytes;
+  guint max_lobbies;
+  guint max_sessions;
+  /* [rtp] */
+  char **allowed_destinations;
+  /* [encoder] */
+  char *x264_speed_preset;
+  guint keyframe_interval_ms;
+  /* [demo] */
+  gboolean demo_enabled;
+  char *demo_name;
+  char *demo_session_key;
+  char *demo_pattern;
+  guint demo_width, demo_height, demo_fps;
+  guint demo_rtp_port; /* 0 = no demo RTP session */
+};
+
+const char *lb_config_default_text (void);
+
+LbConfig *lb_config_new_default (void);
+/* Overrides the keys present in @path. */
+gboolean lb_config_load_file (LbConfig *config, const char *path, GError **error);
+gboolean lb_config_load_data (LbConfig *config, const char *data, GError **error);
+/* Splits "host:port" or "[v6]:port"; host must be an IP literal. */
+gboolean lb_config_parse_listen (const char *listen, char **host, guint16 *port, GError **error);
+/* Effective unix socket path (resolves the "" default). */
+char *lb_config_socket_path (const LbConfig *config);
+void lb_config_free (LbConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbConfig, lb_config_free)
+
+G_END_DECLS

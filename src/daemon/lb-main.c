@@ -1,0 +1,207 @@
+/* lb-main.c — lobbyd: options, start-up order, demo lobby, clean shutdown. */
+#define G_LOG_DOMAIN "lobbyd"
+#include "lb-api.h"
+#include "lb-build-config.h"
+#include "lb-config.h"
+#include "lb-error.h"
+#include "lb-http-server.h"
+#include "lb-lobby.h"
+#include "lb-registry.h"
+#include "lb-session.h"
+#include "lb-spec.h"
+#include "lb-store.h"
+
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The demo lobby is created through the same idempotent path as any API
+ * caller's, keyed by [demo] session_key, so restarts never duplicate it. */
+static void
+start_demo (LbRegistry *registry, const LbConfig *config, const char *sdp_path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LbLobbySpec) spec = lb_lobby_spec_new_default ();
+  gboolean created = FALSE;
+
+  spec->name = g_strdup (config->demo_name);
+  spec->session_key = g_strdup (config->demo_session_key);
+  for (const char *const *p = lb_spec_patterns (); *p; p++)
+    if (g_str_equal (*p, config->demo_pattern))
+      spec->pattern = *p;
+  spec->width = config->demo_width;
+  spec->height = config->demo_height;
+  spec->fps = config->demo_fps;
+
+  LbLobby *lobby = lb_registry_create_lobby (registry, spec, &created, &error);
+  if (lobby == NULL)
+    {
+      g_warning ("demo lobby: %s", error->message);
+      return;
+    }
+  printf ("  demo lobby: %s (%ux%u@%u, pattern %s)\n", lb_lobby_get_id (lobby), spec->width,
+          spec->height, spec->fps, spec->pattern);
+
+  if (config->demo_rtp_port == 0)
+    return;
+  if (created)
+    {
+      LbSessionSpec *sspec = g_new0 (LbSessionSpec, 1);
+      sspec->transport = LB_TRANSPORT_RTP;
+      sspec->host = g_strdup ("127.0.0.1");
+      sspec->port = config->demo_rtp_port;
+      sspec->profile = (LbProfile){ LB_CODEC_H264, spec->width, spec->height, spec->fps, 4000 };
+      if (lb_registry_join (registry, lobby, sspec, &error) == NULL)
+        {
+          g_warning ("demo session: %s", error->message);
+          return;
+        }
+    }
+  GPtrArray *sessions = lb_lobby_get_sessions (lobby);
+  if (sessions->len == 0)
+    return;
+  g_autofree char *sdp = lb_session_get_sdp (g_ptr_array_index (sessions, 0));
+  if (sdp != NULL && g_file_set_contents (sdp_path, sdp, -1, NULL))
+    printf ("  watch it:   ffplay -protocol_whitelist file,udp,rtp -i %s\n", sdp_path);
+}
+
+/* Command-line options win over the config file. */
+static void
+override (char **field, const char *value)
+{
+  if (value == NULL)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  g_autofree char *state_dir = NULL;
+  g_autofree char *socket_path = NULL;
+  g_autofree char *listen = NULL;
+  gboolean version = FALSE;
+  gboolean no_demo = FALSE;
+  g_autoptr (GError) error = NULL;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (GKeyFile)", "FILE" },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "State directory (database, token, socket)", "DIR" },
+    { "socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, "Unix socket of the API", "PATH" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "TCP listener, IP:PORT (\"\" = none)", "ADDR" },
+    { "no-demo", 0, 0, G_OPTION_ARG_NONE, &no_demo, "Do not create the demo lobby", NULL },
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("— lobbyd streaming daemon");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      g_printerr ("lobbyd: %s\n", error->message);
+      return 2;
+    }
+  if (version)
+    {
+      printf ("lobbyd %s\n", LB_VERSION);
+      return 0;
+    }
+
+  g_autoptr (LbConfig) config = lb_config_new_default ();
+  if (config_path != NULL && !lb_config_load_file (config, config_path, &error))
+    {
+      g_printerr ("lobbyd: %s\n", error->message);
+      return 2;
+    }
+  override (&config->state_dir, state_dir);
+  override (&config->socket_path, socket_path);
+  override (&config->listen, listen);
+  if (no_demo)
+    config->demo_enabled = FALSE;
+
+  if (g_mkdir_with_parents (config->state_dir, 0700) != 0)
+    {
+      g_printerr ("lobbyd: cannot create %s\n", config->state_dir);
+      return 1;
+    }
+
+  g_autofree char *db_path = g_build_filename (config->state_dir, "lobbyd.db", NULL);
+  g_autofree char *sock = lb_config_socket_path (config);
+  g_autofree char *tcp_host = NULL;
+  guint16 tcp_port = 0;
+  g_autofree char *token = NULL;
+  g_autofree char *token_path = g_build_filename (config->state_dir, "token", NULL);
+
+  if (*config->listen != '\0')
+    {
+      if (!lb_config_parse_listen (config->listen, &tcp_host, &tcp_port, &error))
+        {
+          g_printerr ("lobbyd: %s\n", error->message);
+          return 2;
+        }
+      token = *config->token != '\0' ? g_strdup (config->token)
+                                     : lb_http_load_or_create_token (token_path, &error);
+      if (token == NULL)
+        {
+          g_printerr ("lobbyd: %s\n", error->message);
+          return 1;
+        }
+    }
+
+  g_autoptr (LbStore) store = lb_store_open (db_path, &error);
+  if (store == NULL)
+    {
+      g_printerr ("lobbyd: %s\n", error->message);
+      return 1;
+    }
+  g_autoptr (LbRegistry) registry = lb_registry_new (config, store, &error);
+  if (registry == NULL || !lb_registry_restore (registry, &error))
+    {
+      g_printerr ("lobbyd: %s\n", error->message);
+      return 1;
+    }
+  g_autoptr (LbApi) api = lb_api_new (registry, config);
+  g_autoptr (LbHttpServer) server = lb_http_server_new (api, sock, tcp_host, tcp_port, token,
+                                                        config->max_body_bytes, &error);
+  if (server == NULL)
+    {
+      g_printerr ("lobbyd: %s\n", error->message);
+      return 1;
+    }
+
+  printf ("lobbyd %s ready\n", LB_VERSION);
+  printf ("  API (unix): %s   try: lobbyctl --socket %s status\n", sock, sock);
+  if (tcp_host != NULL)
+    printf ("  API (tcp):  http://%s:%u/api/v1/  (Authorization: Bearer <%s>)\n", tcp_host,
+            tcp_port, *config->token ? "[daemon] token" : token_path);
+  if (config->demo_enabled)
+    {
+      g_autofree char *sdp_path = g_build_filename (config->state_dir, "demo.sdp", NULL);
+      start_demo (registry, config, sdp_path);
+    }
+  fflush (stdout);
+
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, on_signal, loop);
+  g_unix_signal_add (SIGINT, on_signal, loop);
+  g_main_loop_run (loop);
+
+  g_message ("stopping");
+  /* Reverse order of start: no request can arrive while media is torn down,
+   * and the store closes last (autoptr order) with every row still in it. */
+  g_clear_pointer (&server, lb_http_server_free);
+  g_clear_pointer (&registry, lb_registry_free);
+  g_clear_pointer (&store, lb_store_close);
+  gst_deinit ();
+  return 0;
+}

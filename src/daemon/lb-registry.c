@@ -1,0 +1,359 @@
+/* lb-registry.c — lobby/session bookkeeping over the store and the media layer. */
+#define G_LOG_DOMAIN "lobbyd-registry"
+#include "lb-registry.h"
+#include "lb-allow-list.h"
+#include "lb-config.h"
+#include "lb-error.h"
+#include "lb-json.h"
+#include "lb-lobby.h"
+#include "lb-session.h"
+#include "lb-spec.h"
+#include "lb-store.h"
+
+#include <string.h>
+
+struct _LbRegistry
+{
+  const LbConfig *config;
+  LbStore *store;
+  LbAllowList *allow;
+  GPtrArray *lobbies;     /* LbLobby, owned, creation order */
+  GPtrArray *sessions;    /* LbSession, owned, creation order */
+  GHashTable *lobby_by_id;   /* id → LbLobby */
+  GHashTable *lobby_by_key;  /* session_key → LbLobby */
+  GHashTable *session_by_id; /* id → LbSession */
+};
+
+LbRegistry *
+lb_registry_new (const LbConfig *config, LbStore *store, GError **error)
+{
+  g_autoptr (LbAllowList) allow
+    = lb_allow_list_new ((const char *const *) config->allowed_destinations, error);
+  if (allow == NULL)
+    return NULL;
+
+  LbRegistry *self = g_new0 (LbRegistry, 1);
+  self->config = config;
+  self->store = store;
+  self->allow = g_steal_pointer (&allow);
+  self->lobbies = g_ptr_array_new ();
+  self->sessions = g_ptr_array_new ();
+  self->lobby_by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  self->lobby_by_key = g_hash_table_new (g_str_hash, g_str_equal);
+  self->session_by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  return self;
+}
+
+static void
+forget_session (LbRegistry *self, LbSession *session)
+{
+  g_ptr_array_remove (lb_lobby_get_sessions (lb_session_get_lobby (session)), session);
+  g_hash_table_remove (self->session_by_id, lb_session_get_id (session));
+  g_ptr_array_remove (self->sessions, session);
+  lb_session_free (session);
+}
+
+static void
+forget_lobby (LbRegistry *self, LbLobby *lobby)
+{
+  GPtrArray *sessions = lb_lobby_get_sessions (lobby);
+  while (sessions->len > 0)
+    forget_session (self, g_ptr_array_index (sessions, sessions->len - 1));
+
+  const LbLobbySpec *spec = lb_lobby_get_spec (lobby);
+  if (spec->session_key != NULL)
+    g_hash_table_remove (self->lobby_by_key, spec->session_key);
+  g_hash_table_remove (self->lobby_by_id, lb_lobby_get_id (lobby));
+  g_ptr_array_remove (self->lobbies, lobby);
+  lb_lobby_free (lobby);
+}
+
+void
+lb_registry_free (LbRegistry *self)
+{
+  if (self == NULL)
+    return;
+  while (self->lobbies->len > 0)
+    forget_lobby (self, g_ptr_array_index (self->lobbies, self->lobbies->len - 1));
+  g_hash_table_unref (self->session_by_id);
+  g_hash_table_unref (self->lobby_by_key);
+  g_hash_table_unref (self->lobby_by_id);
+  g_ptr_array_unref (self->sessions);
+  g_ptr_array_unref (self->lobbies);
+  lb_allow_list_free (self->allow);
+  g_free (self);
+}
+
+/* A media error names the branch it came from; the session that owns the
+ * branch fails alone, a producer error fails the lobby and its sessions. */
+static void
+on_media_error (const char *branch, const GError *error, gpointer user_data)
+{
+  LbLobby *lobby = user_data;
+  GPtrArray *sessions = lb_lobby_get_sessions (lobby);
+
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      LbSession *session = g_ptr_array_index (sessions, i);
+      if (branch == NULL || lb_session_owns_branch (session, branch))
+        lb_session_set_failed (session, error->message);
+    }
+  if (branch == NULL)
+    lb_lobby_set_failed (lobby, error->message);
+}
+
+static LbLobby *
+add_lobby (LbRegistry *self, const char *id, const LbLobbySpec *spec, gint64 created_at)
+{
+  LbLobby *lobby = lb_lobby_new (id, spec, created_at);
+  g_ptr_array_add (self->lobbies, lobby);
+  g_hash_table_insert (self->lobby_by_id, (gpointer) lb_lobby_get_id (lobby), lobby);
+  if (lb_lobby_get_spec (lobby)->session_key != NULL)
+    g_hash_table_insert (self->lobby_by_key, lb_lobby_get_spec (lobby)->session_key, lobby);
+  return lobby;
+}
+
+static LbSession *
+add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *spec,
+             gint64 created_at)
+{
+  LbSession *session = lb_session_new (id, lobby, spec, created_at);
+  g_ptr_array_add (self->sessions, session);
+  g_ptr_array_add (lb_lobby_get_sessions (lobby), session);
+  g_hash_table_insert (self->session_by_id, (gpointer) lb_session_get_id (session), session);
+  return session;
+}
+
+static gboolean
+start_session (LbRegistry *self, LbSession *session, GError **error)
+{
+  return lb_session_start (session, self->config->x264_speed_preset,
+                           self->config->keyframe_interval_ms, error);
+}
+
+LbLobby *
+lb_registry_create_lobby (LbRegistry *self, const LbLobbySpec *spec, gboolean *created,
+                          GError **error)
+{
+  *created = FALSE;
+  if (spec->session_key != NULL)
+    {
+      /* Main-loop only, so look-up and insert cannot interleave: concurrent
+       * creates with one key all land here and all but the first find it. */
+      LbLobby *existing = g_hash_table_lookup (self->lobby_by_key, spec->session_key);
+      if (existing != NULL)
+        return existing;
+    }
+  if (self->lobbies->len >= self->config->max_lobbies)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_LIMIT_REACHED, "lobby limit (%u) reached",
+                   self->config->max_lobbies);
+      return NULL;
+    }
+
+  g_autofree char *id = g_uuid_string_random ();
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  LbLobby *lobby = add_lobby (self, id, spec, now);
+  if (!lb_lobby_start (lobby, on_media_error, lobby, error))
+    {
+      forget_lobby (self, lobby);
+      return NULL;
+    }
+
+  g_autoptr (JsonNode) node = lb_lobby_spec_to_json (spec);
+  g_autofree char *json = lb_json_to_string (node);
+  if (!lb_store_insert_lobby (self->store, id, spec->session_key, json, now, error))
+    {
+      forget_lobby (self, lobby);
+      return NULL;
+    }
+  g_info ("lobby %s created (key %s)", id, spec->session_key ? spec->session_key : "none");
+  *created = TRUE;
+  return lobby;
+}
+
+gboolean
+lb_registry_delete_lobby (LbRegistry *self, const char *id, GError **error)
+{
+  LbLobby *lobby = g_hash_table_lookup (self->lobby_by_id, id);
+
+  if (lobby == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "lobby %s not found", id);
+      return FALSE;
+    }
+  if (!lb_store_delete_lobby (self->store, id, error))
+    return FALSE;
+  forget_lobby (self, lobby);
+  g_info ("lobby %s deleted", id);
+  return TRUE;
+}
+
+LbLobby *
+lb_registry_find_lobby (LbRegistry *self, const char *id)
+{
+  return g_hash_table_lookup (self->lobby_by_id, id);
+}
+
+LbLobby *
+lb_registry_find_lobby_by_key (LbRegistry *self, const char *session_key)
+{
+  return g_hash_table_lookup (self->lobby_by_key, session_key);
+}
+
+GPtrArray *
+lb_registry_get_lobbies (LbRegistry *self)
+{
+  return self->lobbies;
+}
+
+LbSession *
+lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError **error)
+{
+  g_autoptr (LbSessionSpec) owned = spec;
+
+  if (!lb_allow_list_contains (self->allow, spec->host))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_DESTINATION_NOT_ALLOWED,
+                   "destination %s is not in [rtp] allowed_destinations", spec->host);
+      return NULL;
+    }
+  if (self->sessions->len >= self->config->max_sessions)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_LIMIT_REACHED, "session limit (%u) reached",
+                   self->config->max_sessions);
+      return NULL;
+    }
+
+  g_autofree char *id = g_uuid_string_random ();
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr (JsonNode) node = lb_session_spec_to_json (spec);
+  g_autofree char *json = lb_json_to_string (node);
+  LbSession *session = add_session (self, id, lobby, g_steal_pointer (&owned), now);
+
+  if (!start_session (self, session, error))
+    {
+      forget_session (self, session);
+      return NULL;
+    }
+  if (!lb_store_insert_session (self->store, id, lb_lobby_get_id (lobby), json, now, error))
+    {
+      forget_session (self, session);
+      return NULL;
+    }
+  g_info ("session %s joined lobby %s (rtp %s:%u)", id, lb_lobby_get_id (lobby),
+          lb_session_get_spec (session)->host, lb_session_get_spec (session)->port);
+  return session;
+}
+
+gboolean
+lb_registry_leave (LbRegistry *self, const char *session_id, GError **error)
+{
+  LbSession *session = g_hash_table_lookup (self->session_by_id, session_id);
+
+  if (session == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "session %s not found", session_id);
+      return FALSE;
+    }
+  if (!lb_store_delete_session (self->store, session_id, error))
+    return FALSE;
+  forget_session (self, session);
+  g_info ("session %s left", session_id);
+  return TRUE;
+}
+
+LbSession *
+lb_registry_find_session (LbRegistry *self, const char *id)
+{
+  return g_hash_table_lookup (self->session_by_id, id);
+}
+
+GPtrArray *
+lb_registry_get_sessions (LbRegistry *self)
+{
+  return self->sessions;
+}
+
+guint
+lb_registry_count_running_sessions (LbRegistry *self)
+{
+  guint n = 0;
+  for (guint i = 0; i < self->sessions->len; i++)
+    n += lb_session_is_running (g_ptr_array_index (self->sessions, i));
+  return n;
+}
+
+typedef struct
+{
+  LbRegistry *self;
+  guint failed;
+} RestoreState;
+
+static void
+restore_lobby (const char *id, const char *session_key, const char *spec_json, gint64 created_at,
+               gpointer user_data)
+{
+  RestoreState *st = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = lb_json_parse_object (spec_json, strlen (spec_json), &error);
+  g_autoptr (LbLobbySpec) spec = node ? lb_lobby_spec_from_json (json_node_get_object (node), &error)
+                                      : NULL;
+  if (spec == NULL)
+    {
+      g_warning ("lobby %s: stored spec is invalid, not restored: %s", id, error->message);
+      st->failed++;
+      return;
+    }
+  LbLobby *lobby = add_lobby (st->self, id, spec, created_at);
+  if (!lb_lobby_start (lobby, on_media_error, lobby, &error))
+    {
+      g_warning ("lobby %s: failed to restart: %s", id, error->message);
+      st->failed++;
+    }
+}
+
+static void
+restore_session (const char *id, const char *lobby_id, const char *spec_json, gint64 created_at,
+                 gpointer user_data)
+{
+  RestoreState *st = user_data;
+  g_autoptr (GError) error = NULL;
+  LbLobby *lobby = g_hash_table_lookup (st->self->lobby_by_id, lobby_id);
+  if (lobby == NULL)
+    {
+      g_warning ("session %s: lobby %s was not restored", id, lobby_id);
+      st->failed++;
+      return;
+    }
+  g_autoptr (JsonNode) node = lb_json_parse_object (spec_json, strlen (spec_json), &error);
+  LbSessionSpec *spec
+    = node ? lb_session_spec_from_json (json_node_get_object (node), lb_lobby_get_spec (lobby),
+                                        &error)
+           : NULL;
+  if (spec == NULL)
+    {
+      g_warning ("session %s: stored spec is invalid, not restored: %s", id, error->message);
+      st->failed++;
+      return;
+    }
+  LbSession *session = add_session (st->self, id, lobby, spec, created_at);
+  if (!start_session (st->self, session, &error))
+    {
+      g_warning ("session %s: failed to restart: %s", id, error->message);
+      st->failed++;
+    }
+}
+
+gboolean
+lb_registry_restore (LbRegistry *self, GError **error)
+{
+  RestoreState st = { self, 0 };
+
+  if (!lb_store_foreach_lobby (self->store, restore_lobby, &st, error)
+      || !lb_store_foreach_session (self->store, restore_session, &st, error))
+    return FALSE;
+  g_info ("restored %u lobbies and %u sessions (%u failed)", self->lobbies->len,
+          self->sessions->len, st.failed);
+  return TRUE;
+}

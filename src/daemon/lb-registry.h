@@ -1,0 +1,41 @@
+/* lb-registry.h — lobbies and sessions, kept in step with the store.
+ *
+ * Main-loop only. Every mutation writes the store and starts (or stops) the
+ * media in one call, and undoes both if either fails: a request never leaves
+ * a half-created lobby or session behind. */
+#pragma once
+
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+/* @config and @store are borrowed and must outlive the registry. */
+LbRegistry *lb_registry_new (const LbConfig *config, LbStore *store, GError **error);
+/* Stops all media; the store keeps everything for the next start. */
+void lb_registry_free (LbRegistry *registry);
+
+/* Restarts every stored lobby and session with its id. A lobby or session
+ * whose media fails to start stays listed as failed. */
+gboolean lb_registry_restore (LbRegistry *registry, GError **error);
+
+/* Returns the lobby (borrowed). If @spec has a session_key that already has a
+ * lobby, that lobby is returned and *created is FALSE. */
+LbLobby *lb_registry_create_lobby (LbRegistry *registry, const LbLobbySpec *spec,
+                                   gboolean *created, GError **error);
+gboolean lb_registry_delete_lobby (LbRegistry *registry, const char *id, GError **error);
+LbLobby *lb_registry_find_lobby (LbRegistry *registry, const char *id);
+LbLobby *lb_registry_find_lobby_by_key (LbRegistry *registry, const char *session_key);
+/* Borrowed, creation order. */
+GPtrArray *lb_registry_get_lobbies (LbRegistry *registry);
+
+/* @spec: ownership is taken. LB_ERROR_DESTINATION_NOT_ALLOWED outside the allow-list. */
+LbSession *lb_registry_join (LbRegistry *registry, LbLobby *lobby, LbSessionSpec *spec,
+                             GError **error);
+gboolean lb_registry_leave (LbRegistry *registry, const char *session_id, GError **error);
+LbSession *lb_registry_find_session (LbRegistry *registry, const char *id);
+GPtrArray *lb_registry_get_sessions (LbRegistry *registry);
+guint lb_registry_count_running_sessions (LbRegistry *registry);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbRegistry, lb_registry_free)
+
+G_END_DECLS

@@ -1,0 +1,305 @@
+/* lb-spec.c — validation and serialization of lobby and session requests. */
+#define G_LOG_DOMAIN "lobbyd-spec"
+#include "lb-spec.h"
+#include "lb-error.h"
+#include "lb-json.h"
+
+#include <gio/gio.h>
+
+/* Bounds: x264 needs even sizes for 4:2:0; 8K and 240 fps are far beyond
+ * what a software encode sustains, and keep arithmetic on pixel rates small. */
+#define MIN_DIM 16
+#define MAX_WIDTH 7680
+#define MAX_HEIGHT 4320
+#define MAX_FPS 240
+#define MIN_BITRATE 100
+#define MAX_BITRATE 200000
+#define DEFAULT_BITRATE 4000
+
+static const char *const patterns[] = {
+  "smpte", "ball", "snow", "checkers-8", "circular", "zone-plate", "pinwheel", "spokes",
+  "gradient", "colors", "bar", "black", "white", NULL,
+};
+
+const char *const *
+lb_spec_patterns (void)
+{
+  return patterns;
+}
+
+const char *
+lb_codec_name (LbCodec codec)
+{
+  return codec == LB_CODEC_H264 ? "h264" : "unknown";
+}
+
+const char *
+lb_transport_name (LbTransport transport)
+{
+  return transport == LB_TRANSPORT_RTP ? "rtp" : "unknown";
+}
+
+static gboolean
+check_even (const char *path, guint value, GError **error)
+{
+  if (value % 2 != 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_OUT_OF_RANGE, "field '%s' must be even", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reads {width, height, fps} into the pointers, keeping their defaults. */
+static gboolean
+read_video (JsonObject *video, const char *prefix, guint *w, guint *h, guint *fps,
+            GError **error)
+{
+  g_autofree char *wpath = g_strconcat (prefix, ".width", NULL);
+  g_autofree char *hpath = g_strconcat (prefix, ".height", NULL);
+
+  return lb_json_get_uint (video, prefix, "width", FALSE, MIN_DIM, MAX_WIDTH, w, error)
+         && lb_json_get_uint (video, prefix, "height", FALSE, MIN_DIM, MAX_HEIGHT, h, error)
+         && lb_json_get_uint (video, prefix, "fps", FALSE, 1, MAX_FPS, fps, error)
+         && check_even (wpath, *w, error) && check_even (hpath, *h, error);
+}
+
+LbLobbySpec *
+lb_lobby_spec_new_default (void)
+{
+  LbLobbySpec *spec = g_new0 (LbLobbySpec, 1);
+  spec->source_type = LB_SOURCE_TESTSRC;
+  spec->pattern = "ball";
+  spec->width = 1280;
+  spec->height = 720;
+  spec->fps = 30;
+  return spec;
+}
+
+static gboolean
+read_source (JsonObject *source, LbLobbySpec *spec, GError **error)
+{
+  static const char *const members[] = { "type", "pattern", NULL };
+  g_autofree char *type = NULL;
+  g_autofree char *pattern = NULL;
+
+  if (!lb_json_check_members (source, "source", members, error)
+      || !lb_json_get_string (source, "source", "type", TRUE, 32, &type, error)
+      || !lb_json_get_string (source, "source", "pattern", FALSE, 32, &pattern, error))
+    return FALSE;
+
+  if (g_strcmp0 (type, "testsrc") != 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                   "field 'source.type' must be one of: testsrc");
+      return FALSE;
+    }
+  if (pattern != NULL)
+    {
+      spec->pattern = NULL;
+      for (guint i = 0; patterns[i] != NULL; i++)
+        if (g_str_equal (patterns[i], pattern))
+          spec->pattern = patterns[i];
+      if (spec->pattern == NULL)
+        {
+          g_autofree char *list = g_strjoinv (", ", (char **) patterns);
+          g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                       "field 'source.pattern' must be one of: %s", list);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+LbLobbySpec *
+lb_lobby_spec_from_json (JsonObject *obj, GError **error)
+{
+  static const char *const members[] = { "name", "session_key", "source", "video", NULL };
+  static const char *const video_members[] = { "width", "height", "fps", NULL };
+  g_autoptr (LbLobbySpec) spec = lb_lobby_spec_new_default ();
+  JsonObject *source = NULL;
+  JsonObject *video = NULL;
+
+  if (!lb_json_check_members (obj, NULL, members, error)
+      || !lb_json_get_string (obj, NULL, "name", TRUE, LB_NAME_MAX, &spec->name, error)
+      || !lb_json_get_string (obj, NULL, "session_key", FALSE, LB_SESSION_KEY_MAX,
+                              &spec->session_key, error)
+      || !lb_json_get_object (obj, NULL, "source", FALSE, &source, error)
+      || !lb_json_get_object (obj, NULL, "video", FALSE, &video, error))
+    return NULL;
+
+  if (source != NULL && !read_source (source, spec, error))
+    return NULL;
+  if (video != NULL
+      && (!lb_json_check_members (video, "video", video_members, error)
+          || !read_video (video, "video", &spec->width, &spec->height, &spec->fps, error)))
+    return NULL;
+
+  return g_steal_pointer (&spec);
+}
+
+JsonNode *
+lb_lobby_spec_to_json (const LbLobbySpec *spec)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, spec->name);
+  if (spec->session_key != NULL)
+    {
+      json_builder_set_member_name (b, "session_key");
+      json_builder_add_string_value (b, spec->session_key);
+    }
+  json_builder_set_member_name (b, "source");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "testsrc");
+  json_builder_set_member_name (b, "pattern");
+  json_builder_add_string_value (b, spec->pattern);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "video");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "width");
+  json_builder_add_int_value (b, spec->width);
+  json_builder_set_member_name (b, "height");
+  json_builder_add_int_value (b, spec->height);
+  json_builder_set_member_name (b, "fps");
+  json_builder_add_int_value (b, spec->fps);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+LbLobbySpec *
+lb_lobby_spec_copy (const LbLobbySpec *spec)
+{
+  LbLobbySpec *copy = g_memdup2 (spec, sizeof *spec);
+  copy->name = g_strdup (spec->name);
+  copy->session_key = g_strdup (spec->session_key);
+  return copy;
+}
+
+void
+lb_lobby_spec_free (LbLobbySpec *spec)
+{
+  if (spec == NULL)
+    return;
+  g_free (spec->name);
+  g_free (spec->session_key);
+  g_free (spec);
+}
+
+static gboolean
+read_destination (JsonObject *dest, LbSessionSpec *spec, GError **error)
+{
+  static const char *const members[] = { "host", "port", NULL };
+
+  if (!lb_json_check_members (dest, "destination", members, error)
+      || !lb_json_get_string (dest, "destination", "host", TRUE, 64, &spec->host, error)
+      || !lb_json_get_uint (dest, "destination", "port", TRUE, 1, 65535, &spec->port, error))
+    return FALSE;
+
+  /* Only IP literals: resolving names would make the allow-list depend on DNS. */
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (spec->host);
+  if (addr == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                   "field 'destination.host' must be an IPv4 or IPv6 address literal");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_profile (JsonObject *profile, LbProfile *out, GError **error)
+{
+  static const char *const members[] = { "codec", "width", "height", "fps", "bitrate_kbps", NULL };
+  g_autofree char *codec = NULL;
+
+  if (!lb_json_check_members (profile, "profile", members, error)
+      || !read_video (profile, "profile", &out->width, &out->height, &out->fps, error)
+      || !lb_json_get_uint (profile, "profile", "bitrate_kbps", FALSE, MIN_BITRATE, MAX_BITRATE,
+                            &out->bitrate_kbps, error)
+      || !lb_json_get_string (profile, "profile", "codec", FALSE, 16, &codec, error))
+    return FALSE;
+  if (codec != NULL && !g_str_equal (codec, "h264"))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                   "field 'profile.codec' must be one of: h264");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+LbSessionSpec *
+lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **error)
+{
+  static const char *const members[] = { "transport", "destination", "profile", NULL };
+  g_autoptr (LbSessionSpec) spec = g_new0 (LbSessionSpec, 1);
+  g_autofree char *transport = NULL;
+  JsonObject *dest = NULL;
+  JsonObject *profile = NULL;
+
+  spec->transport = LB_TRANSPORT_RTP;
+  spec->profile = (LbProfile){ LB_CODEC_H264, lobby->width, lobby->height, lobby->fps,
+                               DEFAULT_BITRATE };
+
+  if (!lb_json_check_members (obj, NULL, members, error)
+      || !lb_json_get_string (obj, NULL, "transport", TRUE, 16, &transport, error)
+      || !lb_json_get_object (obj, NULL, "destination", TRUE, &dest, error)
+      || !lb_json_get_object (obj, NULL, "profile", FALSE, &profile, error))
+    return NULL;
+  if (!g_str_equal (transport, "rtp"))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                   "field 'transport' must be one of: rtp");
+      return NULL;
+    }
+  if (!read_destination (dest, spec, error))
+    return NULL;
+  if (profile != NULL && !read_profile (profile, &spec->profile, error))
+    return NULL;
+  return g_steal_pointer (&spec);
+}
+
+JsonNode *
+lb_session_spec_to_json (const LbSessionSpec *spec)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "transport");
+  json_builder_add_string_value (b, lb_transport_name (spec->transport));
+  json_builder_set_member_name (b, "destination");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "host");
+  json_builder_add_string_value (b, spec->host);
+  json_builder_set_member_name (b, "port");
+  json_builder_add_int_value (b, spec->port);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "profile");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "codec");
+  json_builder_add_string_value (b, lb_codec_name (spec->profile.codec));
+  json_builder_set_member_name (b, "width");
+  json_builder_add_int_value (b, spec->profile.width);
+  json_builder_set_member_name (b, "height");
+  json_builder_add_int_value (b, spec->profile.height);
+  json_builder_set_member_name (b, "fps");
+  json_builder_add_int_value (b, spec->profile.fps);
+  json_builder_set_member_name (b, "bitrate_kbps");
+  json_builder_add_int_value (b, spec->profile.bitrate_kbps);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+void
+lb_session_spec_free (LbSessionSpec *spec)
+{
+  if (spec == NULL)
+    return;
+  g_free (spec->host);
+  g_free (spec);
+}

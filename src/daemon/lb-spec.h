@@ -1,0 +1,76 @@
+/* lb-spec.h — what a caller asks for: a lobby and a session, validated.
+ *
+ * Plain data. The same parser reads API requests and the rows that the store
+ * kept, so a restart re-validates everything it restores. Patterns and codecs
+ * are enumerations: request text never reaches a pipeline description. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+#define LB_NAME_MAX 128
+#define LB_SESSION_KEY_MAX 256
+
+typedef enum
+{
+  LB_SOURCE_TESTSRC,
+} LbSourceType;
+
+typedef enum
+{
+  LB_CODEC_H264,
+} LbCodec;
+
+typedef enum
+{
+  LB_TRANSPORT_RTP,
+} LbTransport;
+
+struct _LbLobbySpec
+{
+  char *name;
+  char *session_key;   /* nullable */
+  LbSourceType source_type;
+  const char *pattern; /* one of lb_spec_patterns(), static */
+  guint width, height, fps;
+};
+
+struct _LbProfile
+{
+  LbCodec codec;
+  guint width, height, fps;
+  guint bitrate_kbps;
+};
+
+struct _LbSessionSpec
+{
+  LbTransport transport;
+  char *host; /* an IP literal, checked against the allow-list by the registry */
+  guint port;
+  LbProfile profile;
+};
+
+/* The test patterns a lobby may use (NULL-terminated, static). */
+const char *const *lb_spec_patterns (void);
+
+LbLobbySpec *lb_lobby_spec_new_default (void);
+LbLobbySpec *lb_lobby_spec_from_json (JsonObject *obj, GError **error);
+JsonNode *lb_lobby_spec_to_json (const LbLobbySpec *spec);
+LbLobbySpec *lb_lobby_spec_copy (const LbLobbySpec *spec);
+void lb_lobby_spec_free (LbLobbySpec *spec);
+
+/* Profile fields default to the lobby's video and 4000 kbps. */
+LbSessionSpec *lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby,
+                                          GError **error);
+JsonNode *lb_session_spec_to_json (const LbSessionSpec *spec);
+void lb_session_spec_free (LbSessionSpec *spec);
+
+const char *lb_codec_name (LbCodec codec);
+const char *lb_transport_name (LbTransport transport);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbLobbySpec, lb_lobby_spec_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbSessionSpec, lb_session_spec_free)
+
+G_END_DECLS

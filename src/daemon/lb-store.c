@@ -1,0 +1,189 @@
+/* lb-store.c — SQLite persistence (WAL, foreign keys, prepared statements). */
+#define G_LOG_DOMAIN "lobbyd-store"
+#include "lb-store.h"
+#include "lb-error.h"
+
+#include <sqlite3.h>
+
+struct _LbStore
+{
+  sqlite3 *db;
+};
+
+#define SCHEMA_VERSION 1
+
+static const char schema[] =
+  "CREATE TABLE IF NOT EXISTS lobbies ("
+  "  id TEXT PRIMARY KEY,"
+  "  session_key TEXT UNIQUE,"
+  "  spec TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS sessions ("
+  "  id TEXT PRIMARY KEY,"
+  "  lobby_id TEXT NOT NULL REFERENCES lobbies(id) ON DELETE CASCADE,"
+  "  spec TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL);"
+  "CREATE INDEX IF NOT EXISTS sessions_by_lobby ON sessions(lobby_id);";
+
+static gboolean
+set_sqlite_error (LbStore *store, int rc, const char *what, GError **error)
+{
+  LbErrorCode code = (rc & 0xff) == SQLITE_CONSTRAINT ? LB_ERROR_CONFLICT : LB_ERROR_STORE;
+  g_set_error (error, LB_ERROR, code, "%s: %s", what, sqlite3_errmsg (store->db));
+  return FALSE;
+}
+
+static gboolean
+exec (LbStore *store, const char *sql, GError **error)
+{
+  int rc = sqlite3_exec (store->db, sql, NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (store, rc, "schema", error);
+  return TRUE;
+}
+
+LbStore *
+lb_store_open (const char *path, GError **error)
+{
+  g_autoptr (LbStore) store = g_new0 (LbStore, 1);
+  int rc = sqlite3_open_v2 (path, &store->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                            NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (store, rc, path, error);
+      return NULL;
+    }
+  sqlite3_busy_timeout (store->db, 2000);
+
+  /* WAL: a kill -9 loses at most the transaction in flight, never the file.
+   * synchronous=NORMAL is durable across process crashes in WAL mode. */
+  if (!exec (store, "PRAGMA journal_mode=WAL;", error)
+      || !exec (store, "PRAGMA synchronous=NORMAL;", error)
+      || !exec (store, "PRAGMA foreign_keys=ON;", error) || !exec (store, schema, error))
+    return NULL;
+
+  g_autofree char *version = g_strdup_printf ("PRAGMA user_version=%d;", SCHEMA_VERSION);
+  if (!exec (store, version, error))
+    return NULL;
+  g_debug ("opened %s", path);
+  return g_steal_pointer (&store);
+}
+
+void
+lb_store_close (LbStore *store)
+{
+  if (store == NULL)
+    return;
+  sqlite3_close_v2 (store->db);
+  g_free (store);
+}
+
+/* Runs one statement with text (or NULL) parameters and one optional trailing int64. */
+static gboolean
+run (LbStore *store, const char *sql, const char *const *texts, guint n_texts,
+     const gint64 *int_param, int *changes, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (store, rc, "prepare", error);
+
+  for (guint i = 0; i < n_texts; i++)
+    sqlite3_bind_text (stmt, (int) i + 1, texts[i], -1, SQLITE_STATIC);
+  if (int_param != NULL)
+    sqlite3_bind_int64 (stmt, (int) n_texts + 1, *int_param);
+
+  rc = sqlite3_step (stmt);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (store, rc, "write", error);
+  if (changes != NULL)
+    *changes = sqlite3_changes (store->db);
+  return TRUE;
+}
+
+gboolean
+lb_store_insert_lobby (LbStore *store, const char *id, const char *session_key,
+                       const char *spec_json, gint64 created_at, GError **error)
+{
+  const char *texts[] = { id, session_key, spec_json };
+  return run (store, "INSERT INTO lobbies(id, session_key, spec, created_at) VALUES (?,?,?,?)",
+              texts, 3, &created_at, NULL, error);
+}
+
+static gboolean
+delete_by_id (LbStore *store, const char *sql, const char *what, const char *id, GError **error)
+{
+  int changes = 0;
+  if (!run (store, sql, &id, 1, NULL, &changes, error))
+    return FALSE;
+  if (changes == 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "%s %s not found", what, id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+lb_store_delete_lobby (LbStore *store, const char *id, GError **error)
+{
+  return delete_by_id (store, "DELETE FROM lobbies WHERE id = ?", "lobby", id, error);
+}
+
+gboolean
+lb_store_insert_session (LbStore *store, const char *id, const char *lobby_id,
+                         const char *spec_json, gint64 created_at, GError **error)
+{
+  const char *texts[] = { id, lobby_id, spec_json };
+  return run (store, "INSERT INTO sessions(id, lobby_id, spec, created_at) VALUES (?,?,?,?)",
+              texts, 3, &created_at, NULL, error);
+}
+
+gboolean
+lb_store_delete_session (LbStore *store, const char *id, GError **error)
+{
+  return delete_by_id (store, "DELETE FROM sessions WHERE id = ?", "session", id, error);
+}
+
+/* Iterates rows of (text, text, text, int64); rowid breaks created_at ties. */
+static gboolean
+foreach_row (LbStore *store, const char *sql,
+             void (*func) (const char *, const char *, const char *, gint64, gpointer),
+             gpointer user_data, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (store, rc, "prepare", error);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    func ((const char *) sqlite3_column_text (stmt, 0),
+          (const char *) sqlite3_column_text (stmt, 1),
+          (const char *) sqlite3_column_text (stmt, 2), sqlite3_column_int64 (stmt, 3),
+          user_data);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (store, rc, "read", error);
+  return TRUE;
+}
+
+gboolean
+lb_store_foreach_lobby (LbStore *store, LbStoreLobbyFunc func, gpointer user_data, GError **error)
+{
+  return foreach_row (store,
+                      "SELECT id, session_key, spec, created_at FROM lobbies"
+                      " ORDER BY created_at, rowid",
+                      func, user_data, error);
+}
+
+gboolean
+lb_store_foreach_session (LbStore *store, LbStoreSessionFunc func, gpointer user_data,
+                          GError **error)
+{
+  return foreach_row (store,
+                      "SELECT id, lobby_id, spec, created_at FROM sessions"
+                      " ORDER BY created_at, rowid",
+                      func, user_data, error);
+}

@@ -1,0 +1,40 @@
+/* lb-store.h — the SQLite file that is the source of truth for lobbies,
+ * their session keys and RTP sessions.
+ *
+ * The registry writes here before it starts anything, and a restart rebuilds
+ * the registry from here. The UNIQUE constraint on session_key is the last
+ * line of defence against duplicate lobbies for one caller key. Specs are
+ * stored as the JSON the API accepts, so restoring re-validates them. */
+#pragma once
+
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef void (*LbStoreLobbyFunc) (const char *id, const char *session_key, const char *spec_json,
+                                  gint64 created_at, gpointer user_data);
+typedef void (*LbStoreSessionFunc) (const char *id, const char *lobby_id, const char *spec_json,
+                                    gint64 created_at, gpointer user_data);
+
+/* Opens (creating if needed) the database at @path in WAL mode. */
+LbStore *lb_store_open (const char *path, GError **error);
+void lb_store_close (LbStore *store);
+
+/* LB_ERROR_CONFLICT if @session_key already has a lobby. */
+gboolean lb_store_insert_lobby (LbStore *store, const char *id, const char *session_key,
+                                const char *spec_json, gint64 created_at, GError **error);
+/* Deletes the lobby and, by cascade, its sessions. LB_ERROR_NOT_FOUND if absent. */
+gboolean lb_store_delete_lobby (LbStore *store, const char *id, GError **error);
+gboolean lb_store_insert_session (LbStore *store, const char *id, const char *lobby_id,
+                                  const char *spec_json, gint64 created_at, GError **error);
+gboolean lb_store_delete_session (LbStore *store, const char *id, GError **error);
+
+/* Oldest first. */
+gboolean lb_store_foreach_lobby (LbStore *store, LbStoreLobbyFunc func, gpointer user_data,
+                                 GError **error);
+gboolean lb_store_foreach_session (LbStore *store, LbStoreSessionFunc func, gpointer user_data,
+                                   GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbStore, lb_store_close)
+
+G_END_DECLS

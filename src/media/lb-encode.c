@@ -1,0 +1,114 @@
+/* lb-encode.c — x264 encode branch. */
+#define G_LOG_DOMAIN "lobbyd-media"
+#include "lb-encode.h"
+#include "lb-error.h"
+#include "lb-media-branch.h"
+#include "lb-producer.h"
+#include "lb-spec.h"
+
+struct _LbEncode
+{
+  LbProducer *producer; /* borrowed: the producer outlives its encodes */
+  LbBranch *branch;
+  GstElement *tee;      /* encoded video, in the producer's pipeline */
+};
+
+LbEncode *
+lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
+               const LbEncoderSettings *settings, GError **error)
+{
+  g_autoptr (LbEncode) self = g_new0 (LbEncode, 1);
+  GstElement *pipeline = lb_producer_get_pipeline (producer);
+  GstElement *e[8] = { NULL };
+  g_autofree char *tee_name = g_strdup_printf ("%s-tee", name);
+
+  self->producer = producer;
+  if (profile->fps > lb_producer_get_fps (producer))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_OUT_OF_RANGE,
+                   "field 'profile.fps' must not exceed the lobby's %u fps",
+                   lb_producer_get_fps (producer));
+      return NULL;
+    }
+
+  if (!(e[0] = lb_media_make ("queue", NULL, error)) || !(e[1] = lb_media_make ("videoscale", NULL, error))
+      || !(e[2] = lb_media_make ("videorate", NULL, error))
+      || !(e[3] = lb_media_make ("videoconvert", NULL, error))
+      || !(e[4] = lb_media_make ("capsfilter", NULL, error))
+      || !(e[5] = lb_media_make ("x264enc", "encoder", error))
+      || !(e[6] = lb_media_make ("h264parse", NULL, error)))
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (e); i++)
+        if (e[i] != NULL)
+          gst_object_unref (gst_object_ref_sink (e[i]));
+      return NULL;
+    }
+
+  /* A slow encoder drops its own oldest frames instead of stalling the
+   * producer and with it every other encode of the lobby. */
+  g_object_set (e[0], "leaky", 2 /* downstream */, "max-size-buffers", 2, "max-size-bytes", 0,
+                "max-size-time", (guint64) 0, NULL);
+  /* Only ever drop frames to reach a lower rate; lb-encode refuses higher ones. */
+  g_object_set (e[2], "drop-only", TRUE, NULL);
+  g_autoptr (GstCaps) caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
+                                                  "width", G_TYPE_INT, (int) profile->width,
+                                                  "height", G_TYPE_INT, (int) profile->height,
+                                                  "framerate", GST_TYPE_FRACTION,
+                                                  (int) profile->fps, 1, NULL);
+  g_object_set (e[4], "caps", caps, NULL);
+
+  guint key_int = MAX (1u, profile->fps * settings->keyframe_interval_ms / 1000);
+  g_object_set (e[5], "bitrate", profile->bitrate_kbps, "key-int-max", key_int, "bframes", 0,
+                NULL);
+  gst_util_set_object_arg (G_OBJECT (e[5]), "tune", "zerolatency");
+  gst_util_set_object_arg (G_OBJECT (e[5]), "speed-preset", settings->x264_speed_preset);
+
+  GstElement *bin = lb_media_chain_bin (name, e, error);
+  if (bin == NULL)
+    return NULL;
+
+  self->tee = lb_media_make ("tee", tee_name, error);
+  if (self->tee == NULL)
+    {
+      gst_object_unref (bin);
+      return NULL;
+    }
+  g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add (GST_BIN (pipeline), gst_object_ref (self->tee));
+  gst_element_sync_state_with_parent (self->tee);
+
+  self->branch = lb_branch_attach (pipeline, lb_producer_get_tee (producer), bin, self->tee, error);
+  if (self->branch == NULL)
+    return NULL;
+  g_debug ("%s: x264 %ux%u@%u %u kbps started", name, profile->width, profile->height,
+           profile->fps, profile->bitrate_kbps);
+  return g_steal_pointer (&self);
+}
+
+void
+lb_encode_free (LbEncode *self)
+{
+  if (self == NULL)
+    return;
+  lb_branch_detach (self->branch);
+  if (self->tee != NULL)
+    {
+      GstElement *pipeline = lb_producer_get_pipeline (self->producer);
+      gst_element_set_state (self->tee, GST_STATE_NULL);
+      gst_bin_remove (GST_BIN (pipeline), self->tee);
+      gst_object_unref (self->tee);
+    }
+  g_free (self);
+}
+
+GstElement *
+lb_encode_get_tee (LbEncode *self)
+{
+  return self->tee;
+}
+
+LbProducer *
+lb_encode_get_producer (LbEncode *self)
+{
+  return self->producer;
+}

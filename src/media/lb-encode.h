@@ -1,0 +1,27 @@
+/* lb-encode.h — one running encoder for (lobby, profile): a branch on the
+ * producer's raw tee that scales, converts and encodes, ending in an
+ * encoded-video tee that outputs attach to. */
+#pragma once
+
+#include <gst/gst.h>
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const char *x264_speed_preset; /* one of the config's enumerated presets */
+  guint keyframe_interval_ms;
+} LbEncoderSettings;
+
+/* @name names the branch bin (bus errors come back with it). */
+LbEncode *lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
+                         const LbEncoderSettings *settings, GError **error);
+void lb_encode_free (LbEncode *encode);
+
+GstElement *lb_encode_get_tee (LbEncode *encode);
+LbProducer *lb_encode_get_producer (LbEncode *encode);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbEncode, lb_encode_free)
+
+G_END_DECLS

@@ -1,0 +1,186 @@
+/* lb-media-branch.c — dynamic tee branches. */
+#define G_LOG_DOMAIN "lobbyd-media"
+#include "lb-media-branch.h"
+#include "lb-error.h"
+
+struct _LbBranch
+{
+  GstElement *pipeline; /* borrowed: the owner outlives its branches */
+  GstElement *tee;
+  GstElement *bin;
+  GstPad *tee_pad;
+  GMutex lock;
+  GCond cond;
+  gboolean unlinked;
+};
+
+static gint live_pipelines;
+
+GstElement *
+lb_media_make (const char *factory, const char *name, GError **error)
+{
+  GstElement *element = gst_element_factory_make (factory, name);
+  if (element == NULL)
+    g_set_error (error, LB_ERROR, LB_ERROR_MEDIA,
+                 "GStreamer element '%s' is not installed", factory);
+  return element;
+}
+
+GstElement *
+lb_media_chain_bin (const char *name, GstElement **elements, GError **error)
+{
+  GstElement *bin = gst_bin_new (name);
+  GstElement *first = elements[0];
+  GstElement *last = NULL;
+
+  gst_object_ref_sink (bin);
+  for (guint i = 0; elements[i] != NULL; i++)
+    {
+      gst_bin_add (GST_BIN (bin), elements[i]);
+      if (last != NULL && !gst_element_link (last, elements[i]))
+        {
+          g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot link %s to %s", name,
+                       GST_ELEMENT_NAME (last), GST_ELEMENT_NAME (elements[i]));
+          gst_object_unref (bin);
+          return NULL;
+        }
+      last = elements[i];
+    }
+
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (first, "sink");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
+  g_autoptr (GstPad) src = gst_element_get_static_pad (last, "src");
+  if (src != NULL)
+    gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
+  return bin;
+}
+
+LbBranch *
+lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin, GstElement *downstream,
+                  GError **error)
+{
+  LbBranch *branch = g_new0 (LbBranch, 1);
+  g_autoptr (GstPad) sink = NULL;
+  GstPadLinkReturn ret;
+
+  g_mutex_init (&branch->lock);
+  g_cond_init (&branch->cond);
+  branch->pipeline = pipeline;
+  branch->tee = gst_object_ref (tee);
+  branch->bin = bin;
+
+  /* The bin runs before it is linked, so the first buffer finds it ready. */
+  gst_bin_add (GST_BIN (pipeline), bin); /* takes its own ref; ours is the branch's */
+  if (downstream != NULL && !gst_element_link (bin, downstream))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot link to %s",
+                   GST_ELEMENT_NAME (bin), GST_ELEMENT_NAME (downstream));
+      goto fail;
+    }
+  if (!gst_element_sync_state_with_parent (bin))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s failed to start", GST_ELEMENT_NAME (bin));
+      goto fail;
+    }
+
+  branch->tee_pad = gst_element_request_pad_simple (tee, "src_%u");
+  sink = gst_element_get_static_pad (bin, "sink");
+  ret = gst_pad_link (branch->tee_pad, sink);
+  if (ret != GST_PAD_LINK_OK)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot link to %s: %s",
+                   GST_ELEMENT_NAME (bin), GST_ELEMENT_NAME (tee), gst_pad_link_get_name (ret));
+      goto fail;
+    }
+  return branch;
+
+fail:
+  lb_branch_detach (branch);
+  return NULL;
+}
+
+GstElement *
+lb_branch_get_bin (LbBranch *branch)
+{
+  return branch->bin;
+}
+
+static GstPadProbeReturn
+unlink_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbBranch *branch = user_data;
+  g_autoptr (GstPad) peer = gst_pad_get_peer (pad);
+
+  if (peer != NULL)
+    gst_pad_unlink (pad, peer);
+  g_mutex_lock (&branch->lock);
+  branch->unlinked = TRUE;
+  g_cond_signal (&branch->cond);
+  g_mutex_unlock (&branch->lock);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+void
+lb_branch_detach (LbBranch *branch)
+{
+  if (branch == NULL)
+    return;
+
+  if (branch->tee_pad != NULL)
+    {
+      /* An IDLE probe runs between two buffers on the tee's streaming thread
+       * (or at once, here, if nothing flows), so no buffer is cut in half and
+       * the tee's other branches never see a not-linked or flushing return. */
+      gst_pad_add_probe (branch->tee_pad, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle, branch, NULL);
+      gint64 deadline = g_get_monotonic_time () + 2 * G_TIME_SPAN_SECOND;
+      g_mutex_lock (&branch->lock);
+      while (!branch->unlinked)
+        if (!g_cond_wait_until (&branch->cond, &branch->lock, deadline))
+          {
+            g_warning ("%s: tee never went idle; unlinking anyway", GST_ELEMENT_NAME (branch->bin));
+            break;
+          }
+      g_mutex_unlock (&branch->lock);
+    }
+
+  gst_element_set_state (branch->bin, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (branch->pipeline), branch->bin);
+  if (branch->tee_pad != NULL)
+    {
+      gst_element_release_request_pad (branch->tee, branch->tee_pad);
+      gst_object_unref (branch->tee_pad);
+    }
+  gst_object_unref (branch->bin);
+  gst_object_unref (branch->tee);
+  g_mutex_clear (&branch->lock);
+  g_cond_clear (&branch->cond);
+  g_free (branch);
+}
+
+static void
+pipeline_finalized (gpointer data, GObject *where_the_object_was)
+{
+  g_atomic_int_dec_and_test (&live_pipelines);
+}
+
+void
+lb_media_track_pipeline (GstElement *pipeline)
+{
+  g_atomic_int_inc (&live_pipelines);
+  g_object_weak_ref (G_OBJECT (pipeline), pipeline_finalized, NULL);
+}
+
+guint
+lb_media_live_pipelines (void)
+{
+  return (guint) g_atomic_int_get (&live_pipelines);
+}
+
+GstElement *
+lb_media_top_child (GstElement *pipeline, GstObject *object)
+{
+  GstObject *cur = object;
+  while (cur != NULL && GST_OBJECT_PARENT (cur) != GST_OBJECT (pipeline))
+    cur = GST_OBJECT_PARENT (cur);
+  return cur != NULL ? GST_ELEMENT (cur) : NULL;
+}

@@ -1,0 +1,38 @@
+/* lb-media-branch.h — adding and removing a chain of elements behind a tee
+ * while the pipeline is PLAYING, without disturbing the tee's other branches.
+ *
+ * Every encode and every output is one such branch: a GstBin with a ghost
+ * sink pad (and a ghost src pad if its last element has one), named after its
+ * owner so bus errors can be routed back to it. */
+#pragma once
+
+#include <gst/gst.h>
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LbBranch LbBranch;
+
+/* Creates an element of @factory or fails with LB_ERROR_MEDIA naming the plugin. */
+GstElement *lb_media_make (const char *factory, const char *name, GError **error);
+
+/* Builds a bin of @elements (NULL-terminated, floating refs are sunk) linked in order. */
+GstElement *lb_media_chain_bin (const char *name, GstElement **elements, GError **error);
+
+/* Adds @bin (ownership is taken) to @pipeline, links its src pad to
+ * @downstream (nullable, already in @pipeline), starts it and links @tee to it. */
+LbBranch *lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin,
+                            GstElement *downstream, GError **error);
+GstElement *lb_branch_get_bin (LbBranch *branch);
+/* Unlinks at an idle point of the tee, stops the bin and removes it. */
+void lb_branch_detach (LbBranch *branch);
+
+/* Pipelines alive in this process (counted at construction/finalize), so
+ * tests and /api/v1/status can prove that nothing stays running. */
+void lb_media_track_pipeline (GstElement *pipeline);
+guint lb_media_live_pipelines (void);
+
+/* The child of @pipeline that contains @object (its branch bin or a producer element). */
+GstElement *lb_media_top_child (GstElement *pipeline, GstObject *object);
+
+G_END_DECLS
