@@ -27,7 +27,7 @@ typedef struct
   const char *content_type;
   const char *body;
   gsize body_len;
-  char *params[MAX_PARAMS]; /* unescaped path parameters */
+  char *params[MAX_PARAMS]; /* captured path parameters */
 } Request;
 
 typedef void (*Handler) (LbApi *api, Request *req, LbApiResponse *resp);
@@ -40,7 +40,7 @@ typedef struct
 
 typedef struct
 {
-  const char *pattern; /* segments; "{}" captures one */
+  const char *pattern; /* segments; "{}" captures one, a final "{*}" the rest */
   Method methods[3];
 } Route;
 
@@ -330,7 +330,7 @@ static const Route routes[] = {
   { "api/v1/status", { { "GET", get_status } } },
   { "api/v1/system/gpu-status", { { "GET", get_gpu_status } } },
   { "api/v1/lobbies", { { "GET", list_lobbies }, { "POST", create_lobby } } },
-  { "api/v1/lobbies/by-key/{}", { { "GET", get_lobby_by_key } } },
+  { "api/v1/lobbies/by-key/{*}", { { "GET", get_lobby_by_key } } },
   { "api/v1/lobbies/{}", { { "GET", get_lobby }, { "DELETE", delete_lobby } } },
   { "api/v1/lobbies/{}/sessions", { { "GET", list_lobby_sessions }, { "POST", join_lobby } } },
   { "api/v1/sessions", { { "GET", list_sessions } } },
@@ -338,32 +338,34 @@ static const Route routes[] = {
   { "api/v1/sessions/{}/sdp", { { "GET", get_session_sdp } } },
 };
 
-/* Matches @segments against @pattern, unescaping captured segments into @req. */
+/* Matches @segments against @pattern, copying captured segments into @req. */
 static gboolean
 match_route (const char *pattern, char **segments, Request *req)
 {
   g_auto (GStrv) pat = g_strsplit (pattern, "/", -1);
   guint n = g_strv_length (pat);
+  guint nseg = g_strv_length (segments);
   guint nparams = 0;
 
-  if (g_strv_length (segments) != n)
-    return FALSE;
   for (guint i = 0; i < n; i++)
     {
-      if (g_str_equal (pat[i], "{}"))
-        {
-          char *value = g_uri_unescape_string (segments[i], NULL);
-          if (value == NULL || *value == '\0' || nparams >= MAX_PARAMS)
-            {
-              g_free (value);
-              goto no_match;
-            }
-          req->params[nparams++] = value;
-        }
-      else if (!g_str_equal (pat[i], segments[i]))
+      gboolean rest = g_str_equal (pat[i], "{*}");
+      if (i >= nseg || (!rest && !g_str_equal (pat[i], "{}") && !g_str_equal (pat[i], segments[i])))
         goto no_match;
+      if (rest || g_str_equal (pat[i], "{}"))
+        {
+          /* Session keys may contain '/': the decoded path splits them, so
+           * a trailing capture joins them back. */
+          char *value = rest ? g_strjoinv ("/", segments + i) : g_strdup (segments[i]);
+          req->params[nparams++] = value;
+          if (*value == '\0')
+            goto no_match;
+          if (rest)
+            return TRUE;
+        }
     }
-  return TRUE;
+  if (nseg == n)
+    return TRUE;
 
 no_match:
   for (guint i = 0; i < nparams; i++)
@@ -381,9 +383,6 @@ lb_api_handle (LbApi *api, const char *method, const char *path, const char *con
   while (*trimmed == '/')
     trimmed++;
   g_autofree char *clean = g_strdup (trimmed);
-  gsize len = strlen (clean);
-  if (len > 0 && clean[len - 1] == '/')
-    clean[len - 1] = '\0';
   g_auto (GStrv) segments = g_strsplit (clean, "/", -1);
 
   for (guint r = 0; r < G_N_ELEMENTS (routes); r++)

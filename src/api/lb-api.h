@@ -26,7 +26,7 @@ typedef struct
 LbApi *lb_api_new (LbRegistry *registry, const LbConfig *config);
 void lb_api_free (LbApi *api);
 
-/* @path is the raw (percent-encoded) request path. */
+/* @path is the request path, already percent-decoded by the HTTP layer. */
 void lb_api_handle (LbApi *api, const char *method, const char *path, const char *content_type,
                     const char *body, gsize body_len, LbApiResponse *response);
 void lb_api_response_clear (LbApiResponse *response);

@@ -163,6 +163,7 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   const char *data = g_bytes_get_data (bytes, &len);
   const char *content_type = soup_message_headers_get_content_type (
     soup_server_message_get_request_headers (msg), NULL);
+  /* libsoup hands over the path percent-decoded. */
   const char *raw_path = g_uri_get_path (soup_server_message_get_uri (msg));
   LbApiResponse resp = { 0 };
 
@@ -209,7 +210,11 @@ listen_unix (LbHttpServer *self, const char *path, GError **error)
   g_autoptr (GSocket) sock
     = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
-  if (sock == NULL || !g_socket_bind (sock, addr, TRUE, error) || !g_socket_listen (sock, error))
+  if (sock == NULL)
+    return FALSE;
+  /* Orchestrators burst: the default backlog of 10 refuses concurrent connects. */
+  g_socket_set_listen_backlog (sock, 256);
+  if (!g_socket_bind (sock, addr, TRUE, error) || !g_socket_listen (sock, error))
     return FALSE;
   if (g_chmod (path, 0660) != 0)
     {

@@ -1,0 +1,206 @@
+"""Shared helpers for lobbyd integration tests: start the real daemon on a
+temporary state dir and socket, talk HTTP to it over the socket (or TCP), and
+receive/decode its RTP with ffmpeg. Nothing here replaces a lobbyd component."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("LOBBYD_BUILD", "build"))
+LOBBYD = os.path.join(BUILD, "src", "lobbyd")
+LOBBYCTL = os.path.join(BUILD, "src", "lobbyctl")
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=30):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        s.connect(self.unix_path)
+        self.sock = s
+
+
+def free_port(kind=socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def error_code(self):
+        try:
+            return self.json["error"]["code"]
+        except Exception:
+            return None
+
+
+class Daemon:
+    """One lobbyd process with its own state dir, socket and TCP port."""
+
+    def __init__(self, state_dir=None, config_extra="", demo=False):
+        self.tmp = state_dir or tempfile.mkdtemp(prefix="lobbyd-test-")
+        self.state_dir = os.path.join(self.tmp, "state")
+        self.socket = os.path.join(self.tmp, "api.sock")
+        self.tcp_port = free_port(socket.SOCK_STREAM)
+        self.token = "test-token-0123456789abcdef"
+        self.config = os.path.join(self.tmp, "lobbyd.conf")
+        with open(self.config, "w") as f:
+            f.write("[daemon]\nlisten=127.0.0.1:%d\ntoken=%s\n" % (self.tcp_port, self.token))
+            f.write("[demo]\nenabled=%s\n" % ("true" if demo else "false"))
+            f.write(config_extra)
+        self.proc = None
+        self.log = None
+
+    def start(self, timeout=20):
+        self.log = open(os.path.join(self.tmp, "lobbyd.log"), "ab")
+        env = dict(os.environ)
+        env.setdefault("G_MESSAGES_DEBUG", "")
+        self.proc = subprocess.Popen(
+            [LOBBYD, "--config", self.config, "--state-dir", self.state_dir, "--socket", self.socket],
+            stdout=self.log, stderr=self.log, env=env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("lobbyd exited with %d:\n%s" % (self.proc.returncode, self.read_log()))
+            try:
+                if self.request("GET", "/api/v1/status").status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("lobbyd did not come up:\n" + self.read_log())
+
+    def read_log(self):
+        with open(os.path.join(self.tmp, "lobbyd.log"), "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    def request(self, method, path, body=None, headers=None, tcp=False, raw=None, timeout=30):
+        if tcp:
+            conn = http.client.HTTPConnection("127.0.0.1", self.tcp_port, timeout=timeout)
+        else:
+            conn = UnixHTTPConnection(self.socket, timeout=timeout)
+        hdrs = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            return Response(r.status, dict(r.getheaders()), r.read())
+        finally:
+            conn.close()
+
+    def create_lobby(self, name="t", key=None, width=320, height=240, fps=30, pattern="ball"):
+        body = {"name": name, "source": {"type": "testsrc", "pattern": pattern},
+                "video": {"width": width, "height": height, "fps": fps}}
+        if key is not None:
+            body["session_key"] = key
+        return self.request("POST", "/api/v1/lobbies", body)
+
+    def join(self, lobby_id, port, width=None, height=None, fps=None, bitrate=1000, host="127.0.0.1"):
+        profile = {"codec": "h264", "bitrate_kbps": bitrate}
+        for k, v in (("width", width), ("height", height), ("fps", fps)):
+            if v is not None:
+                profile[k] = v
+        return self.request("POST", "/api/v1/lobbies/%s/sessions" % lobby_id,
+                            {"transport": "rtp", "destination": {"host": host, "port": port},
+                             "profile": profile})
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self.log.close()
+
+    def stop(self, timeout=15):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            self.log.close()
+        return rc
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def decode_rtp(sdp_text, frames, timeout=20):
+    """Plays an SDP with ffmpeg and returns the list of decoded frame sizes (bytes of yuv420p)
+    and the stream's reported 'WxH'."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sdp", delete=False) as f:
+        f.write(sdp_text)
+        path = f.name
+    try:
+        p = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-nostdin", "-protocol_whitelist", "file,udp,rtp",
+             "-i", path, "-frames:v", str(frames), "-pix_fmt", "yuv420p", "-f", "framemd5", "-"],
+            capture_output=True, text=True, timeout=timeout)
+    finally:
+        os.unlink(path)
+    sizes = []
+    for line in p.stdout.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        parts = [x.strip() for x in line.split(",")]
+        sizes.append(int(parts[4]))
+    import re
+    m = re.search(r"Video: h264[^\n]*?, (\d+)x(\d+)", p.stderr)
+    dims = (int(m.group(1)), int(m.group(2))) if m else None
+    return sizes, dims, p.stderr
+
+
+def count_udp_packets(port, seconds):
+    """Counts datagrams arriving on 127.0.0.1:port during @seconds."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    s.settimeout(0.1)
+    n = 0
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            s.recv(65536)
+            n += 1
+        except socket.timeout:
+            pass
+    s.close()
+    return n
+
+
+class DaemonTest(unittest.TestCase):
+    config_extra = ""
+
+    def setUp(self):
+        self.d = Daemon(config_extra=self.config_extra).start()
+
+    def tearDown(self):
+        self.d.cleanup()
