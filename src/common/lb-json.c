@@ -13,6 +13,43 @@ member_path (const char *prefix, const char *member)
   return g_strconcat (prefix, ".", member, NULL);
 }
 
+/* json-glib stops after the first value and ignores what follows ("{} {}"
+ * parses); find where the top-level value ends and allow only whitespace. */
+static gboolean
+has_trailing_data (const char *data, gsize len)
+{
+  gboolean in_string = FALSE, escaped = FALSE, started = FALSE;
+  int depth = 0;
+  gsize i = 0;
+
+  for (; i < len; i++)
+    {
+      char c = data[i];
+      if (in_string)
+        {
+          if (escaped)
+            escaped = FALSE;
+          else if (c == '\\')
+            escaped = TRUE;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '{' || c == '[')
+        depth++, started = TRUE;
+      else if (c == '}' || c == ']')
+        depth--;
+      if (started && depth == 0)
+        break;
+    }
+  for (i++; i < len; i++)
+    if (!g_ascii_isspace (data[i]))
+      return TRUE;
+  return FALSE;
+}
+
 JsonNode *
 lb_json_parse_object (const char *data, gsize len, GError **error)
 {
@@ -41,9 +78,9 @@ lb_json_parse_object (const char *data, gsize len, GError **error)
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) || has_trailing_data (data, len))
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON, "request body must be a JSON object");
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON, "request body must be exactly one JSON object");
       return NULL;
     }
   return json_node_ref (root);

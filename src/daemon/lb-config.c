@@ -193,8 +193,12 @@ lb_config_load_data (LbConfig *config, const char *data, GError **error)
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_auto (GStrv) groups = NULL;
 
-  if (!g_key_file_load_from_data (kf, data, -1, G_KEY_FILE_NONE, error))
-    return FALSE;
+  g_autoptr (GError) local_error = NULL;
+  if (!g_key_file_load_from_data (kf, data, -1, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "%s", local_error->message);
+      return FALSE;
+    }
 
   groups = g_key_file_get_groups (kf, NULL);
   for (guint g = 0; groups[g] != NULL; g++)

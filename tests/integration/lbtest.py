@@ -13,9 +13,11 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(ROOT, os.environ.get("LOBBYD_BUILD", "build"))
-LOBBYD = os.path.join(BUILD, "src", "lobbyd")
-LOBBYCTL = os.path.join(BUILD, "src", "lobbyctl")
+
+
+def binary(name):
+    """A binary of the build under test ($LOBBYD_BUILD, default build/)."""
+    return os.path.join(ROOT, os.environ.get("LOBBYD_BUILD", "build"), "src", name)
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -77,7 +79,7 @@ class Daemon:
         env = dict(os.environ)
         env.setdefault("G_MESSAGES_DEBUG", "")
         self.proc = subprocess.Popen(
-            [LOBBYD, "--config", self.config, "--state-dir", self.state_dir, "--socket", self.socket],
+            [binary("lobbyd"), "--config", self.config, "--state-dir", self.state_dir, "--socket", self.socket],
             stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -3,12 +3,12 @@ import json
 import subprocess
 import unittest
 
-from lbtest import LOBBYCTL, DaemonTest, free_port
+from lbtest import DaemonTest, binary, free_port
 
 
 class CliTest(DaemonTest):
     def ctl(self, *args, ok=True):
-        p = subprocess.run([LOBBYCTL, "--socket", self.d.socket] + list(args),
+        p = subprocess.run([binary("lobbyctl"), "--socket", self.d.socket] + list(args),
                            capture_output=True, text=True, timeout=30)
         if ok:
             self.assertEqual(p.returncode, 0, p.stderr)
@@ -46,7 +46,7 @@ class CliTest(DaemonTest):
         p = self.ctl("session", "join", lobby["id"], "--dest", "10.1.2.3:5000", ok=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("destination_not_allowed", p.stderr)
-        p = subprocess.run([LOBBYCTL, "--socket", "/nonexistent.sock", "status"], capture_output=True, text=True)
+        p = subprocess.run([binary("lobbyctl"), "--socket", "/nonexistent.sock", "status"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 1)
         self.assertIn("cannot reach lobbyd", p.stderr)
         p = self.ctl("frobnicate", ok=False)
@@ -54,10 +54,10 @@ class CliTest(DaemonTest):
 
     def test_tcp_with_token(self):
         url = "http://127.0.0.1:%d" % self.d.tcp_port
-        p = subprocess.run([LOBBYCTL, "--url", url, "status"], capture_output=True, text=True)
+        p = subprocess.run([binary("lobbyctl"), "--url", url, "status"], capture_output=True, text=True)
         self.assertEqual(p.returncode, 1)
         self.assertIn("unauthorized", p.stderr)
-        p = subprocess.run([LOBBYCTL, "--url", url, "--token", self.d.token, "lobby", "list"],
+        p = subprocess.run([binary("lobbyctl"), "--url", url, "--token", self.d.token, "lobby", "list"],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
 

@@ -119,8 +119,8 @@ class DeleteAndStopTest(unittest.TestCase):
         d = Daemon().start()
         try:
             import subprocess
-            from lbtest import LOBBYD
-            p = subprocess.run([LOBBYD, "--config", d.config, "--state-dir", d.state_dir + "2",
+            from lbtest import binary
+            p = subprocess.run([binary("lobbyd"), "--config", d.config, "--state-dir", d.state_dir + "2",
                                 "--socket", d.socket, "--listen", ""],
                                capture_output=True, text=True, timeout=20)
             self.assertNotEqual(p.returncode, 0)

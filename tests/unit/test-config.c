@@ -1,1 +1,115 @@
-int main(void){return 0;}
+/* Unit tests for lb-config: embedded defaults, overrides, strictness. */
+#include "lb-config.h"
+#include "lb-error.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+static void
+test_defaults (void)
+{
+  g_autoptr (LbConfig) c = lb_config_new_default ();
+  g_assert_cmpstr (c->state_dir, ==, "state");
+  g_assert_cmpstr (c->listen, ==, "127.0.0.1:8480");
+  g_assert_cmpuint (c->max_body_bytes, ==, 65536);
+  g_assert_true (c->demo_enabled);
+  g_assert_cmpuint (g_strv_length (c->allowed_destinations), ==, 2);
+  g_autofree char *sock = lb_config_socket_path (c);
+  g_assert_cmpstr (sock, ==, "state/lobbyd.sock");
+}
+
+static void
+test_override_file (void)
+{
+  g_autoptr (LbConfig) c = lb_config_new_default ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("lbcfg-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "c.conf", NULL);
+
+  g_assert_true (g_file_set_contents (path,
+                                      "[daemon]\nsocket=/run/x.sock\nlisten=\n"
+                                      "[rtp]\nallowed_destinations=10.0.0.0/8;\n"
+                                      "[encoder]\nx264_speed_preset=veryfast\n",
+                                      -1, NULL));
+  g_assert_true (lb_config_load_file (c, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (c->socket_path, ==, "/run/x.sock");
+  g_assert_cmpstr (c->listen, ==, "");
+  g_assert_cmpstr (c->allowed_destinations[0], ==, "10.0.0.0/8");
+  g_assert_cmpstr (c->x264_speed_preset, ==, "veryfast");
+  g_assert_cmpstr (c->state_dir, ==, "state"); /* untouched keys keep defaults */
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+expect_config_error (const char *data, const char *fragment)
+{
+  g_autoptr (LbConfig) c = lb_config_new_default ();
+  g_autoptr (GError) error = NULL;
+  g_assert_false (lb_config_load_data (c, data, &error));
+  g_assert_error (error, LB_ERROR, LB_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, fragment));
+}
+
+static void
+test_strict (void)
+{
+  expect_config_error ("[daemon]\nstate_dri=x\n", "unknown key 'state_dri'");
+  expect_config_error ("[deamon]\nstate_dir=x\n", "unknown group [deamon]");
+  expect_config_error ("[daemon]\nmax_lobbies=0\n", "max_lobbies");
+  expect_config_error ("[daemon]\nmax_lobbies=many\n", "max_lobbies");
+  expect_config_error ("[encoder]\nx264_speed_preset=placebo\n", "must be one of");
+  expect_config_error ("[demo]\npattern=nope\n", "pattern");
+  expect_config_error ("[demo]\nwidth=641\n", "even");
+  expect_config_error ("[daemon]\nlisten=localhost:80\n", "listen");
+  expect_config_error ("[daemon]\nstate_dir=\n", "state_dir");
+  expect_config_error ("not a key file", "");
+}
+
+static void
+test_missing_file (void)
+{
+  g_autoptr (LbConfig) c = lb_config_new_default ();
+  g_autoptr (GError) error = NULL;
+  g_assert_false (lb_config_load_file (c, "/nonexistent/lobbyd.conf", &error));
+  g_assert_error (error, LB_ERROR, LB_ERROR_CONFIG);
+}
+
+static void
+test_parse_listen (void)
+{
+  struct { const char *in; const char *host; guint16 port; } ok[] = {
+    { "127.0.0.1:8480", "127.0.0.1", 8480 },
+    { "[::1]:9000", "::1", 9000 },
+    { "0.0.0.0:1", "0.0.0.0", 1 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (ok); i++)
+    {
+      g_autofree char *host = NULL;
+      guint16 port = 0;
+      g_assert_true (lb_config_parse_listen (ok[i].in, &host, &port, NULL));
+      g_assert_cmpstr (host, ==, ok[i].host);
+      g_assert_cmpuint (port, ==, ok[i].port);
+    }
+  const char *bad[] = { "8480", ":8480", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+                        "[::1:80", "example.com:80", "127.0.0.1:80x" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *host = NULL;
+      guint16 port = 0;
+      g_assert_false (lb_config_parse_listen (bad[i], &host, &port, NULL));
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/override-file", test_override_file);
+  g_test_add_func ("/config/strict", test_strict);
+  g_test_add_func ("/config/missing-file", test_missing_file);
+  g_test_add_func ("/config/parse-listen", test_parse_listen);
+  return g_test_run ();
+}
