@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,13 +36,22 @@ def sanitizer_env(label):
     return env
 
 
-def run_unit(build, label, env):
+# Unit tests of the modules without GStreamer: small enough to run under
+# valgrind on every CI run (GStreamer's own allocations would drown the report).
+VALGRIND_UNITS = ["test-config", "test-json", "test-spec", "test-store", "test-allow-list"]
+VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"]
+
+
+def run_unit(build, label, env, wrapper=None, only=None):
     for exe in sorted(glob.glob(os.path.join(ROOT, build, "tests", "test-*"))):
         if not os.access(exe, os.X_OK) or exe.endswith(".p"):
             continue
         base = os.path.basename(exe)
-        t0 = time.time()
-        p = subprocess.run([exe, "--tap"], capture_output=True, text=True, env=env, timeout=600)
+        if only is not None and base not in only:
+            continue
+        p = subprocess.run((wrapper or []) + [exe, "--tap"], capture_output=True, text=True, env=env,
+                           timeout=600)
         seen = 0
         for line in p.stdout.splitlines():
             m = re.match(r"(not ok|ok) \d+ (\S+)(.*)", line)
@@ -109,6 +117,7 @@ def main():
     ap.add_argument("--build", action="append", default=[], help="DIR[:LABEL]")
     ap.add_argument("--only", choices=["unit", "integration"], default=None)
     ap.add_argument("--pattern", default="test_*.py")
+    ap.add_argument("--valgrind", action="store_true", help="also run the pure unit tests under valgrind")
     args = ap.parse_args()
     builds = args.build or ["build"]
     saved = dict(os.environ)
@@ -122,6 +131,9 @@ def main():
             run_integration(build, label, env, args.pattern)
         os.environ.clear()
         os.environ.update(saved)
+    if args.valgrind and args.only != "integration":
+        build = builds[0].partition(":")[0]
+        run_unit(build, "valgrind", dict(os.environ), wrapper=VALGRIND, only=VALGRIND_UNITS)
     for name, detail in failures:
         print("\n===== FAIL %s\n%s" % (name, detail.rstrip()))
     line = "%d passed, %d failed" % (counts["passed"], counts["failed"])

@@ -71,6 +71,13 @@ lb_json_parse_object (const char *data, gsize len, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON, "request body is not UTF-8");
       return NULL;
     }
+  /* Checked before parsing: json-glib also leaks the nodes of a second value. */
+  if (has_trailing_data (data, len))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON,
+                   "request body must be exactly one JSON object (trailing data)");
+      return NULL;
+    }
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
     {
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON, "malformed JSON: %s",
@@ -78,7 +85,7 @@ lb_json_parse_object (const char *data, gsize len, GError **error)
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) || has_trailing_data (data, len))
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON, "request body must be exactly one JSON object");
       return NULL;
