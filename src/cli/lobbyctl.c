@@ -201,8 +201,9 @@ print_object (JsonObject *obj, const char *indent)
         {
           GValue v = G_VALUE_INIT;
           json_node_get_value (node, &v);
-          g_autofree char *text = G_VALUE_HOLDS_STRING (&v) ? g_value_dup_string (&v)
-                                                            : g_strdup_value_contents (&v);
+          g_autofree char *text = G_VALUE_HOLDS_STRING (&v)    ? g_value_dup_string (&v)
+                                  : G_VALUE_HOLDS_BOOLEAN (&v) ? g_strdup (g_value_get_boolean (&v) ? "true" : "false")
+                                                               : g_strdup_value_contents (&v);
           printf ("%s%-20s %s\n", indent, name, text);
           g_value_unset (&v);
         }
@@ -321,7 +322,6 @@ session_join (Ctl *ctl, const char *lobby)
   json_builder_end_object (b);
   g_autoptr (JsonNode) body = json_builder_get_root (b);
   g_autofree char *path = g_strdup_printf ("/api/v1/lobbies/%s/sessions", lobby);
-  g_autofree char *escaped = NULL;
   g_autoptr (JsonNode) reply = request_json (ctl, "POST", path, body, NULL);
   if (ctl->json)
     print_json (reply);

@@ -31,18 +31,12 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
       return NULL;
     }
 
-  if (!(e[0] = lb_media_make ("queue", NULL, error)) || !(e[1] = lb_media_make ("videoscale", NULL, error))
-      || !(e[2] = lb_media_make ("videorate", NULL, error))
-      || !(e[3] = lb_media_make ("videoconvert", NULL, error))
-      || !(e[4] = lb_media_make ("capsfilter", NULL, error))
-      || !(e[5] = lb_media_make ("x264enc", "encoder", error))
-      || !(e[6] = lb_media_make ("h264parse", NULL, error)))
-    {
-      for (guint i = 0; i < G_N_ELEMENTS (e); i++)
-        if (e[i] != NULL)
-          gst_object_unref (gst_object_ref_sink (e[i]));
-      return NULL;
-    }
+  static const LbElementSpec chain[] = {
+    { "queue", NULL },      { "videoscale", NULL }, { "videorate", NULL }, { "videoconvert", NULL },
+    { "capsfilter", NULL }, { "x264enc", "encoder" }, { "h264parse", NULL },
+  };
+  if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
+    return NULL;
 
   /* A slow encoder drops its own oldest frames instead of stalling the
    * producer and with it every other encode of the lobby. */

@@ -26,6 +26,22 @@ lb_media_make (const char *factory, const char *name, GError **error)
   return element;
 }
 
+gboolean
+lb_media_make_all (const LbElementSpec *specs, guint n, GstElement **out, GError **error)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      out[i] = lb_media_make (specs[i].factory, specs[i].name, error);
+      if (out[i] == NULL)
+        {
+          for (guint j = 0; j < i; j++)
+            g_clear_pointer (&out[j], gst_object_unref);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 GstElement *
 lb_media_chain_bin (const char *name, GstElement **elements, GError **error)
 {

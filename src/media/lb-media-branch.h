@@ -16,6 +16,16 @@ typedef struct _LbBranch LbBranch;
 /* Creates an element of @factory or fails with LB_ERROR_MEDIA naming the plugin. */
 GstElement *lb_media_make (const char *factory, const char *name, GError **error);
 
+typedef struct
+{
+  const char *factory;
+  const char *name; /* nullable */
+} LbElementSpec;
+
+/* Creates all @n elements into @out (floating refs), or none: on failure the
+ * ones already made are released and @out is left NULL-filled. */
+gboolean lb_media_make_all (const LbElementSpec *specs, guint n, GstElement **out, GError **error);
+
 /* Builds a bin of @elements (NULL-terminated, floating refs are sunk) linked in order. */
 GstElement *lb_media_chain_bin (const char *name, GstElement **elements, GError **error);
 

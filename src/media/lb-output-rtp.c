@@ -49,15 +49,11 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
   self->host = g_strdup (host);
   self->port = port;
 
-  if (!(e[0] = lb_media_make ("queue", NULL, error))
-      || !(e[1] = lb_media_make ("rtph264pay", "payloader", error))
-      || !(e[2] = lb_media_make ("udpsink", "udpsink", error)))
-    {
-      for (guint i = 0; i < G_N_ELEMENTS (e); i++)
-        if (e[i] != NULL)
-          gst_object_unref (gst_object_ref_sink (e[i]));
-      return NULL;
-    }
+  static const LbElementSpec chain[] = {
+    { "queue", NULL }, { "rtph264pay", "payloader" }, { "udpsink", "udpsink" },
+  };
+  if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
+    return NULL;
   /* config-interval -1: SPS/PPS before every IDR, so a receiver that starts
    * late (or restarts) decodes from the next key frame without the SDP. */
   g_object_set (e[1], "config-interval", -1, "pt", PAYLOAD_TYPE, "mtu", RTP_MTU, NULL);

@@ -54,11 +54,14 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, LbMediaErrorFunc
   gst_object_ref_sink (self->pipeline);
   lb_media_track_pipeline (self->pipeline);
 
-  if (!(src = lb_media_make ("videotestsrc", "source", error))
-      || !(caps = lb_media_make ("capsfilter", "source-caps", error))
-      || !(clock = lb_media_make ("clockoverlay", "clock", error))
-      || !(tee = lb_media_make ("tee", "raw-tee", error)))
+  static const LbElementSpec specs[] = {
+    { "videotestsrc", "source" }, { "capsfilter", "source-caps" },
+    { "clockoverlay", "clock" },  { "tee", "raw-tee" },
+  };
+  GstElement *e[G_N_ELEMENTS (specs)];
+  if (!lb_media_make_all (specs, G_N_ELEMENTS (specs), e, error))
     return NULL;
+  src = e[0], caps = e[1], clock = e[2], tee = e[3];
 
   /* is-live: frames are produced at the lobby's rate in real time, like a
    * desktop, not as fast as the CPU allows. The pattern is an enumeration
