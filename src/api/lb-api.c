@@ -82,7 +82,7 @@ reply_json (LbApiResponse *resp, guint status, JsonNode *node)
 void
 lb_api_response_set_error (LbApiResponse *resp, const GError *error)
 {
-  LbErrorCode code = error->domain == LB_ERROR ? (LbErrorCode) error->code : LB_ERROR_INTERNAL;
+  LbErrorCode code = error->domain == LB_ERROR ? (LbErrorCode)error->code : LB_ERROR_INTERNAL;
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
@@ -97,8 +97,8 @@ lb_api_response_set_error (LbApiResponse *resp, const GError *error)
   reply_json (resp, lb_error_http_status (code), json_builder_get_root (b));
 }
 
-static void
-reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+static void reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
 
 static void
 reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...)
@@ -130,7 +130,8 @@ read_body (Request *req, LbApiResponse *resp)
 {
   g_autoptr (GError) error = NULL;
 
-  if (req->content_type != NULL && g_ascii_strncasecmp (req->content_type, "application/json", 16) != 0)
+  if (req->content_type != NULL
+      && g_ascii_strncasecmp (req->content_type, "application/json", 16) != 0)
     {
       reply_error (resp, LB_ERROR_UNSUPPORTED_MEDIA_TYPE,
                    "request body must be application/json, not %s", req->content_type);
@@ -198,7 +199,7 @@ list_lobbies (LbApi *api, Request *req, LbApiResponse *resp)
 {
   reply_json (resp, 200,
               list_node (lb_registry_get_lobbies (api->registry),
-                         (JsonNode * (*) (gconstpointer)) lb_lobby_to_json, "lobbies"));
+                         (JsonNode * (*)(gconstpointer)) lb_lobby_to_json, "lobbies"));
 }
 
 static void
@@ -255,7 +256,7 @@ list_lobby_sessions (LbApi *api, Request *req, LbApiResponse *resp)
   if (lobby != NULL)
     reply_json (resp, 200,
                 list_node (lb_lobby_get_sessions (lobby),
-                           (JsonNode * (*) (gconstpointer)) lb_session_to_json, "sessions"));
+                           (JsonNode * (*)(gconstpointer)) lb_session_to_json, "sessions"));
 }
 
 static void
@@ -269,7 +270,7 @@ join_lobby (LbApi *api, Request *req, LbApiResponse *resp)
   if (body == NULL)
     return;
   LbSessionSpec *spec
-    = lb_session_spec_from_json (json_node_get_object (body), lb_lobby_get_spec (lobby), &error);
+      = lb_session_spec_from_json (json_node_get_object (body), lb_lobby_get_spec (lobby), &error);
   LbSession *session = spec ? lb_registry_join (api->registry, lobby, spec, &error) : NULL;
   if (session == NULL)
     {
@@ -288,7 +289,7 @@ list_sessions (LbApi *api, Request *req, LbApiResponse *resp)
 {
   reply_json (resp, 200,
               list_node (lb_registry_get_sessions (api->registry),
-                         (JsonNode * (*) (gconstpointer)) lb_session_to_json, "sessions"));
+                         (JsonNode * (*)(gconstpointer)) lb_session_to_json, "sessions"));
 }
 
 static void

@@ -30,7 +30,7 @@ lb_http_token_equal (const char *expected, const char *given)
 
   /* Always walk the expected token's length; read past @given's end never. */
   for (gsize i = 0; i < n; i++)
-    diff |= (guint8) expected[i] ^ (guint8) (i < m ? given[i] : 0);
+    diff |= (guint8)expected[i] ^ (guint8)(i < m ? given[i] : 0);
   return diff == 0;
 }
 
@@ -161,14 +161,14 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
   gsize len = 0;
   const char *data = g_bytes_get_data (bytes, &len);
-  const char *content_type = soup_message_headers_get_content_type (
-    soup_server_message_get_request_headers (msg), NULL);
+  const char *content_type
+      = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
   /* libsoup hands over the path percent-decoded. */
   const char *raw_path = g_uri_get_path (soup_server_message_get_uri (msg));
   LbApiResponse resp = { 0 };
 
-  lb_api_handle (self->api, soup_server_message_get_method (msg), raw_path, content_type, data,
-                 len, &resp);
+  lb_api_handle (self->api, soup_server_message_get_method (msg), raw_path, content_type, data, len,
+                 &resp);
   g_debug ("%s %s -> %u", soup_server_message_get_method (msg), raw_path, resp.status);
   send_response (msg, &resp);
   lb_api_response_clear (&resp);
@@ -185,11 +185,10 @@ clear_stale_socket (const char *path, GError **error)
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
   g_autoptr (GSocketConnection) conn
-    = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (addr), NULL, NULL);
+      = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (addr), NULL, NULL);
   if (conn != NULL)
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "%s: another lobbyd is listening there",
-                   path);
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "%s: another lobbyd is listening there", path);
       return FALSE;
     }
   if (g_unlink (path) != 0)
@@ -208,7 +207,7 @@ listen_unix (LbHttpServer *self, const char *path, GError **error)
     return FALSE;
 
   g_autoptr (GSocket) sock
-    = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+      = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
   if (sock == NULL)
     return FALSE;
@@ -245,8 +244,7 @@ lb_http_server_new (LbApi *api, const char *socket_path, const char *tcp_host, g
     {
       g_return_val_if_fail (token != NULL, NULL);
       g_autoptr (GSocketAddress) addr = g_inet_socket_address_new_from_string (tcp_host, tcp_port);
-      if (addr == NULL
-          || !soup_server_listen (self->soup, addr, 0, error))
+      if (addr == NULL || !soup_server_listen (self->soup, addr, 0, error))
         {
           if (addr == NULL)
             g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "invalid listen address %s", tcp_host);

@@ -24,22 +24,21 @@ typedef struct
   SoupSession *soup;
 } Ctl;
 
-static const char usage[] =
-  "COMMAND\n\n"
-  "Commands:\n"
-  "  status                          daemon status and encoder usage\n"
-  "  lobby list\n"
-  "  lobby create NAME [--key K] [--pattern P] [--size WxH] [--fps N]\n"
-  "  lobby show ID | lobby show --key K\n"
-  "  lobby delete ID\n"
-  "  session join LOBBY --dest IP:PORT [--size WxH] [--fps N] [--bitrate KBPS]\n"
-  "  session list [LOBBY]\n"
-  "  session show ID\n"
-  "  session sdp ID                  print the SDP to play the session\n"
-  "  session leave ID\n";
+static const char usage[]
+    = "COMMAND\n\n"
+      "Commands:\n"
+      "  status                          daemon status and encoder usage\n"
+      "  lobby list\n"
+      "  lobby create NAME [--key K] [--pattern P] [--size WxH] [--fps N]\n"
+      "  lobby show ID | lobby show --key K\n"
+      "  lobby delete ID\n"
+      "  session join LOBBY --dest IP:PORT [--size WxH] [--fps N] [--bitrate KBPS]\n"
+      "  session list [LOBBY]\n"
+      "  session show ID\n"
+      "  session sdp ID                  print the SDP to play the session\n"
+      "  session leave ID\n";
 
-G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) static void
-die (const char *format, ...)
+G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) static void die (const char *format, ...)
 {
   va_list args;
   va_start (args, format);
@@ -89,7 +88,7 @@ request (Ctl *ctl, const char *method, const char *path, JsonNode *body, guint *
       g_autoptr (JsonParser) parser = json_parser_new ();
       gsize len = 0;
       const char *data = g_bytes_get_data (reply, &len);
-      if (json_parser_load_from_data (parser, data, (gssize) len, NULL)
+      if (json_parser_load_from_data (parser, data, (gssize)len, NULL)
           && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
           JsonObject *root = json_node_get_object (json_parser_get_root (parser));
@@ -113,7 +112,7 @@ request_json (Ctl *ctl, const char *method, const char *path, JsonNode *body, gu
 
   if (len == 0)
     return NULL;
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL))
+  if (!json_parser_load_from_data (parser, data, (gssize)len, NULL))
     die ("lobbyd sent malformed JSON");
   return json_node_copy (json_parser_get_root (parser));
 }
@@ -201,9 +200,10 @@ print_object (JsonObject *obj, const char *indent)
         {
           GValue v = G_VALUE_INIT;
           json_node_get_value (node, &v);
-          g_autofree char *text = G_VALUE_HOLDS_STRING (&v)    ? g_value_dup_string (&v)
-                                  : G_VALUE_HOLDS_BOOLEAN (&v) ? g_strdup (g_value_get_boolean (&v) ? "true" : "false")
-                                                               : g_strdup_value_contents (&v);
+          g_autofree char *text = G_VALUE_HOLDS_STRING (&v) ? g_value_dup_string (&v)
+                                  : G_VALUE_HOLDS_BOOLEAN (&v)
+                                      ? g_strdup (g_value_get_boolean (&v) ? "true" : "false")
+                                      : g_strdup_value_contents (&v);
           printf ("%s%-20s %s\n", indent, name, text);
           g_value_unset (&v);
         }
@@ -292,7 +292,7 @@ session_join (Ctl *ctl, const char *lobby)
   guint64 port = 0;
   if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL))
     die ("--dest must be IP:PORT");
-  g_autofree char *host = g_strndup (ctl->dest, (gsize) (colon - ctl->dest));
+  g_autofree char *host = g_strndup (ctl->dest, (gsize)(colon - ctl->dest));
   if (host[0] == '[' && host[strlen (host) - 1] == ']')
     {
       host[strlen (host) - 1] = '\0';
@@ -308,7 +308,7 @@ session_join (Ctl *ctl, const char *lobby)
   json_builder_set_member_name (b, "host");
   json_builder_add_string_value (b, host);
   json_builder_set_member_name (b, "port");
-  json_builder_add_int_value (b, (gint64) port);
+  json_builder_add_int_value (b, (gint64)port);
   json_builder_end_object (b);
   json_builder_set_member_name (b, "profile");
   json_builder_begin_object (b);
@@ -401,8 +401,8 @@ run (Ctl *ctl, int argc, char **argv)
         }
       if (g_strcmp0 (verb, "list") == 0)
         {
-          g_autofree char *path = arg ? path_for ("/api/v1/lobbies/%s/sessions", arg)
-                                      : g_strdup ("/api/v1/sessions");
+          g_autofree char *path
+              = arg ? path_for ("/api/v1/lobbies/%s/sessions", arg) : g_strdup ("/api/v1/sessions");
           g_autoptr (JsonNode) r = request_json (ctl, "GET", path, NULL, NULL);
           show (ctl, r, print_sessions, "sessions");
           return 0;
@@ -442,10 +442,13 @@ main (int argc, char **argv)
   g_autofree char *token_file = NULL;
   g_autoptr (GError) error = NULL;
   GOptionEntry entries[] = {
-    { "socket", 's', 0, G_OPTION_ARG_FILENAME, &ctl.socket_path, "lobbyd's unix socket (default $LOBBYD_SOCKET or state/lobbyd.sock)", "PATH" },
-    { "url", 0, 0, G_OPTION_ARG_STRING, &ctl.url, "Use TCP instead, e.g. http://127.0.0.1:8480", "URL" },
+    { "socket", 's', 0, G_OPTION_ARG_FILENAME, &ctl.socket_path,
+      "lobbyd's unix socket (default $LOBBYD_SOCKET or state/lobbyd.sock)", "PATH" },
+    { "url", 0, 0, G_OPTION_ARG_STRING, &ctl.url, "Use TCP instead, e.g. http://127.0.0.1:8480",
+      "URL" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &ctl.token, "Bearer token for --url", "TOKEN" },
-    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, "Read the bearer token from FILE", "FILE" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file, "Read the bearer token from FILE",
+      "FILE" },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &ctl.json, "Print JSON instead of tables", NULL },
     { "key", 'k', 0, G_OPTION_ARG_STRING, &ctl.key, "Lobby session_key", "KEY" },
     { "pattern", 0, 0, G_OPTION_ARG_STRING, &ctl.pattern, "Test pattern of a new lobby", "NAME" },
@@ -475,8 +478,8 @@ main (int argc, char **argv)
       g_strstrip (ctl.token);
     }
   if (ctl.socket_path == NULL)
-    ctl.socket_path = g_strdup (g_getenv ("LOBBYD_SOCKET") ? g_getenv ("LOBBYD_SOCKET")
-                                                           : "state/lobbyd.sock");
+    ctl.socket_path
+        = g_strdup (g_getenv ("LOBBYD_SOCKET") ? g_getenv ("LOBBYD_SOCKET") : "state/lobbyd.sock");
 
   if (ctl.url != NULL)
     ctl.soup = soup_session_new ();

@@ -1,7 +1,7 @@
 /* lb-error.c — error domain and its mapping to the HTTP API. */
 #include "lb-error.h"
 
-G_DEFINE_QUARK (lobbyd-error-quark, lb_error)
+G_DEFINE_QUARK (lobbyd - error - quark, lb_error)
 
 static const struct
 {
@@ -30,7 +30,7 @@ static const struct
 const char *
 lb_error_code_name (LbErrorCode code)
 {
-  if ((guint) code >= G_N_ELEMENTS (error_table))
+  if ((guint)code >= G_N_ELEMENTS (error_table))
     return error_table[LB_ERROR_INTERNAL].name;
   return error_table[code].name;
 }
@@ -38,7 +38,7 @@ lb_error_code_name (LbErrorCode code)
 guint
 lb_error_http_status (LbErrorCode code)
 {
-  if ((guint) code >= G_N_ELEMENTS (error_table))
+  if ((guint)code >= G_N_ELEMENTS (error_table))
     return 500;
   return error_table[code].status;
 }

@@ -78,7 +78,7 @@ lb_json_parse_object (const char *data, gsize len, GError **error)
                    "request body must be exactly one JSON object (trailing data)");
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local_error))
+  if (!json_parser_load_from_data (parser, data, (gssize)len, &local_error))
     {
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON, "malformed JSON: %s",
                    local_error->message);
@@ -87,7 +87,8 @@ lb_json_parse_object (const char *data, gsize len, GError **error)
   JsonNode *root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON, "request body must be exactly one JSON object");
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_JSON,
+                   "request body must be exactly one JSON object");
       return NULL;
     }
   return json_node_ref (root);
@@ -116,8 +117,8 @@ lb_json_check_members (JsonObject *obj, const char *prefix, const char *const *a
 
 /* Looks @member up; FALSE with an error only when it is required and absent. */
 static gboolean
-lookup (JsonObject *obj, const char *prefix, const char *member, gboolean required,
-        JsonNode **out, GError **error)
+lookup (JsonObject *obj, const char *prefix, const char *member, gboolean required, JsonNode **out,
+        GError **error)
 {
   *out = json_object_get_member (obj, member);
   if (*out == NULL && required)
@@ -189,14 +190,14 @@ lb_json_get_uint (JsonObject *obj, const char *prefix, const char *member, gbool
     return wrong_type (prefix, member, "an integer", error);
 
   gint64 value = json_node_get_int (node);
-  if (value < (gint64) min || value > (gint64) max)
+  if (value < (gint64)min || value > (gint64)max)
     {
       g_autofree char *path = member_path (prefix, member);
-      g_set_error (error, LB_ERROR, LB_ERROR_OUT_OF_RANGE, "field '%s' must be in [%u, %u]",
-                   path, min, max);
+      g_set_error (error, LB_ERROR, LB_ERROR_OUT_OF_RANGE, "field '%s' must be in [%u, %u]", path,
+                   min, max);
       return FALSE;
     }
-  *out = (guint) value;
+  *out = (guint)value;
   return TRUE;
 }
 

@@ -15,8 +15,8 @@ G_BEGIN_DECLS
 JsonNode *lb_json_parse_object (const char *data, gsize len, GError **error);
 
 /* Fails with LB_ERROR_UNKNOWN_FIELD on any member not in the NULL-terminated @allowed. */
-gboolean lb_json_check_members (JsonObject *obj, const char *prefix,
-                                const char *const *allowed, GError **error);
+gboolean lb_json_check_members (JsonObject *obj, const char *prefix, const char *const *allowed,
+                                GError **error);
 
 /* Each getter: absent and !required → keeps *out, returns TRUE.
  * absent and required → LB_ERROR_MISSING_FIELD. */

@@ -21,8 +21,8 @@ lb_allow_list_new (const char *const *cidrs, GError **error)
       GInetAddressMask *mask = g_inet_address_mask_new_from_string (entry, &local_error);
       if (mask == NULL)
         {
-          g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "invalid allow-list entry '%s': %s",
-                       entry, local_error->message);
+          g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "invalid allow-list entry '%s': %s", entry,
+                       local_error->message);
           return NULL;
         }
       g_ptr_array_add (masks, mask);

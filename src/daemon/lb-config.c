@@ -8,33 +8,32 @@
 #include <stddef.h>
 #include <string.h>
 
-static const char default_text[] =
-  "# lobbyd embedded defaults; see docs/configuration.md\n"
-  "[daemon]\n"
-  "state_dir=state\n"
-  "socket=\n"
-  "listen=127.0.0.1:8480\n"
-  "token=\n"
-  "max_body_bytes=65536\n"
-  "max_lobbies=64\n"
-  "max_sessions=256\n"
-  "\n"
-  "[rtp]\n"
-  "allowed_destinations=127.0.0.0/8;::1/128\n"
-  "\n"
-  "[encoder]\n"
-  "x264_speed_preset=ultrafast\n"
-  "keyframe_interval_ms=2000\n"
-  "\n"
-  "[demo]\n"
-  "enabled=true\n"
-  "name=demo\n"
-  "session_key=demo\n"
-  "pattern=ball\n"
-  "width=1280\n"
-  "height=720\n"
-  "fps=30\n"
-  "rtp_port=5004\n";
+static const char default_text[] = "# lobbyd embedded defaults; see docs/configuration.md\n"
+                                   "[daemon]\n"
+                                   "state_dir=state\n"
+                                   "socket=\n"
+                                   "listen=127.0.0.1:8480\n"
+                                   "token=\n"
+                                   "max_body_bytes=65536\n"
+                                   "max_lobbies=64\n"
+                                   "max_sessions=256\n"
+                                   "\n"
+                                   "[rtp]\n"
+                                   "allowed_destinations=127.0.0.0/8;::1/128\n"
+                                   "\n"
+                                   "[encoder]\n"
+                                   "x264_speed_preset=ultrafast\n"
+                                   "keyframe_interval_ms=2000\n"
+                                   "\n"
+                                   "[demo]\n"
+                                   "enabled=true\n"
+                                   "name=demo\n"
+                                   "session_key=demo\n"
+                                   "pattern=ball\n"
+                                   "width=1280\n"
+                                   "height=720\n"
+                                   "fps=30\n"
+                                   "rtp_port=5004\n";
 
 typedef enum
 {
@@ -99,7 +98,7 @@ find_key (const char *group, const char *key)
 static gboolean
 apply_key (LbConfig *config, GKeyFile *kf, const KeyDesc *desc, GError **error)
 {
-  gpointer field = (guint8 *) config + desc->offset;
+  gpointer field = (guint8 *)config + desc->offset;
   g_autoptr (GError) local_error = NULL;
 
   switch (desc->type)
@@ -112,13 +111,13 @@ apply_key (LbConfig *config, GKeyFile *kf, const KeyDesc *desc, GError **error)
         g_strstrip (value);
         if (desc->oneof != NULL && !g_strv_contains (desc->oneof, value))
           {
-            g_autofree char *list = g_strjoinv (", ", (char **) desc->oneof);
+            g_autofree char *list = g_strjoinv (", ", (char **)desc->oneof);
             g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[%s] %s must be one of: %s",
                          desc->group, desc->key, list);
             return FALSE;
           }
-        g_free (*(char **) field);
-        *(char **) field = g_steal_pointer (&value);
+        g_free (*(char **)field);
+        *(char **)field = g_steal_pointer (&value);
         return TRUE;
       }
     case KEY_UINT:
@@ -132,7 +131,7 @@ apply_key (LbConfig *config, GKeyFile *kf, const KeyDesc *desc, GError **error)
                          desc->group, desc->key, desc->min, desc->max);
             return FALSE;
           }
-        *(guint *) field = (guint) value;
+        *(guint *)field = (guint)value;
         return TRUE;
       }
     case KEY_BOOL:
@@ -140,7 +139,7 @@ apply_key (LbConfig *config, GKeyFile *kf, const KeyDesc *desc, GError **error)
         gboolean value = g_key_file_get_boolean (kf, desc->group, desc->key, &local_error);
         if (local_error != NULL)
           break;
-        *(gboolean *) field = value;
+        *(gboolean *)field = value;
         return TRUE;
       }
     case KEY_STRV:
@@ -148,8 +147,8 @@ apply_key (LbConfig *config, GKeyFile *kf, const KeyDesc *desc, GError **error)
         char **value = g_key_file_get_string_list (kf, desc->group, desc->key, NULL, &local_error);
         if (local_error != NULL)
           break;
-        g_strfreev (*(char ***) field);
-        *(char ***) field = value;
+        g_strfreev (*(char ***)field);
+        *(char ***)field = value;
         return TRUE;
       }
     }
@@ -267,7 +266,7 @@ lb_config_parse_listen (const char *listen, char **host, guint16 *port, GError *
 
   if (colon == NULL || colon == listen)
     goto bad;
-  h = g_strndup (listen, (gsize) (colon - listen));
+  h = g_strndup (listen, (gsize)(colon - listen));
   if (h[0] == '[')
     {
       gsize len = strlen (h);
@@ -281,7 +280,7 @@ lb_config_parse_listen (const char *listen, char **host, guint16 *port, GError *
   if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &p, NULL))
     goto bad;
   *host = g_steal_pointer (&h);
-  *port = (guint16) p;
+  *port = (guint16)p;
   return TRUE;
 
 bad:
@@ -305,11 +304,11 @@ lb_config_free (LbConfig *config)
     return;
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     {
-      gpointer field = (guint8 *) config + keys[i].offset;
+      gpointer field = (guint8 *)config + keys[i].offset;
       if (keys[i].type == KEY_STRING)
-        g_free (*(char **) field);
+        g_free (*(char **)field);
       else if (keys[i].type == KEY_STRV)
-        g_strfreev (*(char ***) field);
+        g_strfreev (*(char ***)field);
     }
   g_free (config);
 }

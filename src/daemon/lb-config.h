@@ -20,9 +20,9 @@ struct _LbConfig
 {
   /* [daemon] */
   char *state_dir;
-  char *socket_path;   /* "" = <state_dir>/lobbyd.sock */
-  char *listen;        /* "" = no TCP listener; "host:port" */
-  char *token;         /* "" = generated once into <state_dir>/token */
+  char *socket_path; /* "" = <state_dir>/lobbyd.sock */
+  char *listen;      /* "" = no TCP listener; "host:port" */
+  char *token;       /* "" = generated once into <state_dir>/token */
   guint max_body_bytes;
   guint max_lobbies;
   guint max_sessions;

@@ -31,8 +31,7 @@ lb_lobby_start (LbLobby *self, LbMediaErrorFunc on_error, gpointer user_data, GE
 {
   g_autoptr (GError) local_error = NULL;
 
-  self->producer = lb_producer_new (self->id, self->spec, on_error,
-                                    user_data, &local_error);
+  self->producer = lb_producer_new (self->id, self->spec, on_error, user_data, &local_error);
   if (self->producer == NULL)
     {
       lb_lobby_set_failed (self, local_error->message);

@@ -95,8 +95,10 @@ main (int argc, char **argv)
   gboolean no_demo = FALSE;
   g_autoptr (GError) error = NULL;
   GOptionEntry entries[] = {
-    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (GKeyFile)", "FILE" },
-    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, "State directory (database, token, socket)", "DIR" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (GKeyFile)",
+      "FILE" },
+    { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+      "State directory (database, token, socket)", "DIR" },
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, "Unix socket of the API", "PATH" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "TCP listener, IP:PORT (\"\" = none)", "ADDR" },
     { "no-demo", 0, 0, G_OPTION_ARG_NONE, &no_demo, "Do not create the demo lobby", NULL },
@@ -171,8 +173,8 @@ main (int argc, char **argv)
       return 1;
     }
   g_autoptr (LbApi) api = lb_api_new (registry, config);
-  g_autoptr (LbHttpServer) server = lb_http_server_new (api, sock, tcp_host, tcp_port, token,
-                                                        config->max_body_bytes, &error);
+  g_autoptr (LbHttpServer) server
+      = lb_http_server_new (api, sock, tcp_host, tcp_port, token, config->max_body_bytes, &error);
   if (server == NULL)
     {
       g_printerr ("lobbyd: %s\n", error->message);

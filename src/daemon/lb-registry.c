@@ -17,8 +17,8 @@ struct _LbRegistry
   const LbConfig *config;
   LbStore *store;
   LbAllowList *allow;
-  GPtrArray *lobbies;     /* LbLobby, owned, creation order */
-  GPtrArray *sessions;    /* LbSession, owned, creation order */
+  GPtrArray *lobbies;        /* LbLobby, owned, creation order */
+  GPtrArray *sessions;       /* LbSession, owned, creation order */
   GHashTable *lobby_by_id;   /* id → LbLobby */
   GHashTable *lobby_by_key;  /* session_key → LbLobby */
   GHashTable *session_by_id; /* id → LbSession */
@@ -28,7 +28,7 @@ LbRegistry *
 lb_registry_new (const LbConfig *config, LbStore *store, GError **error)
 {
   g_autoptr (LbAllowList) allow
-    = lb_allow_list_new ((const char *const *) config->allowed_destinations, error);
+      = lb_allow_list_new ((const char *const *)config->allowed_destinations, error);
   if (allow == NULL)
     return NULL;
 
@@ -107,7 +107,7 @@ add_lobby (LbRegistry *self, const char *id, const LbLobbySpec *spec, gint64 cre
 {
   LbLobby *lobby = lb_lobby_new (id, spec, created_at);
   g_ptr_array_add (self->lobbies, lobby);
-  g_hash_table_insert (self->lobby_by_id, (gpointer) lb_lobby_get_id (lobby), lobby);
+  g_hash_table_insert (self->lobby_by_id, (gpointer)lb_lobby_get_id (lobby), lobby);
   if (lb_lobby_get_spec (lobby)->session_key != NULL)
     g_hash_table_insert (self->lobby_by_key, lb_lobby_get_spec (lobby)->session_key, lobby);
   return lobby;
@@ -120,7 +120,7 @@ add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *sp
   LbSession *session = lb_session_new (id, lobby, spec, created_at);
   g_ptr_array_add (self->sessions, session);
   g_ptr_array_add (lb_lobby_get_sessions (lobby), session);
-  g_hash_table_insert (self->session_by_id, (gpointer) lb_session_get_id (session), session);
+  g_hash_table_insert (self->session_by_id, (gpointer)lb_session_get_id (session), session);
   return session;
 }
 
@@ -297,8 +297,8 @@ restore_lobby (const char *id, const char *session_key, const char *spec_json, g
   RestoreState *st = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonNode) node = lb_json_parse_object (spec_json, strlen (spec_json), &error);
-  g_autoptr (LbLobbySpec) spec = node ? lb_lobby_spec_from_json (json_node_get_object (node), &error)
-                                      : NULL;
+  g_autoptr (LbLobbySpec) spec
+      = node ? lb_lobby_spec_from_json (json_node_get_object (node), &error) : NULL;
   if (spec == NULL)
     {
       g_warning ("lobby %s: stored spec is invalid, not restored: %s", id, error->message);
@@ -327,10 +327,9 @@ restore_session (const char *id, const char *lobby_id, const char *spec_json, gi
       return;
     }
   g_autoptr (JsonNode) node = lb_json_parse_object (spec_json, strlen (spec_json), &error);
-  LbSessionSpec *spec
-    = node ? lb_session_spec_from_json (json_node_get_object (node), lb_lobby_get_spec (lobby),
-                                        &error)
-           : NULL;
+  LbSessionSpec *spec = node ? lb_session_spec_from_json (json_node_get_object (node),
+                                                          lb_lobby_get_spec (lobby), &error)
+                             : NULL;
   if (spec == NULL)
     {
       g_warning ("session %s: stored spec is invalid, not restored: %s", id, error->message);

@@ -20,8 +20,8 @@ gboolean lb_registry_restore (LbRegistry *registry, GError **error);
 
 /* Returns the lobby (borrowed). If @spec has a session_key that already has a
  * lobby, that lobby is returned and *created is FALSE. */
-LbLobby *lb_registry_create_lobby (LbRegistry *registry, const LbLobbySpec *spec,
-                                   gboolean *created, GError **error);
+LbLobby *lb_registry_create_lobby (LbRegistry *registry, const LbLobbySpec *spec, gboolean *created,
+                                   GError **error);
 gboolean lb_registry_delete_lobby (LbRegistry *registry, const char *id, GError **error);
 LbLobby *lb_registry_find_lobby (LbRegistry *registry, const char *id);
 LbLobby *lb_registry_find_lobby_by_key (LbRegistry *registry, const char *session_key);

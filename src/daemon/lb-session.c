@@ -55,8 +55,8 @@ lb_session_start (LbSession *self, const char *x264_speed_preset, guint keyframe
                    lb_lobby_get_id (self->lobby), lb_lobby_get_error (self->lobby));
       goto fail;
     }
-  self->encode = lb_encode_new (producer, self->encode_name, &self->spec->profile, &settings,
-                                &local_error);
+  self->encode
+      = lb_encode_new (producer, self->encode_name, &self->spec->profile, &settings, &local_error);
   if (self->encode == NULL)
     goto fail;
   self->output = lb_output_rtp_new (self->encode, self->output_name, self->spec->host,
@@ -151,9 +151,9 @@ lb_session_to_json (const LbSession *self)
     {
       JsonObject *stats = json_object_new ();
       json_object_set_int_member (stats, "packets_sent",
-                                  (gint64) lb_output_rtp_get_packets (self->output));
+                                  (gint64)lb_output_rtp_get_packets (self->output));
       json_object_set_int_member (stats, "bytes_sent",
-                                  (gint64) lb_output_rtp_get_bytes (self->output));
+                                  (gint64)lb_output_rtp_get_bytes (self->output));
       json_object_set_int_member (stats, "ssrc", lb_output_rtp_get_ssrc (self->output));
       json_object_set_object_member (obj, "stats", stats);
     }

@@ -15,8 +15,7 @@ char *lb_session_get_sdp (const LbSession *session);
 JsonNode *lb_session_to_json (const LbSession *session);
 
 /* For the registry. @spec: ownership is taken. */
-LbSession *lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec,
-                           gint64 created_at);
+LbSession *lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at);
 /* Opens the session's encode and output on its lobby's producer. */
 gboolean lb_session_start (LbSession *session, const char *x264_speed_preset,
                            guint keyframe_interval_ms, GError **error);

@@ -17,8 +17,8 @@
 #define DEFAULT_BITRATE 4000
 
 static const char *const patterns[] = {
-  "smpte", "ball", "snow", "checkers-8", "circular", "zone-plate", "pinwheel", "spokes",
-  "gradient", "colors", "bar", "black", "white", NULL,
+  "smpte",  "ball",     "snow",   "checkers-8", "circular", "zone-plate", "pinwheel",
+  "spokes", "gradient", "colors", "bar",        "black",    "white",      NULL,
 };
 
 const char *const *
@@ -52,8 +52,7 @@ check_even (const char *path, guint value, GError **error)
 
 /* Reads {width, height, fps} into the pointers, keeping their defaults. */
 static gboolean
-read_video (JsonObject *video, const char *prefix, guint *w, guint *h, guint *fps,
-            GError **error)
+read_video (JsonObject *video, const char *prefix, guint *w, guint *h, guint *fps, GError **error)
 {
   g_autofree char *wpath = g_strconcat (prefix, ".width", NULL);
   g_autofree char *hpath = g_strconcat (prefix, ".height", NULL);
@@ -102,7 +101,7 @@ read_source (JsonObject *source, LbLobbySpec *spec, GError **error)
           spec->pattern = patterns[i];
       if (spec->pattern == NULL)
         {
-          g_autofree char *list = g_strjoinv (", ", (char **) patterns);
+          g_autofree char *list = g_strjoinv (", ", (char **)patterns);
           g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
                        "field 'source.pattern' must be one of: %s", list);
           return FALSE;
@@ -242,8 +241,8 @@ lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **e
   JsonObject *profile = NULL;
 
   spec->transport = LB_TRANSPORT_RTP;
-  spec->profile = (LbProfile){ LB_CODEC_H264, lobby->width, lobby->height, lobby->fps,
-                               DEFAULT_BITRATE };
+  spec->profile
+      = (LbProfile){ LB_CODEC_H264, lobby->width, lobby->height, lobby->fps, DEFAULT_BITRATE };
 
   if (!lb_json_check_members (obj, NULL, members, error)
       || !lb_json_get_string (obj, NULL, "transport", TRUE, 16, &transport, error)

@@ -31,7 +31,7 @@ typedef enum
 struct _LbLobbySpec
 {
   char *name;
-  char *session_key;   /* nullable */
+  char *session_key; /* nullable */
   LbSourceType source_type;
   const char *pattern; /* one of lb_spec_patterns(), static */
   guint width, height, fps;

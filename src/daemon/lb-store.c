@@ -12,18 +12,17 @@ struct _LbStore
 
 #define SCHEMA_VERSION 1
 
-static const char schema[] =
-  "CREATE TABLE IF NOT EXISTS lobbies ("
-  "  id TEXT PRIMARY KEY,"
-  "  session_key TEXT UNIQUE,"
-  "  spec TEXT NOT NULL,"
-  "  created_at INTEGER NOT NULL);"
-  "CREATE TABLE IF NOT EXISTS sessions ("
-  "  id TEXT PRIMARY KEY,"
-  "  lobby_id TEXT NOT NULL REFERENCES lobbies(id) ON DELETE CASCADE,"
-  "  spec TEXT NOT NULL,"
-  "  created_at INTEGER NOT NULL);"
-  "CREATE INDEX IF NOT EXISTS sessions_by_lobby ON sessions(lobby_id);";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS lobbies ("
+                             "  id TEXT PRIMARY KEY,"
+                             "  session_key TEXT UNIQUE,"
+                             "  spec TEXT NOT NULL,"
+                             "  created_at INTEGER NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS sessions ("
+                             "  id TEXT PRIMARY KEY,"
+                             "  lobby_id TEXT NOT NULL REFERENCES lobbies(id) ON DELETE CASCADE,"
+                             "  spec TEXT NOT NULL,"
+                             "  created_at INTEGER NOT NULL);"
+                             "CREATE INDEX IF NOT EXISTS sessions_by_lobby ON sessions(lobby_id);";
 
 static gboolean
 set_sqlite_error (LbStore *store, int rc, const char *what, GError **error)
@@ -46,9 +45,8 @@ LbStore *
 lb_store_open (const char *path, GError **error)
 {
   g_autoptr (LbStore) store = g_new0 (LbStore, 1);
-  int rc = sqlite3_open_v2 (path, &store->db,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                            NULL);
+  int rc = sqlite3_open_v2 (
+      path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
   if (rc != SQLITE_OK)
     {
       set_sqlite_error (store, rc, path, error);
@@ -90,9 +88,9 @@ run (LbStore *store, const char *sql, const char *const *texts, guint n_texts,
     return set_sqlite_error (store, rc, "prepare", error);
 
   for (guint i = 0; i < n_texts; i++)
-    sqlite3_bind_text (stmt, (int) i + 1, texts[i], -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, (int)i + 1, texts[i], -1, SQLITE_STATIC);
   if (int_param != NULL)
-    sqlite3_bind_int64 (stmt, (int) n_texts + 1, *int_param);
+    sqlite3_bind_int64 (stmt, (int)n_texts + 1, *int_param);
 
   rc = sqlite3_step (stmt);
   sqlite3_finalize (stmt);
@@ -137,8 +135,8 @@ lb_store_insert_session (LbStore *store, const char *id, const char *lobby_id,
                          const char *spec_json, gint64 created_at, GError **error)
 {
   const char *texts[] = { id, lobby_id, spec_json };
-  return run (store, "INSERT INTO sessions(id, lobby_id, spec, created_at) VALUES (?,?,?,?)",
-              texts, 3, &created_at, NULL, error);
+  return run (store, "INSERT INTO sessions(id, lobby_id, spec, created_at) VALUES (?,?,?,?)", texts,
+              3, &created_at, NULL, error);
 }
 
 gboolean
@@ -159,10 +157,8 @@ foreach_row (LbStore *store, const char *sql,
     return set_sqlite_error (store, rc, "prepare", error);
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    func ((const char *) sqlite3_column_text (stmt, 0),
-          (const char *) sqlite3_column_text (stmt, 1),
-          (const char *) sqlite3_column_text (stmt, 2), sqlite3_column_int64 (stmt, 3),
-          user_data);
+    func ((const char *)sqlite3_column_text (stmt, 0), (const char *)sqlite3_column_text (stmt, 1),
+          (const char *)sqlite3_column_text (stmt, 2), sqlite3_column_int64 (stmt, 3), user_data);
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     return set_sqlite_error (store, rc, "read", error);

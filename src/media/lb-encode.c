@@ -10,7 +10,7 @@ struct _LbEncode
 {
   LbProducer *producer; /* borrowed: the producer outlives its encodes */
   LbBranch *branch;
-  GstElement *tee;      /* encoded video, in the producer's pipeline */
+  GstElement *tee; /* encoded video, in the producer's pipeline */
 };
 
 LbEncode *
@@ -32,8 +32,9 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
     }
 
   static const LbElementSpec chain[] = {
-    { "queue", NULL },      { "videoscale", NULL }, { "videorate", NULL }, { "videoconvert", NULL },
-    { "capsfilter", NULL }, { "x264enc", "encoder" }, { "h264parse", NULL },
+    { "queue", NULL },        { "videoscale", NULL }, { "videorate", NULL },
+    { "videoconvert", NULL }, { "capsfilter", NULL }, { "x264enc", "encoder" },
+    { "h264parse", NULL },
   };
   if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
     return NULL;
@@ -41,19 +42,17 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
   /* A slow encoder drops its own oldest frames instead of stalling the
    * producer and with it every other encode of the lobby. */
   g_object_set (e[0], "leaky", 2 /* downstream */, "max-size-buffers", 2, "max-size-bytes", 0,
-                "max-size-time", (guint64) 0, NULL);
+                "max-size-time", (guint64)0, NULL);
   /* Only ever drop frames to reach a lower rate; lb-encode refuses higher ones. */
   g_object_set (e[2], "drop-only", TRUE, NULL);
-  g_autoptr (GstCaps) caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
-                                                  "width", G_TYPE_INT, (int) profile->width,
-                                                  "height", G_TYPE_INT, (int) profile->height,
-                                                  "framerate", GST_TYPE_FRACTION,
-                                                  (int) profile->fps, 1, NULL);
+  g_autoptr (GstCaps) caps
+      = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
+                             (int)profile->width, "height", G_TYPE_INT, (int)profile->height,
+                             "framerate", GST_TYPE_FRACTION, (int)profile->fps, 1, NULL);
   g_object_set (e[4], "caps", caps, NULL);
 
   guint key_int = MAX (1u, profile->fps * settings->keyframe_interval_ms / 1000);
-  g_object_set (e[5], "bitrate", profile->bitrate_kbps, "key-int-max", key_int, "bframes", 0,
-                NULL);
+  g_object_set (e[5], "bitrate", profile->bitrate_kbps, "key-int-max", key_int, "bframes", 0, NULL);
   gst_util_set_object_arg (G_OBJECT (e[5]), "tune", "zerolatency");
   gst_util_set_object_arg (G_OBJECT (e[5]), "speed-preset", settings->x264_speed_preset);
 
@@ -74,8 +73,8 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
   self->branch = lb_branch_attach (pipeline, lb_producer_get_tee (producer), bin, self->tee, error);
   if (self->branch == NULL)
     return NULL;
-  g_debug ("%s: x264 %ux%u@%u %u kbps started", name, profile->width, profile->height,
-           profile->fps, profile->bitrate_kbps);
+  g_debug ("%s: x264 %ux%u@%u %u kbps started", name, profile->width, profile->height, profile->fps,
+           profile->bitrate_kbps);
   return g_steal_pointer (&self);
 }
 

@@ -21,8 +21,8 @@ lb_media_make (const char *factory, const char *name, GError **error)
 {
   GstElement *element = gst_element_factory_make (factory, name);
   if (element == NULL)
-    g_set_error (error, LB_ERROR, LB_ERROR_MEDIA,
-                 "GStreamer element '%s' is not installed", factory);
+    g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "GStreamer element '%s' is not installed",
+                 factory);
   return element;
 }
 
@@ -89,8 +89,8 @@ lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin, GstEle
   gst_bin_add (GST_BIN (pipeline), bin); /* takes its own ref; ours is the branch's */
   if (downstream != NULL && !gst_element_link (bin, downstream))
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot link to %s",
-                   GST_ELEMENT_NAME (bin), GST_ELEMENT_NAME (downstream));
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot link to %s", GST_ELEMENT_NAME (bin),
+                   GST_ELEMENT_NAME (downstream));
       goto fail;
     }
   if (!gst_element_sync_state_with_parent (bin))
@@ -189,7 +189,7 @@ lb_media_track_pipeline (GstElement *pipeline)
 guint
 lb_media_live_pipelines (void)
 {
-  return (guint) g_atomic_int_get (&live_pipelines);
+  return (guint)g_atomic_int_get (&live_pipelines);
 }
 
 GstElement *

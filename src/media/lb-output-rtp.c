@@ -38,8 +38,7 @@ count_packets (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 LbOutputRtp *
-lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint port,
-                   GError **error)
+lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint port, GError **error)
 {
   g_autoptr (LbOutputRtp) self = g_new0 (LbOutputRtp, 1);
   GstElement *e[4] = { NULL };
@@ -50,7 +49,9 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
   self->port = port;
 
   static const LbElementSpec chain[] = {
-    { "queue", NULL }, { "rtph264pay", "payloader" }, { "udpsink", "udpsink" },
+    { "queue", NULL },
+    { "rtph264pay", "payloader" },
+    { "udpsink", "udpsink" },
   };
   if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
     return NULL;
@@ -59,7 +60,7 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
   g_object_set (e[1], "config-interval", -1, "pt", PAYLOAD_TYPE, "mtu", RTP_MTU, NULL);
   /* sync=false: the producer is live already; async=false: joining a PLAYING
    * pipeline must not wait for a preroll that live pipelines never do. */
-  g_object_set (e[2], "host", host, "port", (int) port, "sync", FALSE, "async", FALSE, NULL);
+  g_object_set (e[2], "host", host, "port", (int)port, "sync", FALSE, "async", FALSE, NULL);
   self->payloader = gst_object_ref (e[1]);
 
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
@@ -75,8 +76,8 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
   /* Upstream through the tee to the encoder: the next frame is an IDR with
    * SPS/PPS in front, so this viewer does not wait for the key-frame interval. */
   g_autoptr (GstPad) sink = gst_element_get_static_pad (bin, "sink");
-  gst_pad_push_event (sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
-                                                                         TRUE, 0));
+  gst_pad_push_event (sink,
+                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
   g_debug ("%s: RTP to %s:%u", name, host, port);
   return g_steal_pointer (&self);
 }
@@ -104,14 +105,14 @@ lb_output_rtp_get_sdp (LbOutputRtp *self)
   const char *family = g_inet_address_get_family (addr) == G_SOCKET_FAMILY_IPV6 ? "IP6" : "IP4";
 
   if (caps == NULL)
-    caps = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "video",
-                                "clock-rate", G_TYPE_INT, 90000, "encoding-name", G_TYPE_STRING,
-                                "H264", "payload", G_TYPE_INT, PAYLOAD_TYPE,
-                                "packetization-mode", G_TYPE_STRING, "1", NULL);
+    caps = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "video", "clock-rate",
+                                G_TYPE_INT, 90000, "encoding-name", G_TYPE_STRING, "H264",
+                                "payload", G_TYPE_INT, PAYLOAD_TYPE, "packetization-mode",
+                                G_TYPE_STRING, "1", NULL);
 
   gst_sdp_message_new (&msg);
   gst_sdp_message_set_version (msg, "0");
-  g_autofree char *sess_id = g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64) g_get_real_time ());
+  g_autofree char *sess_id = g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64)g_get_real_time ());
   gst_sdp_message_set_origin (msg, "-", sess_id, "1", "IN", family, self->host);
   gst_sdp_message_set_session_name (msg, self->name);
   gst_sdp_message_set_connection (msg, "IN", family, self->host, 0, 0);

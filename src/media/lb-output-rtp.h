@@ -10,8 +10,8 @@ G_BEGIN_DECLS
 
 /* @host must already be validated (an allowed IP literal). Asks the encoder
  * for a key frame so the new viewer can start decoding at once. */
-LbOutputRtp *lb_output_rtp_new (LbEncode *encode, const char *name, const char *host,
-                                guint port, GError **error);
+LbOutputRtp *lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint port,
+                                GError **error);
 void lb_output_rtp_free (LbOutputRtp *output);
 
 /* An SDP (RFC 4566) describing the stream, from the payloader's negotiated

@@ -55,8 +55,10 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, LbMediaErrorFunc
   lb_media_track_pipeline (self->pipeline);
 
   static const LbElementSpec specs[] = {
-    { "videotestsrc", "source" }, { "capsfilter", "source-caps" },
-    { "clockoverlay", "clock" },  { "tee", "raw-tee" },
+    { "videotestsrc", "source" },
+    { "capsfilter", "source-caps" },
+    { "clockoverlay", "clock" },
+    { "tee", "raw-tee" },
   };
   GstElement *e[G_N_ELEMENTS (specs)];
   if (!lb_media_make_all (specs, G_N_ELEMENTS (specs), e, error))
@@ -68,23 +70,20 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, LbMediaErrorFunc
    * value checked by lb-spec, never request text. */
   g_object_set (src, "is-live", TRUE, NULL);
   gst_util_set_object_arg (G_OBJECT (src), "pattern", spec->pattern);
-  g_autoptr (GstCaps) raw = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
-                                                 "width", G_TYPE_INT, (int) spec->width,
-                                                 "height", G_TYPE_INT, (int) spec->height,
-                                                 "framerate", GST_TYPE_FRACTION, (int) spec->fps, 1,
-                                                 "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
-                                                 NULL);
+  g_autoptr (GstCaps) raw = gst_caps_new_simple (
+      "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, (int)spec->width,
+      "height", G_TYPE_INT, (int)spec->height, "framerate", GST_TYPE_FRACTION, (int)spec->fps, 1,
+      "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
   g_object_set (caps, "caps", raw, NULL);
-  g_object_set (clock, "time-format", "%H:%M:%S", "shaded-background", TRUE, "font-desc",
-                "Sans 36", NULL);
+  g_object_set (clock, "time-format", "%H:%M:%S", "shaded-background", TRUE, "font-desc", "Sans 36",
+                NULL);
   /* With no viewer the source must keep running, not stall on not-linked. */
   g_object_set (tee, "allow-not-linked", TRUE, NULL);
 
   gst_bin_add_many (GST_BIN (self->pipeline), src, caps, clock, tee, NULL);
   if (!gst_element_link_many (src, caps, clock, tee, NULL))
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s: cannot link the producer",
-                   lobby_id);
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s: cannot link the producer", lobby_id);
       return NULL;
     }
   self->tee = gst_object_ref (tee);
@@ -94,8 +93,7 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, LbMediaErrorFunc
 
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s: producer failed to start",
-                   lobby_id);
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s: producer failed to start", lobby_id);
       return NULL;
     }
   g_debug ("lobby %s: producer %ux%u@%u pattern %s started", lobby_id, spec->width, spec->height,

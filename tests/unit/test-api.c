@@ -70,8 +70,8 @@ member (Fixture *f, const char *path)
     return NULL;
   JsonNode *n = json_array_get_element (a, 0);
   return JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
-           ? g_strdup (json_node_get_string (n))
-           : json_to_string (n, FALSE);
+             ? g_strdup (json_node_get_string (n))
+             : json_to_string (n, FALSE);
 }
 
 static void

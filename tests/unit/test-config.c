@@ -79,7 +79,12 @@ test_missing_file (void)
 static void
 test_parse_listen (void)
 {
-  struct { const char *in; const char *host; guint16 port; } ok[] = {
+  struct
+  {
+    const char *in;
+    const char *host;
+    guint16 port;
+  } ok[] = {
     { "127.0.0.1:8480", "127.0.0.1", 8480 },
     { "[::1]:9000", "::1", 9000 },
     { "0.0.0.0:1", "0.0.0.0", 1 },
@@ -92,8 +97,9 @@ test_parse_listen (void)
       g_assert_cmpstr (host, ==, ok[i].host);
       g_assert_cmpuint (port, ==, ok[i].port);
     }
-  const char *bad[] = { "8480", ":8480", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                        "[::1:80", "example.com:80", "127.0.0.1:80x" };
+  const char *bad[]
+      = { "8480",    ":8480",          "127.0.0.1:",   "127.0.0.1:0", "127.0.0.1:65536",
+          "[::1:80", "example.com:80", "127.0.0.1:80x" };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autofree char *host = NULL;

@@ -52,11 +52,16 @@ test_uint (void)
 {
   g_autoptr (JsonNode) node = NULL;
   JsonObject *obj = parse ("{\"i\":30,\"d\":30.0,\"s\":\"30\",\"b\":true,\"n\":null,\"neg\":-1,"
-                           "\"big\":99999999999}", &node);
-  struct { const char *member; int code; } cases[] = {
-    { "d", LB_ERROR_INVALID_FIELD }, { "s", LB_ERROR_INVALID_FIELD },
-    { "b", LB_ERROR_INVALID_FIELD }, { "n", LB_ERROR_INVALID_FIELD },
-    { "neg", LB_ERROR_OUT_OF_RANGE }, { "big", LB_ERROR_OUT_OF_RANGE },
+                           "\"big\":99999999999}",
+                           &node);
+  struct
+  {
+    const char *member;
+    int code;
+  } cases[] = {
+    { "d", LB_ERROR_INVALID_FIELD },      { "s", LB_ERROR_INVALID_FIELD },
+    { "b", LB_ERROR_INVALID_FIELD },      { "n", LB_ERROR_INVALID_FIELD },
+    { "neg", LB_ERROR_OUT_OF_RANGE },     { "big", LB_ERROR_OUT_OF_RANGE },
     { "absent", LB_ERROR_MISSING_FIELD },
   };
   guint v = 7;

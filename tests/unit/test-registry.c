@@ -77,7 +77,7 @@ rtp_to (const char *host, guint fps)
 static void
 count_row (const char *a, const char *b, const char *c, gint64 d, gpointer data)
 {
-  (*(guint *) data)++;
+  (*(guint *)data)++;
 }
 
 static guint

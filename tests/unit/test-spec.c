@@ -35,9 +35,11 @@ test_lobby_defaults (void)
 static void
 test_lobby_roundtrip (void)
 {
-  g_autoptr (LbLobbySpec) a = lobby_from (
-    "{\"name\":\"n\",\"session_key\":\"k/1\",\"source\":{\"type\":\"testsrc\",\"pattern\":\"snow\"},"
-    "\"video\":{\"width\":640,\"height\":480,\"fps\":25}}", NULL);
+  g_autoptr (LbLobbySpec) a
+      = lobby_from ("{\"name\":\"n\",\"session_key\":\"k/"
+                    "1\",\"source\":{\"type\":\"testsrc\",\"pattern\":\"snow\"},"
+                    "\"video\":{\"width\":640,\"height\":480,\"fps\":25}}",
+                    NULL);
   g_assert_nonnull (a);
   g_autoptr (JsonNode) node = lb_lobby_spec_to_json (a);
   g_autofree char *text = lb_json_to_string (node);
@@ -53,12 +55,17 @@ test_lobby_roundtrip (void)
 static void
 test_lobby_rejects (void)
 {
-  struct { const char *json; int code; } cases[] = {
+  struct
+  {
+    const char *json;
+    int code;
+  } cases[] = {
     { "{}", LB_ERROR_MISSING_FIELD },
     { "{\"name\":\"a\",\"x\":1}", LB_ERROR_UNKNOWN_FIELD },
     { "{\"name\":\"a\",\"source\":{\"type\":\"filesrc\"}}", LB_ERROR_INVALID_FIELD },
     { "{\"name\":\"a\",\"source\":{\"pattern\":\"ball\"}}", LB_ERROR_MISSING_FIELD },
-    { "{\"name\":\"a\",\"source\":{\"type\":\"testsrc\",\"pattern\":\"smpte ! fakesink\"}}", LB_ERROR_INVALID_FIELD },
+    { "{\"name\":\"a\",\"source\":{\"type\":\"testsrc\",\"pattern\":\"smpte ! fakesink\"}}",
+      LB_ERROR_INVALID_FIELD },
     { "{\"name\":\"a\",\"video\":{\"width\":15}}", LB_ERROR_OUT_OF_RANGE },
     { "{\"name\":\"a\",\"video\":{\"height\":241}}", LB_ERROR_OUT_OF_RANGE },
     { "{\"name\":\"a\",\"video\":{\"fps\":241}}", LB_ERROR_OUT_OF_RANGE },
@@ -77,9 +84,10 @@ test_lobby_rejects (void)
 static void
 test_session_defaults_from_lobby (void)
 {
-  g_autoptr (LbLobbySpec) lobby = lobby_from ("{\"name\":\"a\",\"video\":{\"width\":640,\"height\":360,\"fps\":24}}", NULL);
+  g_autoptr (LbLobbySpec) lobby
+      = lobby_from ("{\"name\":\"a\",\"video\":{\"width\":640,\"height\":360,\"fps\":24}}", NULL);
   g_autoptr (LbSessionSpec) s = session_from (
-    "{\"transport\":\"rtp\",\"destination\":{\"host\":\"::1\",\"port\":5004}}", lobby, NULL);
+      "{\"transport\":\"rtp\",\"destination\":{\"host\":\"::1\",\"port\":5004}}", lobby, NULL);
   g_assert_nonnull (s);
   g_assert_cmpstr (s->host, ==, "::1");
   g_assert_cmpuint (s->port, ==, 5004);
@@ -100,17 +108,33 @@ static void
 test_session_rejects (void)
 {
   g_autoptr (LbLobbySpec) lobby = lb_lobby_spec_new_default ();
-  struct { const char *json; int code; } cases[] = {
+  struct
+  {
+    const char *json;
+    int code;
+  } cases[] = {
     { "{\"destination\":{\"host\":\"127.0.0.1\",\"port\":1}}", LB_ERROR_MISSING_FIELD },
     { "{\"transport\":\"rtp\"}", LB_ERROR_MISSING_FIELD },
-    { "{\"transport\":\"srt\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1}}", LB_ERROR_INVALID_FIELD },
-    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"example.com\",\"port\":1}}", LB_ERROR_INVALID_FIELD },
-    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":65536}}", LB_ERROR_OUT_OF_RANGE },
-    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1,\"ttl\":3}}", LB_ERROR_UNKNOWN_FIELD },
-    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1},\"profile\":{\"codec\":\"h265\"}}", LB_ERROR_INVALID_FIELD },
-    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1},\"profile\":{\"bitrate_kbps\":200001}}", LB_ERROR_OUT_OF_RANGE },
-    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1},\"profile\":{\"width\":1279}}", LB_ERROR_OUT_OF_RANGE },
-    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1},\"profile\":{\"encoder\":\"nvh264enc\"}}", LB_ERROR_UNKNOWN_FIELD },
+    { "{\"transport\":\"srt\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1}}",
+      LB_ERROR_INVALID_FIELD },
+    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"example.com\",\"port\":1}}",
+      LB_ERROR_INVALID_FIELD },
+    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":65536}}",
+      LB_ERROR_OUT_OF_RANGE },
+    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1,\"ttl\":3}}",
+      LB_ERROR_UNKNOWN_FIELD },
+    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1},\"profile\":{"
+      "\"codec\":\"h265\"}}",
+      LB_ERROR_INVALID_FIELD },
+    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1},\"profile\":{"
+      "\"bitrate_kbps\":200001}}",
+      LB_ERROR_OUT_OF_RANGE },
+    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1},\"profile\":{"
+      "\"width\":1279}}",
+      LB_ERROR_OUT_OF_RANGE },
+    { "{\"transport\":\"rtp\",\"destination\":{\"host\":\"127.0.0.1\",\"port\":1},\"profile\":{"
+      "\"encoder\":\"nvh264enc\"}}",
+      LB_ERROR_UNKNOWN_FIELD },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {

@@ -39,8 +39,7 @@ collect_lobby (const char *id, const char *key, const char *spec, gint64 created
 }
 
 static void
-collect_session (const char *id, const char *lobby, const char *spec, gint64 created,
-                 gpointer data)
+collect_session (const char *id, const char *lobby, const char *spec, gint64 created, gpointer data)
 {
   g_ptr_array_add (data, g_strdup_printf ("%s|%s", id, lobby));
 }
@@ -122,9 +121,11 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/store/persists-across-reopen", Fixture, NULL, setup, test_persists_across_reopen, teardown);
+  g_test_add ("/store/persists-across-reopen", Fixture, NULL, setup, test_persists_across_reopen,
+              teardown);
   g_test_add ("/store/unique-key", Fixture, NULL, setup, test_unique_key, teardown);
-  g_test_add ("/store/cascade-and-not-found", Fixture, NULL, setup, test_cascade_and_not_found, teardown);
+  g_test_add ("/store/cascade-and-not-found", Fixture, NULL, setup, test_cascade_and_not_found,
+              teardown);
   g_test_add_func ("/store/open-failure", test_open_failure);
   return g_test_run ();
 }
