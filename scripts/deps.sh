@@ -11,7 +11,7 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
       gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3 ffmpeg sqlite3 procps valgrind)
+  pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev)
 fi
 
 missing=()

@@ -86,8 +86,8 @@ enum
 #define LB_NVENC_STRUCT_VERSION(api, ver) ((uint32_t) (api) | ((uint32_t) (ver) << 16) | (0x7u << 28))
 
 #define LB_NV_ENC_DEVICE_TYPE_CUDA 1
-#define LB_NV_ENC_CAPS_WIDTH_MAX 15
-#define LB_NV_ENC_CAPS_HEIGHT_MAX 16
+#define LB_NV_ENC_CAPS_WIDTH_MAX 16
+#define LB_NV_ENC_CAPS_HEIGHT_MAX 17
 
 typedef struct
 {

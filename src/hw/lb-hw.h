@@ -62,7 +62,7 @@ typedef struct
   int nvenc_limit_reached; /* the open failed the way a session cap fails */
   unsigned nvenc_codecs;   /* lb_hw_codec bits */
   unsigned nvenc_max_width, nvenc_max_height;
-  char nvenc_api_version[16];
+  char nvenc_api_version[48];
 } lb_hw_gpu;
 
 typedef struct
