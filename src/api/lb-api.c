@@ -7,6 +7,7 @@
 #include "lb-json.h"
 #include "lb-lobby.h"
 #include "lb-media-branch.h"
+#include "lb-pools.h"
 #include "lb-registry.h"
 #include "lb-session.h"
 #include "lb-spec.h"
@@ -21,6 +22,8 @@ struct _LbApi
 };
 
 #define MAX_PARAMS 2
+/* Sessions end or pools free slots on a human time scale. */
+#define RETRY_AFTER_S 5
 
 typedef struct
 {
@@ -82,19 +85,22 @@ reply_json (LbApiResponse *resp, guint status, JsonNode *node)
 void
 lb_api_response_set_error (LbApiResponse *resp, const GError *error)
 {
-  LbErrorCode code = error->domain == LB_ERROR ? (LbErrorCode)error->code : LB_ERROR_INTERNAL;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
+  lb_api_response_set_error_details (resp, error, NULL);
+}
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "error");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "code");
-  json_builder_add_string_value (b, lb_error_code_name (code));
-  json_builder_set_member_name (b, "message");
-  json_builder_add_string_value (b, error->message);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  reply_json (resp, lb_error_http_status (code), json_builder_get_root (b));
+void
+lb_api_response_set_error_details (LbApiResponse *resp, const GError *error, JsonObject *details)
+{
+  LbErrorCode code = error->domain == LB_ERROR ? (LbErrorCode) error->code : LB_ERROR_INTERNAL;
+  JsonObject *err = details != NULL ? details : json_object_new ();
+  JsonObject *root = json_object_new ();
+
+  json_object_set_string_member (err, "code", lb_error_code_name (code));
+  json_object_set_string_member (err, "message", error->message);
+  json_object_set_object_member (root, "error", err);
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, root);
+  reply_json (resp, lb_error_http_status (code), node);
 }
 
 static void reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...)
@@ -179,19 +185,109 @@ get_status (LbApi *api, Request *req, LbApiResponse *resp)
 static void
 get_gpu_status (LbApi *api, Request *req, LbApiResponse *resp)
 {
+  LbPools *pools = lb_registry_get_pools (api->registry);
   guint running = lb_registry_count_running_sessions (api->registry);
+  guint used = 0;
+  int limit = 0;
   JsonObject *obj = json_object_new ();
 
-  /* No hardware pools yet: every encode is x264, so "software mode" is
-   * simply "some session is encoding". */
-  json_object_set_int_member (obj, "nvenc_sessions_used", 0);
-  json_object_set_int_member (obj, "nvenc_sessions_limit", 0);
-  json_object_set_boolean_member (obj, "software_mode", running > 0);
+  /* The seed's five fields. "nvenc" means hardware encoder sessions of all
+   * usable hardware pools (other processes' included); the limit is -1 when
+   * a usable pool has no cap. software_mode: some session encodes in
+   * software because hardware was unavailable (not because it asked to). */
+  lb_pools_hardware_totals (pools, &used, &limit);
+  json_object_set_int_member (obj, "nvenc_sessions_used", used);
+  json_object_set_int_member (obj, "nvenc_sessions_limit", limit);
+  json_object_set_boolean_member (obj, "software_mode",
+                                  lb_registry_count_fallback_sessions (api->registry) > 0);
   json_object_set_int_member (obj, "active_lobbies", lb_registry_get_lobbies (api->registry)->len);
   json_object_set_int_member (obj, "active_sessions", running);
+  json_object_set_member (obj, "gpus", lb_pools_gpus_to_json (pools));
+  json_object_set_member (obj, "pools", lb_pools_to_json (pools));
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (node, obj);
   reply_json (resp, 200, node);
+}
+
+static void
+get_hardware (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  reply_json (resp, 200, lb_pools_hardware_to_json (lb_registry_get_pools (api->registry)));
+}
+
+/* Prometheus text exposition format 0.0.4. */
+static void
+get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  LbPools *pools = lb_registry_get_pools (api->registry);
+  const LbRegistryCounters *c = lb_registry_get_counters (api->registry);
+  GString *out = g_string_new (NULL);
+
+  g_string_append (out, "# HELP lobbyd_pool_slots_used Encoder slots lobbyd holds in a pool.\n"
+                        "# TYPE lobbyd_pool_slots_used gauge\n");
+  for (guint i = 0; i < lb_pools_get_n (pools); i++)
+    g_string_append_printf (out, "lobbyd_pool_slots_used{pool=\"%s\"} %u\n",
+                            lb_pools_get (pools, i)->name, lb_pools_get (pools, i)->used);
+  g_string_append (out, "# HELP lobbyd_pool_slots_external Encoder sessions other processes hold "
+                        "on the pool's GPU (NVML).\n# TYPE lobbyd_pool_slots_external gauge\n");
+  for (guint i = 0; i < lb_pools_get_n (pools); i++)
+    g_string_append_printf (out, "lobbyd_pool_slots_external{pool=\"%s\"} %u\n",
+                            lb_pools_get (pools, i)->name, lb_pools_get (pools, i)->external);
+  g_string_append (out, "# HELP lobbyd_pool_slots_limit Slot limit of a hardware pool (absent: "
+                        "unlimited).\n# TYPE lobbyd_pool_slots_limit gauge\n");
+  for (guint i = 0; i < lb_pools_get_n (pools); i++)
+    {
+      LbPool *p = lb_pools_get (pools, i);
+      if (p->limit > 0)
+        g_string_append_printf (out, "lobbyd_pool_slots_limit{pool=\"%s\",source=\"%s\"} %u\n",
+                                p->name, lb_limit_source_name (p->limit_source), p->limit);
+    }
+  g_string_append (out, "# HELP lobbyd_pool_usable 1 if the pool can open encodes.\n"
+                        "# TYPE lobbyd_pool_usable gauge\n");
+  for (guint i = 0; i < lb_pools_get_n (pools); i++)
+    g_string_append_printf (out, "lobbyd_pool_usable{pool=\"%s\"} %d\n",
+                            lb_pools_get (pools, i)->name, lb_pools_get (pools, i)->usable);
+  g_string_append (out, "# HELP lobbyd_pool_encode_errors_total Encoder failures per pool.\n"
+                        "# TYPE lobbyd_pool_encode_errors_total counter\n");
+  for (guint i = 0; i < lb_pools_get_n (pools); i++)
+    {
+      LbPool *p = lb_pools_get (pools, i);
+      g_string_append_printf (out, "lobbyd_pool_encode_errors_total{pool=\"%s\",kind=\"open\"} %"
+                              G_GUINT64_FORMAT "\n", p->name, p->open_failures);
+      g_string_append_printf (out, "lobbyd_pool_encode_errors_total{pool=\"%s\",kind=\"runtime\"} %"
+                              G_GUINT64_FORMAT "\n", p->name, p->runtime_errors);
+    }
+  g_string_append_printf (out,
+                          "# HELP lobbyd_lobbies Lobbies.\n# TYPE lobbyd_lobbies gauge\n"
+                          "lobbyd_lobbies %u\n"
+                          "# HELP lobbyd_sessions Sessions by state.\n# TYPE lobbyd_sessions gauge\n"
+                          "lobbyd_sessions{state=\"running\"} %u\n"
+                          "lobbyd_sessions{state=\"failed\"} %u\n"
+                          "# HELP lobbyd_software_mode_sessions Sessions in software because "
+                          "hardware was unavailable.\n# TYPE lobbyd_software_mode_sessions gauge\n"
+                          "lobbyd_software_mode_sessions %u\n"
+                          "# HELP lobbyd_encoder_fallbacks_total Encodes opened in software "
+                          "because hardware was unavailable.\n"
+                          "# TYPE lobbyd_encoder_fallbacks_total counter\n"
+                          "lobbyd_encoder_fallbacks_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lobbyd_encoder_upgrades_total Fallback encodes moved back to "
+                          "hardware.\n# TYPE lobbyd_encoder_upgrades_total counter\n"
+                          "lobbyd_encoder_upgrades_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lobbyd_admission_refusals_total Joins refused for lack of "
+                          "encoder capacity.\n# TYPE lobbyd_admission_refusals_total counter\n"
+                          "lobbyd_admission_refusals_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP lobbyd_encode_errors_total Encoders that failed mid-stream.\n"
+                          "# TYPE lobbyd_encode_errors_total counter\n"
+                          "lobbyd_encode_errors_total %" G_GUINT64_FORMAT "\n",
+                          lb_registry_get_lobbies (api->registry)->len,
+                          lb_registry_count_running_sessions (api->registry),
+                          lb_registry_get_sessions (api->registry)->len
+                            - lb_registry_count_running_sessions (api->registry),
+                          lb_registry_count_fallback_sessions (api->registry), c->fallbacks,
+                          c->upgrades, c->refusals, c->encode_errors);
+  resp->status = 200;
+  resp->content_type = "text/plain; version=0.0.4";
+  resp->body = g_string_free (out, FALSE);
 }
 
 static void
@@ -272,6 +368,16 @@ join_lobby (LbApi *api, Request *req, LbApiResponse *resp)
   LbSessionSpec *spec
       = lb_session_spec_from_json (json_node_get_object (body), lb_lobby_get_spec (lobby), &error);
   LbSession *session = spec ? lb_registry_join (api->registry, lobby, spec, &error) : NULL;
+  if (session == NULL && g_error_matches (error, LB_ERROR, LB_ERROR_CAPACITY))
+    {
+      /* Say why, with the numbers, and when to try again: never a black screen. */
+      JsonObject *details = json_object_new ();
+      json_object_set_member (details, "pools", lb_pools_to_json (lb_registry_get_pools (api->registry)));
+      json_object_set_int_member (details, "retry_after_s", RETRY_AFTER_S);
+      lb_api_response_set_error_details (resp, error, details);
+      resp->retry_after_s = RETRY_AFTER_S;
+      return;
+    }
   if (session == NULL)
     {
       lb_api_response_set_error (resp, error);
@@ -330,6 +436,8 @@ delete_session (LbApi *api, Request *req, LbApiResponse *resp)
 static const Route routes[] = {
   { "api/v1/status", { { "GET", get_status } } },
   { "api/v1/system/gpu-status", { { "GET", get_gpu_status } } },
+  { "api/v1/system/hardware", { { "GET", get_hardware } } },
+  { "metrics", { { "GET", get_metrics } } },
   { "api/v1/lobbies", { { "GET", list_lobbies }, { "POST", create_lobby } } },
   { "api/v1/lobbies/by-key/{*}", { { "GET", get_lobby_by_key } } },
   { "api/v1/lobbies/{}", { { "GET", get_lobby }, { "DELETE", delete_lobby } } },

@@ -6,6 +6,7 @@
  * that lb-error.h assigns to its code. */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include "lb-types.h"
 
 G_BEGIN_DECLS
@@ -33,6 +34,9 @@ void lb_api_response_clear (LbApiResponse *response);
 
 /* Fills @response with the JSON error body of @error (an LB_ERROR). */
 void lb_api_response_set_error (LbApiResponse *response, const GError *error);
+/* Same, with extra members in the error object (@details: ownership taken). */
+void lb_api_response_set_error_details (LbApiResponse *response, const GError *error,
+                                        JsonObject *details);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbApi, lb_api_free)
 

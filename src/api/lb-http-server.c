@@ -4,6 +4,7 @@
 #include "lb-api.h"
 #include "lb-build-config.h"
 #include "lb-error.h"
+#include "lb-events.h"
 
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
@@ -12,9 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define SSE_KEEPALIVE_S 15
+
 struct _LbHttpServer
 {
   LbApi *api;
+  LbEvents *events;
+  GList *sse_clients; /* SseClient */
   SoupServer *soup;
   char *socket_path;
   char *token;
@@ -141,6 +146,86 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
     }
 }
 
+/* ---- Server-Sent Events: GET /api/v1/events ---- */
+
+typedef struct
+{
+  LbHttpServer *server;
+  SoupServerMessage *msg;
+  guint listener;
+  guint keepalive;
+} SseClient;
+
+static void
+sse_append (SseClient *c, const char *text)
+{
+  soup_message_body_append (soup_server_message_get_response_body (c->msg), SOUP_MEMORY_COPY, text,
+                            strlen (text));
+  soup_server_message_unpause (c->msg);
+}
+
+static void
+sse_send_event (guint64 id, const char *type, const char *data, gpointer user_data)
+{
+  g_autofree char *chunk
+    = g_strdup_printf ("id: %" G_GUINT64_FORMAT "\nevent: %s\ndata: %s\n\n", id, type, data);
+  sse_append (user_data, chunk);
+}
+
+static gboolean
+sse_keepalive (gpointer user_data)
+{
+  sse_append (user_data, ": keepalive\n\n");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+sse_client_free (SseClient *c)
+{
+  if (c->server->events != NULL)
+    lb_events_remove_listener (c->server->events, c->listener);
+  g_source_remove (c->keepalive);
+  c->server->sse_clients = g_list_remove (c->server->sse_clients, c);
+  g_free (c);
+}
+
+static void
+sse_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  sse_client_free (user_data);
+}
+
+static void
+sse_start (LbHttpServer *self, SoupServerMessage *msg, GHashTable *query)
+{
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  const char *last = soup_message_headers_get_one (req, "Last-Event-ID");
+  SseClient *c = g_new0 (SseClient, 1);
+
+  if (last == NULL && query != NULL)
+    last = g_hash_table_lookup (query, "last_event_id");
+  c->server = self;
+  c->msg = msg;
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  sse_append (c, "retry: 2000\n: lobbyd events\n\n");
+
+  /* Resume: replay what the client missed, and say so if the ring dropped some. */
+  if (last != NULL)
+    {
+      guint64 after = g_ascii_strtoull (last, NULL, 10);
+      if (!lb_events_replay (self->events, after, sse_send_event, c))
+        sse_append (c, "event: events.gap\ndata: {\"type\":\"events.gap\"}\n\n");
+    }
+  c->listener = lb_events_add_listener (self->events, sse_send_event, c);
+  c->keepalive = g_timeout_add_seconds (SSE_KEEPALIVE_S, sse_keepalive, c);
+  self->sse_clients = g_list_prepend (self->sse_clients, c);
+  g_signal_connect (msg, "finished", G_CALLBACK (sse_finished), c);
+}
+
 static void
 handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
          gpointer user_data)
@@ -150,6 +235,18 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   /* The early handler already answered. */
   if (soup_server_message_get_status (msg) != 0)
     return;
+  if (g_str_equal (path, "/api/v1/events") && self->events != NULL)
+    {
+      if (g_str_equal (soup_server_message_get_method (msg), "GET"))
+        sse_start (self, msg, query);
+      else
+        {
+          soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                        "GET");
+          send_error (msg, LB_ERROR_METHOD_NOT_ALLOWED, "only GET is allowed on /api/v1/events");
+        }
+      return;
+    }
 
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
   if (body->length > self->max_body_bytes)
@@ -224,12 +321,13 @@ listen_unix (LbHttpServer *self, const char *path, GError **error)
 }
 
 LbHttpServer *
-lb_http_server_new (LbApi *api, const char *socket_path, const char *tcp_host, guint16 tcp_port,
+lb_http_server_new (LbApi *api, LbEvents *events, const char *socket_path, const char *tcp_host, guint16 tcp_port,
                     const char *token, guint max_body_bytes, GError **error)
 {
   g_autoptr (LbHttpServer) self = g_new0 (LbHttpServer, 1);
 
   self->api = api;
+  self->events = events;
   self->token = g_strdup (token);
   self->max_body_bytes = max_body_bytes;
   self->soup = soup_server_new ("server-header", "lobbyd/" LB_VERSION, NULL);
@@ -259,6 +357,12 @@ lb_http_server_free (LbHttpServer *self)
 {
   if (self == NULL)
     return;
+  while (self->sse_clients != NULL)
+    {
+      SseClient *c = self->sse_clients->data;
+      g_signal_handlers_disconnect_by_data (c->msg, c);
+      sse_client_free (c);
+    }
   if (self->soup != NULL)
     {
       soup_server_disconnect (self->soup);

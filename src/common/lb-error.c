@@ -25,6 +25,8 @@ static const struct
   [LB_ERROR_MEDIA] = { "media_error", 500 },
   [LB_ERROR_CONFIG] = { "config_error", 500 },
   [LB_ERROR_STORE] = { "store_error", 500 },
+  [LB_ERROR_CAPACITY] = { "encoder_capacity_exhausted", 503 },
+  [LB_ERROR_ENCODER_OPEN] = { "encoder_open_failed", 503 },
 };
 
 const char *

@@ -202,6 +202,44 @@ lb_json_get_uint (JsonObject *obj, const char *prefix, const char *member, gbool
 }
 
 gboolean
+lb_json_get_bool (JsonObject *obj, const char *prefix, const char *member, gboolean required,
+                  gboolean *out, GError **error)
+{
+  JsonNode *node;
+
+  if (!lookup (obj, prefix, member, required, &node, error))
+    return FALSE;
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return wrong_type (prefix, member, "true or false", error);
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
+gboolean
+lb_json_get_enum (JsonObject *obj, const char *prefix, const char *member,
+                  const char *const *choices, guint *out, GError **error)
+{
+  g_autofree char *value = NULL;
+
+  if (!lb_json_get_string (obj, prefix, member, FALSE, 64, &value, error))
+    return FALSE;
+  if (value == NULL)
+    return TRUE;
+  for (guint i = 0; choices[i] != NULL; i++)
+    if (g_str_equal (choices[i], value))
+      {
+        *out = i;
+        return TRUE;
+      }
+  g_autofree char *path = member_path (prefix, member);
+  g_autofree char *list = g_strjoinv (", ", (char **) choices);
+  g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "field '%s' must be one of: %s", path, list);
+  return FALSE;
+}
+
+gboolean
 lb_json_get_object (JsonObject *obj, const char *prefix, const char *member, gboolean required,
                     JsonObject **out, GError **error)
 {

@@ -24,6 +24,11 @@ gboolean lb_json_get_string (JsonObject *obj, const char *prefix, const char *me
                              gboolean required, gsize max_len, char **out, GError **error);
 gboolean lb_json_get_uint (JsonObject *obj, const char *prefix, const char *member,
                            gboolean required, guint min, guint max, guint *out, GError **error);
+gboolean lb_json_get_bool (JsonObject *obj, const char *prefix, const char *member,
+                           gboolean required, gboolean *out, GError **error);
+/* A string that must be one of @choices (NULL-terminated); *out = its index. */
+gboolean lb_json_get_enum (JsonObject *obj, const char *prefix, const char *member,
+                           const char *const *choices, guint *out, GError **error);
 /* Returns the member object (borrowed), NULL if absent and optional. */
 gboolean lb_json_get_object (JsonObject *obj, const char *prefix, const char *member,
                              gboolean required, JsonObject **out, GError **error);

@@ -20,3 +20,12 @@ typedef struct _LbHttpServer LbHttpServer;
 /* Called on the main loop for a pipeline error. @branch is the name of the
  * encode or output bin the error came from, or NULL when the producer failed. */
 typedef void (*LbMediaErrorFunc) (const char *branch, const GError *error, gpointer user_data);
+
+/* How an encode is opened: which element, on which device. */
+typedef struct
+{
+  const char *factory;           /* x264enc, nvh264enc, vah264enc, lbtesthwenc */
+  int device_index;              /* CUDA device for nvh264enc; -1 = default */
+  const char *x264_speed_preset; /* one of the config's enumerated presets */
+  guint keyframe_interval_ms;
+} LbEncoderSettings;

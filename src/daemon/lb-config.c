@@ -24,6 +24,11 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "[encoder]\n"
                                    "x264_speed_preset=ultrafast\n"
                                    "keyframe_interval_ms=2000\n"
+                                   "hardware=auto\n"
+                                   "nvenc_session_limit=0\n"
+                                   "software_budget_mpps=0\n"
+                                   "upgrade=true\n"
+                                   "nvml_poll_ms=2000\n"
                                    "\n"
                                    "[demo]\n"
                                    "enabled=true\n"
@@ -33,7 +38,13 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "width=1280\n"
                                    "height=720\n"
                                    "fps=30\n"
-                                   "rtp_port=5004\n";
+                                   "rtp_port=5004\n"
+  "\n"
+  "[testing]\n"
+  "hw_double=false\n"
+  "hw_double_believed_limit=8\n"
+  "hw_double_real_limit=3\n"
+  "hw_double_fault_file=\n";
 
 typedef enum
 {
@@ -53,6 +64,8 @@ typedef struct
   const char *const *oneof; /* KEY_STRING: allowed values, or NULL */
 } KeyDesc;
 
+static const char *const hardware_modes[] = { "auto", "off", NULL };
+
 static const char *const speed_presets[] = {
   "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", NULL,
 };
@@ -69,6 +82,11 @@ static const KeyDesc keys[] = {
   { "rtp", "allowed_destinations", KEY_STRV, F (allowed_destinations) },
   { "encoder", "x264_speed_preset", KEY_STRING, F (x264_speed_preset), 0, 0, speed_presets },
   { "encoder", "keyframe_interval_ms", KEY_UINT, F (keyframe_interval_ms), 100, 60000 },
+  { "encoder", "hardware", KEY_STRING, F (hardware), 0, 0, hardware_modes },
+  { "encoder", "nvenc_session_limit", KEY_UINT, F (nvenc_session_limit), 0, 1000 },
+  { "encoder", "software_budget_mpps", KEY_UINT, F (software_budget_mpps), 0, 100000 },
+  { "encoder", "upgrade", KEY_BOOL, F (upgrade) },
+  { "encoder", "nvml_poll_ms", KEY_UINT, F (nvml_poll_ms), 100, 600000 },
   { "demo", "enabled", KEY_BOOL, F (demo_enabled) },
   { "demo", "name", KEY_STRING, F (demo_name) },
   { "demo", "session_key", KEY_STRING, F (demo_session_key) },
@@ -77,6 +95,10 @@ static const KeyDesc keys[] = {
   { "demo", "height", KEY_UINT, F (demo_height), 16, 4320 },
   { "demo", "fps", KEY_UINT, F (demo_fps), 1, 240 },
   { "demo", "rtp_port", KEY_UINT, F (demo_rtp_port), 0, 65535 },
+  { "testing", "hw_double", KEY_BOOL, F (hw_double) },
+  { "testing", "hw_double_believed_limit", KEY_UINT, F (hw_double_believed_limit), 1, 1000 },
+  { "testing", "hw_double_real_limit", KEY_UINT, F (hw_double_real_limit), 0, 1000 },
+  { "testing", "hw_double_fault_file", KEY_STRING, F (hw_double_fault_file) },
 };
 #undef F
 

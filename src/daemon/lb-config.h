@@ -31,6 +31,11 @@ struct _LbConfig
   /* [encoder] */
   char *x264_speed_preset;
   guint keyframe_interval_ms;
+  char *hardware;             /* "auto": probe GPUs and VA-API; "off": software only */
+  guint nvenc_session_limit;  /* 0 = per brand/driver default; N = configured */
+  guint software_budget_mpps; /* 0 = auto: 40 Mpx/s per CPU core */
+  gboolean upgrade;           /* move fallback encodes back to hardware when a slot frees */
+  guint nvml_poll_ms;
   /* [demo] */
   gboolean demo_enabled;
   char *demo_name;
@@ -38,6 +43,11 @@ struct _LbConfig
   char *demo_pattern;
   guint demo_width, demo_height, demo_fps;
   guint demo_rtp_port; /* 0 = no demo RTP session */
+  /* [testing]: the test-double hardware encoder pool (never for production). */
+  gboolean hw_double;
+  guint hw_double_believed_limit;
+  guint hw_double_real_limit;
+  char *hw_double_fault_file;
 };
 
 const char *lb_config_default_text (void);

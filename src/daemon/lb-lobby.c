@@ -13,12 +13,14 @@ struct _LbLobby
   char *error;
   LbProducer *producer;
   GPtrArray *sessions; /* LbSession, not owned: the registry owns sessions */
+  gpointer owner;      /* the registry */
 };
 
 LbLobby *
-lb_lobby_new (const char *id, const LbLobbySpec *spec, gint64 created_at)
+lb_lobby_new (const char *id, const LbLobbySpec *spec, gint64 created_at, gpointer owner)
 {
   LbLobby *self = g_new0 (LbLobby, 1);
+  self->owner = owner;
   self->id = g_strdup (id);
   self->spec = lb_lobby_spec_copy (spec);
   self->created_at = created_at;
@@ -116,4 +118,10 @@ lb_lobby_to_json (const LbLobby *self)
   json_object_set_string_member (obj, "created_at", created_text);
   json_object_set_int_member (obj, "sessions", self->sessions->len);
   return node;
+}
+
+gpointer
+lb_lobby_get_owner (const LbLobby *self)
+{
+  return self->owner;
 }

@@ -4,6 +4,9 @@
 #include "lb-build-config.h"
 #include "lb-config.h"
 #include "lb-error.h"
+#include "lb-events.h"
+#include "lb-hw.h"
+#include "lb-pools.h"
 #include "lb-http-server.h"
 #include "lb-lobby.h"
 #include "lb-registry.h"
@@ -74,6 +77,13 @@ start_demo (LbRegistry *registry, const LbConfig *config, const char *sdp_path)
     printf ("  watch it:   ffplay -protocol_whitelist file,udp,rtp -i %s\n", sdp_path);
 }
 
+static gboolean
+refresh_external (gpointer pools)
+{
+  lb_pools_refresh_external (pools);
+  return G_SOURCE_CONTINUE;
+}
+
 /* Command-line options win over the config file. */
 static void
 override (char **field, const char *value)
@@ -93,6 +103,8 @@ main (int argc, char **argv)
   g_autofree char *listen = NULL;
   gboolean version = FALSE;
   gboolean no_demo = FALSE;
+  gboolean probe = FALSE;
+  gboolean probe_json = FALSE;
   g_autoptr (GError) error = NULL;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (GKeyFile)",
@@ -102,6 +114,8 @@ main (int argc, char **argv)
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, "Unix socket of the API", "PATH" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "TCP listener, IP:PORT (\"\" = none)", "ADDR" },
     { "no-demo", 0, 0, G_OPTION_ARG_NONE, &no_demo, "Do not create the demo lobby", NULL },
+    { "probe", 0, 0, G_OPTION_ARG_NONE, &probe, "Print the encoding hardware found (table) and exit", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &probe_json, "With --probe: print JSON", NULL },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
@@ -116,6 +130,18 @@ main (int argc, char **argv)
   if (version)
     {
       printf ("lobbyd %s\n", LB_VERSION);
+      return 0;
+    }
+
+  if (probe)
+    {
+      static lb_hw_report report;
+      lb_hw_probe (&report, NULL);
+      if (probe_json)
+        lb_hw_report_write_json (&report, stdout);
+      else
+        lb_hw_report_write_table (&report, stdout);
+      lb_hw_nvml_shutdown ();
       return 0;
     }
 
@@ -166,7 +192,9 @@ main (int argc, char **argv)
       g_printerr ("lobbyd: %s\n", error->message);
       return 1;
     }
-  g_autoptr (LbRegistry) registry = lb_registry_new (config, store, &error);
+  g_autoptr (LbEvents) events = lb_events_new (1000);
+  LbPools *pools = lb_pools_new (config, store);
+  g_autoptr (LbRegistry) registry = lb_registry_new (config, store, pools, events, &error);
   if (registry == NULL || !lb_registry_restore (registry, &error))
     {
       g_printerr ("lobbyd: %s\n", error->message);
@@ -174,7 +202,7 @@ main (int argc, char **argv)
     }
   g_autoptr (LbApi) api = lb_api_new (registry, config);
   g_autoptr (LbHttpServer) server
-      = lb_http_server_new (api, sock, tcp_host, tcp_port, token, config->max_body_bytes, &error);
+      = lb_http_server_new (api, events, sock, tcp_host, tcp_port, token, config->max_body_bytes, &error);
   if (server == NULL)
     {
       g_printerr ("lobbyd: %s\n", error->message);
@@ -193,6 +221,10 @@ main (int argc, char **argv)
     }
   fflush (stdout);
 
+  /* Other processes' NVENC sessions take slots too: keep counting them. */
+  if (lb_pools_has_nvml (pools))
+    g_timeout_add (config->nvml_poll_ms, refresh_external, pools);
+
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_signal, loop);
   g_unix_signal_add (SIGINT, on_signal, loop);
@@ -203,6 +235,7 @@ main (int argc, char **argv)
    * and the store closes last (autoptr order) with every row still in it. */
   g_clear_pointer (&server, lb_http_server_free);
   g_clear_pointer (&registry, lb_registry_free);
+  g_clear_pointer (&pools, lb_pools_free);
   g_clear_pointer (&store, lb_store_close);
   gst_deinit ();
   return 0;

@@ -5,7 +5,9 @@
 #include "lb-config.h"
 #include "lb-error.h"
 #include "lb-json.h"
+#include "lb-events.h"
 #include "lb-lobby.h"
+#include "lb-pools.h"
 #include "lb-session.h"
 #include "lb-spec.h"
 #include "lb-store.h"
@@ -16,6 +18,10 @@ struct _LbRegistry
 {
   const LbConfig *config;
   LbStore *store;
+  LbPools *pools;
+  LbEvents *events;
+  LbRegistryCounters counters;
+  guint upgrade_source;
   LbAllowList *allow;
   GPtrArray *lobbies;        /* LbLobby, owned, creation order */
   GPtrArray *sessions;       /* LbSession, owned, creation order */
@@ -25,7 +31,8 @@ struct _LbRegistry
 };
 
 LbRegistry *
-lb_registry_new (const LbConfig *config, LbStore *store, GError **error)
+lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvents *events,
+                 GError **error)
 {
   g_autoptr (LbAllowList) allow
       = lb_allow_list_new ((const char *const *)config->allowed_destinations, error);
@@ -35,6 +42,8 @@ lb_registry_new (const LbConfig *config, LbStore *store, GError **error)
   LbRegistry *self = g_new0 (LbRegistry, 1);
   self->config = config;
   self->store = store;
+  self->pools = pools;
+  self->events = events;
   self->allow = g_steal_pointer (&allow);
   self->lobbies = g_ptr_array_new ();
   self->sessions = g_ptr_array_new ();
@@ -44,9 +53,50 @@ lb_registry_new (const LbConfig *config, LbStore *store, GError **error)
   return self;
 }
 
+static JsonObject *
+fields (const char *first, ...)
+{
+  JsonObject *obj = json_object_new ();
+  va_list args;
+  va_start (args, first);
+  for (const char *key = first; key != NULL; key = va_arg (args, const char *))
+    {
+      const char *value = va_arg (args, const char *);
+      if (value != NULL)
+        json_object_set_string_member (obj, key, value);
+    }
+  va_end (args);
+  return obj;
+}
+
+static void
+emit (LbRegistry *self, const char *type, JsonObject *obj)
+{
+  if (self->events != NULL)
+    lb_events_emit (self->events, type, obj);
+  else
+    json_object_unref (obj);
+}
+
+static void schedule_upgrade (LbRegistry *self);
+
+/* Gives the session's encoder slot back to its pool. */
+static void
+release_slot (LbRegistry *self, LbSession *session)
+{
+  int pool = lb_session_get_pool (session);
+  if (pool < 0)
+    return;
+  lb_pools_release (self->pools, (guint) pool, lb_session_get_pixel_rate (session));
+  if (lb_pools_get (self->pools, (guint) pool)->backend != LB_BACKEND_SOFTWARE)
+    schedule_upgrade (self);
+  lb_session_set_pool (session, -1, NULL, NULL, FALSE, FALSE);
+}
+
 static void
 forget_session (LbRegistry *self, LbSession *session)
 {
+  release_slot (self, session);
   g_ptr_array_remove (lb_lobby_get_sessions (lb_session_get_lobby (session)), session);
   g_hash_table_remove (self->session_by_id, lb_session_get_id (session));
   g_ptr_array_remove (self->sessions, session);
@@ -73,6 +123,7 @@ lb_registry_free (LbRegistry *self)
 {
   if (self == NULL)
     return;
+  self->events = NULL; /* no events for the shutdown itself */
   while (self->lobbies->len > 0)
     forget_lobby (self, g_ptr_array_index (self->lobbies, self->lobbies->len - 1));
   g_hash_table_unref (self->session_by_id);
@@ -81,31 +132,49 @@ lb_registry_free (LbRegistry *self)
   g_ptr_array_unref (self->sessions);
   g_ptr_array_unref (self->lobbies);
   lb_allow_list_free (self->allow);
+  if (self->upgrade_source != 0)
+    g_source_remove (self->upgrade_source);
   g_free (self);
 }
 
-/* A media error names the branch it came from; the session that owns the
- * branch fails alone, a producer error fails the lobby and its sessions. */
+static void migrate_session (LbRegistry *self, LbSession *session, const char *message);
+
+/* A media error names the branch it came from. An encoder failing mid-stream
+ * moves its session to another pool; an output failing ends that session
+ * alone; a producer error fails the lobby and its sessions. */
 static void
 on_media_error (const char *branch, const GError *error, gpointer user_data)
 {
   LbLobby *lobby = user_data;
-  GPtrArray *sessions = lb_lobby_get_sessions (lobby);
+  LbRegistry *self = lb_lobby_get_owner (lobby);
+  g_autoptr (GPtrArray) sessions = g_ptr_array_copy (lb_lobby_get_sessions (lobby), NULL, NULL);
 
   for (guint i = 0; i < sessions->len; i++)
     {
       LbSession *session = g_ptr_array_index (sessions, i);
-      if (branch == NULL || lb_session_owns_branch (session, branch))
-        lb_session_set_failed (session, error->message);
+      if (branch != NULL && lb_session_owns_encode_branch (session, branch))
+        migrate_session (self, session, error->message);
+      else if (branch == NULL || lb_session_owns_branch (session, branch))
+        {
+          release_slot (self, session);
+          lb_session_set_failed (session, error->message);
+          emit (self, "session.failed",
+                fields ("session_id", lb_session_get_id (session), "lobby_id",
+                        lb_lobby_get_id (lobby), "error", error->message, NULL));
+        }
     }
   if (branch == NULL)
-    lb_lobby_set_failed (lobby, error->message);
+    {
+      lb_lobby_set_failed (lobby, error->message);
+      emit (self, "lobby.failed",
+            fields ("lobby_id", lb_lobby_get_id (lobby), "error", error->message, NULL));
+    }
 }
 
 static LbLobby *
 add_lobby (LbRegistry *self, const char *id, const LbLobbySpec *spec, gint64 created_at)
 {
-  LbLobby *lobby = lb_lobby_new (id, spec, created_at);
+  LbLobby *lobby = lb_lobby_new (id, spec, created_at, self);
   g_ptr_array_add (self->lobbies, lobby);
   g_hash_table_insert (self->lobby_by_id, (gpointer)lb_lobby_get_id (lobby), lobby);
   if (lb_lobby_get_spec (lobby)->session_key != NULL)
@@ -124,11 +193,180 @@ add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *sp
   return session;
 }
 
+static void
+emit_refusal (LbRegistry *self, LbSession *session, LbRefusal refusal)
+{
+  JsonObject *obj = fields ("lobby_id", lb_lobby_get_id (lb_session_get_lobby (session)), "reason",
+                            lb_refusal_name (refusal), NULL);
+  json_object_set_member (obj, "pools", lb_pools_to_json (self->pools));
+  emit (self, "admission.refused", obj);
+}
+
+/* Admission (DESIGN.md): ask the scheduler for a pool, open the encode there;
+ * a hardware pool whose driver refuses teaches its real limit and is
+ * excluded, and the scheduler is asked again within the same call. With
+ * @switching the session's running output moves onto the new encode. */
+static gboolean
+admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *excluded,
+       GError **error)
+{
+  const LbSessionSpec *spec = lb_session_get_spec (session);
+  guint64 px = lb_session_get_pixel_rate (session);
+  int old_pool = lb_session_get_pool (session);
+
+  for (;;)
+    {
+      LbDecision d = lb_pools_decide (self->pools, spec->encoder, spec->require_hardware, px, excluded);
+      if (d.pool < 0)
+        {
+          self->counters.refusals++;
+          emit_refusal (self, session, d.refusal);
+          g_set_error (error, LB_ERROR, LB_ERROR_CAPACITY,
+                       "no encoder can take this session (%s)", lb_refusal_name (d.refusal));
+          return FALSE;
+        }
+      LbPool *pool = lb_pools_get (self->pools, (guint) d.pool);
+      LbEncoderSettings settings = lb_pools_settings (self->pools, (guint) d.pool);
+      g_autoptr (GError) local_error = NULL;
+      gboolean ok = switching ? lb_session_switch_encode (session, &settings, &local_error)
+                              : lb_session_start (session, &settings, &local_error);
+      if (ok)
+        {
+          if (old_pool >= 0)
+            release_slot (self, session);
+          lb_pools_acquire (self->pools, (guint) d.pool, px);
+          lb_session_set_pool (session, d.pool, pool->name, pool->factory,
+                               pool->backend != LB_BACKEND_SOFTWARE, d.fallback);
+          if (d.fallback)
+            {
+              self->counters.fallbacks++;
+              emit (self, "encoder.fallback",
+                    fields ("session_id", lb_session_get_id (session), "lobby_id",
+                            lb_lobby_get_id (lb_session_get_lobby (session)), "pool", pool->name,
+                            "reason", "no hardware encoder slot available", NULL));
+            }
+          return TRUE;
+        }
+      if (!g_error_matches (local_error, LB_ERROR, LB_ERROR_ENCODER_OPEN)
+          || pool->backend == LB_BACKEND_SOFTWARE)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (lb_pools_learn_from_failure (self->pools, (guint) d.pool, local_error->message))
+        {
+          JsonObject *obj = fields ("pool", pool->name, "limit_source", "learned", "error",
+                                    local_error->message, NULL);
+          json_object_set_int_member (obj, "limit", pool->limit);
+          emit (self, "pool.limit_learned", obj);
+        }
+      excluded[d.pool] = TRUE;
+    }
+}
+
+/* An encoder failed mid-stream: move the session to another pool without the
+ * client re-joining (the output, with its SSRC and sequence, stays). */
+static void
+migrate_session (LbRegistry *self, LbSession *session, const char *message)
+{
+  int failed = lb_session_get_pool (session);
+  g_autofree gboolean *excluded = g_new0 (gboolean, lb_pools_get_n (self->pools));
+  g_autoptr (GError) error = NULL;
+
+  self->counters.encode_errors++;
+  if (failed >= 0)
+    {
+      LbPool *pool = lb_pools_get (self->pools, (guint) failed);
+      pool->runtime_errors++;
+      g_free (pool->last_error);
+      pool->last_error = g_strdup (message);
+      excluded[failed] = TRUE;
+      emit (self, "encode.error",
+            fields ("session_id", lb_session_get_id (session), "pool", pool->name, "error", message,
+                    NULL));
+    }
+  if (!lb_session_is_running (session) || !admit (self, session, TRUE, excluded, &error))
+    {
+      release_slot (self, session);
+      lb_session_set_failed (session, error ? error->message : message);
+      emit (self, "session.failed",
+            fields ("session_id", lb_session_get_id (session), "error",
+                    error ? error->message : message, NULL));
+      return;
+    }
+  g_info ("session %s: encoder failed (%s); moved to %s", lb_session_get_id (session), message,
+          lb_pools_get (self->pools, (guint) lb_session_get_pool (session))->name);
+}
+
+/* A hardware slot freed: move fallback encodes back to hardware, oldest
+ * session first, while slots last. */
+static gboolean
+run_upgrades (gpointer user_data)
+{
+  LbRegistry *self = user_data;
+  self->upgrade_source = 0;
+
+  for (guint i = 0; i < self->sessions->len; i++)
+    {
+      LbSession *session = g_ptr_array_index (self->sessions, i);
+      if (!lb_session_is_fallback (session) || !lb_session_is_running (session))
+        continue;
+      int hw = lb_pools_pick_hardware (self->pools, NULL);
+      if (hw < 0)
+        break;
+      LbPool *pool = lb_pools_get (self->pools, (guint) hw);
+      LbEncoderSettings settings = lb_pools_settings (self->pools, (guint) hw);
+      g_autoptr (GError) error = NULL;
+      g_autofree char *from = g_strdup (lb_pools_get (self->pools, (guint) lb_session_get_pool (session))->name);
+      if (!lb_session_switch_encode (session, &settings, &error))
+        {
+          if (g_error_matches (error, LB_ERROR, LB_ERROR_ENCODER_OPEN)
+              && lb_pools_learn_from_failure (self->pools, (guint) hw, error->message))
+            {
+              JsonObject *obj = fields ("pool", pool->name, "limit_source", "learned", "error",
+                                        error->message, NULL);
+              json_object_set_int_member (obj, "limit", pool->limit);
+              emit (self, "pool.limit_learned", obj);
+            }
+          g_warning ("session %s: upgrade to %s failed: %s", lb_session_get_id (session),
+                     pool->name, error->message);
+          break;
+        }
+      release_slot (self, session);
+      lb_pools_acquire (self->pools, (guint) hw, lb_session_get_pixel_rate (session));
+      lb_session_set_pool (session, hw, pool->name, pool->factory, TRUE, FALSE);
+      self->counters.upgrades++;
+      emit (self, "encoder.upgrade",
+            fields ("session_id", lb_session_get_id (session), "from", from, "to", pool->name, NULL));
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_upgrade (LbRegistry *self)
+{
+  /* Idle: the request that freed the slot answers first. */
+  if (self->config->upgrade && self->upgrade_source == 0 && self->events != NULL)
+    self->upgrade_source = g_idle_add (run_upgrades, self);
+}
+
 static gboolean
 start_session (LbRegistry *self, LbSession *session, GError **error)
 {
-  return lb_session_start (session, self->config->x264_speed_preset,
-                           self->config->keyframe_interval_ms, error);
+  g_autofree gboolean *excluded = g_new0 (gboolean, lb_pools_get_n (self->pools));
+  return admit (self, session, FALSE, excluded, error);
+}
+
+const LbRegistryCounters *
+lb_registry_get_counters (LbRegistry *self)
+{
+  return &self->counters;
+}
+
+LbPools *
+lb_registry_get_pools (LbRegistry *self)
+{
+  return self->pools;
 }
 
 LbLobby *
@@ -168,6 +406,7 @@ lb_registry_create_lobby (LbRegistry *self, const LbLobbySpec *spec, gboolean *c
       return NULL;
     }
   g_info ("lobby %s created (key %s)", id, spec->session_key ? spec->session_key : "none");
+  emit (self, "lobby.created", fields ("lobby_id", id, "session_key", spec->session_key, NULL));
   *created = TRUE;
   return lobby;
 }
@@ -186,6 +425,7 @@ lb_registry_delete_lobby (LbRegistry *self, const char *id, GError **error)
     return FALSE;
   forget_lobby (self, lobby);
   g_info ("lobby %s deleted", id);
+  emit (self, "lobby.deleted", fields ("lobby_id", id, NULL));
   return TRUE;
 }
 
@@ -243,6 +483,9 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
     }
   g_info ("session %s joined lobby %s (rtp %s:%u)", id, lb_lobby_get_id (lobby),
           lb_session_get_spec (session)->host, lb_session_get_spec (session)->port);
+  emit (self, "session.created",
+        fields ("session_id", id, "lobby_id", lb_lobby_get_id (lobby), "pool",
+                lb_pools_get (self->pools, (guint) lb_session_get_pool (session))->name, NULL));
   return session;
 }
 
@@ -260,6 +503,7 @@ lb_registry_leave (LbRegistry *self, const char *session_id, GError **error)
     return FALSE;
   forget_session (self, session);
   g_info ("session %s left", session_id);
+  emit (self, "session.ended", fields ("session_id", session_id, NULL));
   return TRUE;
 }
 
@@ -281,6 +525,18 @@ lb_registry_count_running_sessions (LbRegistry *self)
   guint n = 0;
   for (guint i = 0; i < self->sessions->len; i++)
     n += lb_session_is_running (g_ptr_array_index (self->sessions, i));
+  return n;
+}
+
+guint
+lb_registry_count_fallback_sessions (LbRegistry *self)
+{
+  guint n = 0;
+  for (guint i = 0; i < self->sessions->len; i++)
+    {
+      LbSession *s = g_ptr_array_index (self->sessions, i);
+      n += lb_session_is_running (s) && lb_session_is_fallback (s);
+    }
   return n;
 }
 

@@ -9,8 +9,20 @@
 
 G_BEGIN_DECLS
 
-/* @config and @store are borrowed and must outlive the registry. */
-LbRegistry *lb_registry_new (const LbConfig *config, LbStore *store, GError **error);
+typedef struct
+{
+  guint64 fallbacks;     /* encodes opened in software because hardware was unavailable */
+  guint64 upgrades;      /* fallback encodes moved back to hardware */
+  guint64 refusals;      /* joins refused for lack of encoder capacity */
+  guint64 encode_errors; /* encoders that failed mid-stream */
+} LbRegistryCounters;
+
+typedef struct _LbPools LbPools;
+typedef struct _LbEvents LbEvents;
+
+/* All borrowed and must outlive the registry; @events may be NULL. */
+LbRegistry *lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools,
+                             LbEvents *events, GError **error);
 /* Stops all media; the store keeps everything for the next start. */
 void lb_registry_free (LbRegistry *registry);
 
@@ -35,6 +47,10 @@ gboolean lb_registry_leave (LbRegistry *registry, const char *session_id, GError
 LbSession *lb_registry_find_session (LbRegistry *registry, const char *id);
 GPtrArray *lb_registry_get_sessions (LbRegistry *registry);
 guint lb_registry_count_running_sessions (LbRegistry *registry);
+/* Running sessions encoding in software although hardware was allowed. */
+guint lb_registry_count_fallback_sessions (LbRegistry *registry);
+const LbRegistryCounters *lb_registry_get_counters (LbRegistry *registry);
+LbPools *lb_registry_get_pools (LbRegistry *registry);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbRegistry, lb_registry_free)
 

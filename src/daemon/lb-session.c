@@ -14,10 +14,17 @@ struct _LbSession
   LbSessionSpec *spec;
   gint64 created_at;
   char *error;
-  char *encode_name; /* "encode-<id>", the media branch names */
-  char *output_name; /* "session-<id>" */
+  char *encode_prefix; /* "encode-<id>": every encode of this session starts so */
+  char *output_name;   /* "session-<id>" */
+  guint encode_serial; /* encodes get "encode-<id>-<n>": old and new coexist in a switch */
   LbEncode *encode;
   LbOutputRtp *output;
+  /* Where the encode runs (set by the registry from its admission decision). */
+  int pool;
+  char *pool_name;
+  char *encoder;
+  gboolean hardware;
+  gboolean fallback;
 };
 
 LbSession *
@@ -28,7 +35,8 @@ lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 crea
   self->lobby = lobby;
   self->spec = spec;
   self->created_at = created_at;
-  self->encode_name = g_strdup_printf ("encode-%s", id);
+  self->encode_prefix = g_strdup_printf ("encode-%s", id);
+  self->pool = -1;
   self->output_name = g_strdup_printf ("session-%s", id);
   return self;
 }
@@ -41,22 +49,26 @@ stop_media (LbSession *self)
   g_clear_pointer (&self->encode, lb_encode_free);
 }
 
-gboolean
-lb_session_start (LbSession *self, const char *x264_speed_preset, guint keyframe_interval_ms,
-                  GError **error)
+static LbEncode *
+open_encode (LbSession *self, const LbEncoderSettings *settings, GError **error)
 {
   LbProducer *producer = lb_lobby_get_producer (self->lobby);
-  LbEncoderSettings settings = { x264_speed_preset, keyframe_interval_ms };
-  g_autoptr (GError) local_error = NULL;
-
   if (producer == NULL)
     {
-      g_set_error (&local_error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s is not running: %s",
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s is not running: %s",
                    lb_lobby_get_id (self->lobby), lb_lobby_get_error (self->lobby));
-      goto fail;
+      return NULL;
     }
-  self->encode
-      = lb_encode_new (producer, self->encode_name, &self->spec->profile, &settings, &local_error);
+  g_autofree char *name = g_strdup_printf ("%s-%u", self->encode_prefix, ++self->encode_serial);
+  return lb_encode_new (producer, name, &self->spec->profile, settings, error);
+}
+
+gboolean
+lb_session_start (LbSession *self, const LbEncoderSettings *settings, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  self->encode = open_encode (self, settings, &local_error);
   if (self->encode == NULL)
     goto fail;
   self->output = lb_output_rtp_new (self->encode, self->output_name, self->spec->host,
@@ -72,6 +84,55 @@ fail:
   return FALSE;
 }
 
+gboolean
+lb_session_switch_encode (LbSession *self, const LbEncoderSettings *settings, GError **error)
+{
+  g_return_val_if_fail (self->output != NULL, FALSE);
+  LbEncode *next = open_encode (self, settings, error);
+  if (next == NULL)
+    return FALSE; /* the current encode keeps running */
+  if (!lb_output_rtp_move (self->output, next, error))
+    {
+      lb_encode_free (next);
+      return FALSE;
+    }
+  lb_encode_free (self->encode);
+  self->encode = next;
+  return TRUE;
+}
+
+void
+lb_session_set_pool (LbSession *self, int pool, const char *pool_name, const char *encoder,
+                     gboolean hardware, gboolean fallback)
+{
+  self->pool = pool;
+  g_free (self->pool_name);
+  self->pool_name = g_strdup (pool_name);
+  g_free (self->encoder);
+  self->encoder = g_strdup (encoder);
+  self->hardware = hardware;
+  self->fallback = fallback;
+}
+
+int
+lb_session_get_pool (const LbSession *self)
+{
+  return self->pool;
+}
+
+gboolean
+lb_session_is_fallback (const LbSession *self)
+{
+  return self->fallback;
+}
+
+guint64
+lb_session_get_pixel_rate (const LbSession *self)
+{
+  const LbProfile *p = &self->spec->profile;
+  return (guint64) p->width * p->height * p->fps;
+}
+
 void
 lb_session_set_failed (LbSession *self, const char *message)
 {
@@ -83,7 +144,13 @@ lb_session_set_failed (LbSession *self, const char *message)
 gboolean
 lb_session_owns_branch (const LbSession *self, const char *branch)
 {
-  return g_strcmp0 (branch, self->encode_name) == 0 || g_strcmp0 (branch, self->output_name) == 0;
+  return lb_session_owns_encode_branch (self, branch) || g_strcmp0 (branch, self->output_name) == 0;
+}
+
+gboolean
+lb_session_owns_encode_branch (const LbSession *self, const char *branch)
+{
+  return branch != NULL && g_str_has_prefix (branch, self->encode_prefix);
 }
 
 void
@@ -93,7 +160,9 @@ lb_session_free (LbSession *self)
     return;
   stop_media (self);
   lb_session_spec_free (self->spec);
-  g_free (self->encode_name);
+  g_free (self->encode_prefix);
+  g_free (self->pool_name);
+  g_free (self->encoder);
   g_free (self->output_name);
   g_free (self->error);
   g_free (self->id);
@@ -144,9 +213,15 @@ lb_session_to_json (const LbSession *self)
   if (self->error != NULL)
     json_object_set_string_member (obj, "error", self->error);
   json_object_set_string_member (obj, "created_at", created_text);
-  /* Software-only until encoder pools exist: x264 is the one encoder. */
-  json_object_set_string_member (obj, "encoder", "x264");
-  json_object_set_boolean_member (obj, "hardware", FALSE);
+  JsonObject *enc = json_object_new ();
+  if (self->pool_name != NULL)
+    {
+      json_object_set_string_member (enc, "pool", self->pool_name);
+      json_object_set_string_member (enc, "element", self->encoder);
+    }
+  json_object_set_boolean_member (enc, "hardware", self->hardware);
+  json_object_set_boolean_member (enc, "fallback", self->fallback);
+  json_object_set_object_member (obj, "encoding", enc);
   if (self->output != NULL)
     {
       JsonObject *stats = json_object_new ();

@@ -27,6 +27,14 @@ lb_spec_patterns (void)
   return patterns;
 }
 
+static const char *const encoder_preferences[] = { "auto", "hardware", "software", NULL };
+
+const char *
+lb_encoder_preference_name (LbEncoderPreference preference)
+{
+  return encoder_preferences[preference];
+}
+
 const char *
 lb_codec_name (LbCodec codec)
 {
@@ -113,7 +121,7 @@ read_source (JsonObject *source, LbLobbySpec *spec, GError **error)
 LbLobbySpec *
 lb_lobby_spec_from_json (JsonObject *obj, GError **error)
 {
-  static const char *const members[] = { "name", "session_key", "source", "video", NULL };
+  static const char *const members[] = { "name", "session_key", "source", "video", "encoder", NULL };
   static const char *const video_members[] = { "width", "height", "fps", NULL };
   g_autoptr (LbLobbySpec) spec = lb_lobby_spec_new_default ();
   JsonObject *source = NULL;
@@ -124,7 +132,8 @@ lb_lobby_spec_from_json (JsonObject *obj, GError **error)
       || !lb_json_get_string (obj, NULL, "session_key", FALSE, LB_SESSION_KEY_MAX,
                               &spec->session_key, error)
       || !lb_json_get_object (obj, NULL, "source", FALSE, &source, error)
-      || !lb_json_get_object (obj, NULL, "video", FALSE, &video, error))
+      || !lb_json_get_object (obj, NULL, "video", FALSE, &video, error)
+      || !lb_json_get_enum (obj, NULL, "encoder", encoder_preferences, &spec->encoder, error))
     return NULL;
 
   if (source != NULL && !read_source (source, spec, error))
@@ -166,6 +175,8 @@ lb_lobby_spec_to_json (const LbLobbySpec *spec)
   json_builder_set_member_name (b, "fps");
   json_builder_add_int_value (b, spec->fps);
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "encoder");
+  json_builder_add_string_value (b, encoder_preferences[spec->encoder]);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
@@ -234,20 +245,24 @@ read_profile (JsonObject *profile, LbProfile *out, GError **error)
 LbSessionSpec *
 lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **error)
 {
-  static const char *const members[] = { "transport", "destination", "profile", NULL };
+  static const char *const members[] = { "transport", "destination", "profile", "encoder",
+                                         "require_hardware", NULL };
   g_autoptr (LbSessionSpec) spec = g_new0 (LbSessionSpec, 1);
   g_autofree char *transport = NULL;
   JsonObject *dest = NULL;
   JsonObject *profile = NULL;
 
   spec->transport = LB_TRANSPORT_RTP;
+  spec->encoder = lobby->encoder;
   spec->profile
       = (LbProfile){ LB_CODEC_H264, lobby->width, lobby->height, lobby->fps, DEFAULT_BITRATE };
 
   if (!lb_json_check_members (obj, NULL, members, error)
       || !lb_json_get_string (obj, NULL, "transport", TRUE, 16, &transport, error)
       || !lb_json_get_object (obj, NULL, "destination", TRUE, &dest, error)
-      || !lb_json_get_object (obj, NULL, "profile", FALSE, &profile, error))
+      || !lb_json_get_object (obj, NULL, "profile", FALSE, &profile, error)
+      || !lb_json_get_enum (obj, NULL, "encoder", encoder_preferences, &spec->encoder, error)
+      || !lb_json_get_bool (obj, NULL, "require_hardware", FALSE, &spec->require_hardware, error))
     return NULL;
   if (!g_str_equal (transport, "rtp"))
     {
@@ -290,6 +305,10 @@ lb_session_spec_to_json (const LbSessionSpec *spec)
   json_builder_set_member_name (b, "bitrate_kbps");
   json_builder_add_int_value (b, spec->profile.bitrate_kbps);
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "encoder");
+  json_builder_add_string_value (b, encoder_preferences[spec->encoder]);
+  json_builder_set_member_name (b, "require_hardware");
+  json_builder_add_boolean_value (b, spec->require_hardware);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
+#include "lb-scheduler.h"
 #include "lb-types.h"
 
 G_BEGIN_DECLS
@@ -35,6 +36,7 @@ struct _LbLobbySpec
   LbSourceType source_type;
   const char *pattern; /* one of lb_spec_patterns(), static */
   guint width, height, fps;
+  LbEncoderPreference encoder; /* default for its sessions */
 };
 
 struct _LbProfile
@@ -50,6 +52,8 @@ struct _LbSessionSpec
   char *host; /* an IP literal, checked against the allow-list by the registry */
   guint port;
   LbProfile profile;
+  LbEncoderPreference encoder; /* defaults to the lobby's */
+  gboolean require_hardware;   /* refuse rather than fall back to software */
 };
 
 /* The test patterns a lobby may use (NULL-terminated, static). */
@@ -68,6 +72,7 @@ JsonNode *lb_session_spec_to_json (const LbSessionSpec *spec);
 void lb_session_spec_free (LbSessionSpec *spec);
 
 const char *lb_codec_name (LbCodec codec);
+const char *lb_encoder_preference_name (LbEncoderPreference preference);
 const char *lb_transport_name (LbTransport transport);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbLobbySpec, lb_lobby_spec_free)

@@ -22,7 +22,11 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS lobbies ("
                              "  lobby_id TEXT NOT NULL REFERENCES lobbies(id) ON DELETE CASCADE,"
                              "  spec TEXT NOT NULL,"
                              "  created_at INTEGER NOT NULL);"
-                             "CREATE INDEX IF NOT EXISTS sessions_by_lobby ON sessions(lobby_id);";
+                             "CREATE INDEX IF NOT EXISTS sessions_by_lobby ON sessions(lobby_id);"
+  "CREATE TABLE IF NOT EXISTS learned_limits ("
+  "  pool_key TEXT PRIMARY KEY,"
+  "  slots INTEGER NOT NULL,"
+  "  learned_at INTEGER NOT NULL);";
 
 static gboolean
 set_sqlite_error (LbStore *store, int rc, const char *what, GError **error)
@@ -143,6 +147,48 @@ gboolean
 lb_store_delete_session (LbStore *store, const char *id, GError **error)
 {
   return delete_by_id (store, "DELETE FROM sessions WHERE id = ?", "session", id, error);
+}
+
+gboolean
+lb_store_set_learned_limit (LbStore *store, const char *pool_key, guint slots, GError **error)
+{
+  const char *texts[] = { pool_key };
+  gint64 values[] = { slots, g_get_real_time () / G_USEC_PER_SEC };
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (store->db,
+                               "INSERT INTO learned_limits(pool_key, slots, learned_at) VALUES (?,?,?)"
+                               " ON CONFLICT(pool_key) DO UPDATE SET slots=excluded.slots,"
+                               " learned_at=excluded.learned_at",
+                               -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (store, rc, "prepare", error);
+  sqlite3_bind_text (stmt, 1, texts[0], -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, values[0]);
+  sqlite3_bind_int64 (stmt, 3, values[1]);
+  rc = sqlite3_step (stmt);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (store, rc, "write", error);
+  return TRUE;
+}
+
+gboolean
+lb_store_get_learned_limit (LbStore *store, const char *pool_key, guint *slots)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean found = FALSE;
+  if (sqlite3_prepare_v2 (store->db, "SELECT slots FROM learned_limits WHERE pool_key = ?", -1,
+                          &stmt, NULL)
+      != SQLITE_OK)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, pool_key, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      *slots = (guint) sqlite3_column_int64 (stmt, 0);
+      found = TRUE;
+    }
+  sqlite3_finalize (stmt);
+  return found;
 }
 
 /* Iterates rows of (text, text, text, int64); rowid breaks created_at ties. */

@@ -29,6 +29,12 @@ gboolean lb_store_insert_session (LbStore *store, const char *id, const char *lo
                                   const char *spec_json, gint64 created_at, GError **error);
 gboolean lb_store_delete_session (LbStore *store, const char *id, GError **error);
 
+/* The session limit learned for a hardware pool, keyed by what it depends on
+ * (GPU UUID + driver version), so it survives restarts but not a driver update. */
+gboolean lb_store_set_learned_limit (LbStore *store, const char *pool_key, guint slots,
+                                     GError **error);
+gboolean lb_store_get_learned_limit (LbStore *store, const char *pool_key, guint *slots);
+
 /* Oldest first. */
 gboolean lb_store_foreach_lobby (LbStore *store, LbStoreLobbyFunc func, gpointer user_data,
                                  GError **error);

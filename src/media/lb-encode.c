@@ -31,9 +31,9 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
       return NULL;
     }
 
-  static const LbElementSpec chain[] = {
+  const LbElementSpec chain[] = {
     { "queue", NULL },        { "videoscale", NULL }, { "videorate", NULL },
-    { "videoconvert", NULL }, { "capsfilter", NULL }, { "x264enc", "encoder" },
+    { "videoconvert", NULL }, { "capsfilter", NULL }, { settings->factory, "encoder" },
     { "h264parse", NULL },
   };
   if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
@@ -51,10 +51,24 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
                              "framerate", GST_TYPE_FRACTION, (int)profile->fps, 1, NULL);
   g_object_set (e[4], "caps", caps, NULL);
 
+  /* Hardware encoders differ in property names; set what each one has. */
+  GObjectClass *klass = G_OBJECT_GET_CLASS (e[5]);
   guint key_int = MAX (1u, profile->fps * settings->keyframe_interval_ms / 1000);
-  g_object_set (e[5], "bitrate", profile->bitrate_kbps, "key-int-max", key_int, "bframes", 0, NULL);
-  gst_util_set_object_arg (G_OBJECT (e[5]), "tune", "zerolatency");
-  gst_util_set_object_arg (G_OBJECT (e[5]), "speed-preset", settings->x264_speed_preset);
+  g_object_set (e[5], "bitrate", profile->bitrate_kbps, NULL);
+  if (g_object_class_find_property (klass, "key-int-max"))
+    g_object_set (e[5], "key-int-max", key_int, NULL);
+  else if (g_object_class_find_property (klass, "gop-size"))
+    g_object_set (e[5], "gop-size", (int) key_int, NULL);
+  if (g_object_class_find_property (klass, "cuda-device-id") && settings->device_index >= 0)
+    g_object_set (e[5], "cuda-device-id", settings->device_index, NULL);
+  if (g_object_class_find_property (klass, "zerolatency"))
+    g_object_set (e[5], "zerolatency", TRUE, NULL);
+  if (g_str_equal (settings->factory, "x264enc"))
+    {
+      g_object_set (e[5], "bframes", 0, NULL);
+      gst_util_set_object_arg (G_OBJECT (e[5]), "tune", "zerolatency");
+      gst_util_set_object_arg (G_OBJECT (e[5]), "speed-preset", settings->x264_speed_preset);
+    }
 
   GstElement *bin = lb_media_chain_bin (name, e, error);
   if (bin == NULL)
@@ -73,7 +87,7 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
   self->branch = lb_branch_attach (pipeline, lb_producer_get_tee (producer), bin, self->tee, error);
   if (self->branch == NULL)
     return NULL;
-  g_debug ("%s: x264 %ux%u@%u %u kbps started", name, profile->width, profile->height, profile->fps,
+  g_debug ("%s: %s %ux%u@%u %u kbps started", name, settings->factory, profile->width, profile->height, profile->fps,
            profile->bitrate_kbps);
   return g_steal_pointer (&self);
 }

@@ -8,13 +8,9 @@
 
 G_BEGIN_DECLS
 
-typedef struct
-{
-  const char *x264_speed_preset; /* one of the config's enumerated presets */
-  guint keyframe_interval_ms;
-} LbEncoderSettings;
-
-/* @name names the branch bin (bus errors come back with it). */
+/* @name names the branch bin (bus errors come back with it). An encoder that
+ * refuses to start fails with LB_ERROR_ENCODER_OPEN and the element's own
+ * message, e.g. "Could not initialize supporting library." */
 LbEncode *lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
                          const LbEncoderSettings *settings, GError **error);
 void lb_encode_free (LbEncode *encode);

@@ -42,6 +42,18 @@ lb_media_make_all (const LbElementSpec *specs, guint n, GstElement **out, GError
   return TRUE;
 }
 
+/* A branch that fails (an encoder refusing mid-stream, a socket error) must
+ * not return its error to the tee: the tee would pass it upstream and stop
+ * the producer, and with it every other viewer of the lobby. The element's
+ * own error still reaches the bus, where the registry replaces or ends the
+ * branch. */
+static GstFlowReturn
+isolating_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
+{
+  GstFlowReturn ret = gst_proxy_pad_chain_default (pad, parent, buffer);
+  return ret < GST_FLOW_OK || ret == GST_FLOW_NOT_LINKED ? GST_FLOW_OK : ret;
+}
+
 GstElement *
 lb_media_chain_bin (const char *name, GstElement **elements, GError **error)
 {
@@ -64,11 +76,42 @@ lb_media_chain_bin (const char *name, GstElement **elements, GError **error)
     }
 
   g_autoptr (GstPad) sink = gst_element_get_static_pad (first, "sink");
-  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
+  GstPad *ghost = gst_ghost_pad_new ("sink", sink);
+  gst_pad_set_chain_function (ghost, isolating_chain);
+  gst_element_add_pad (bin, ghost);
   g_autoptr (GstPad) src = gst_element_get_static_pad (last, "src");
   if (src != NULL)
     gst_element_add_pad (bin, gst_ghost_pad_new ("src", src));
   return bin;
+}
+
+/* The error an element of @bin posted while failing to start (it is still on
+ * the bus: the bus watch runs on this same main loop, later). Other errors
+ * are put back. */
+static char *
+take_start_error (GstElement *pipeline, GstElement *bin)
+{
+  g_autoptr (GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
+  GQueue others = G_QUEUE_INIT;
+  char *text = NULL;
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) != NULL)
+    {
+      if (text == NULL && gst_object_has_as_ancestor (GST_MESSAGE_SRC (msg), GST_OBJECT (bin)))
+        {
+          g_autoptr (GError) err = NULL;
+          g_autofree char *debug = NULL;
+          gst_message_parse_error (msg, &err, &debug);
+          text = g_strdup_printf ("%s (%s)", err->message, debug ? debug : "");
+          gst_message_unref (msg);
+        }
+      else
+        g_queue_push_tail (&others, msg);
+    }
+  while ((msg = g_queue_pop_head (&others)) != NULL)
+    gst_bus_post (bus, msg);
+  return text;
 }
 
 LbBranch *
@@ -95,7 +138,11 @@ lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin, GstEle
     }
   if (!gst_element_sync_state_with_parent (bin))
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s failed to start", GST_ELEMENT_NAME (bin));
+      g_autofree char *why = take_start_error (pipeline, bin);
+      /* An encoder that refuses to open is the capacity signal the
+       * registry acts on (fallback, learned limit), not a generic failure. */
+      g_set_error (error, LB_ERROR, LB_ERROR_ENCODER_OPEN, "%s failed to start: %s",
+                   GST_ELEMENT_NAME (bin), why ? why : "no error message");
       goto fail;
     }
 
@@ -136,36 +183,56 @@ unlink_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* Unlinks the branch from its tee between two buffers and releases the pad. */
+static void
+unlink_from_tee (LbBranch *branch)
+{
+  if (branch->tee_pad == NULL)
+    return;
+  /* An IDLE probe runs between two buffers on the tee's streaming thread
+   * (or at once, here, if nothing flows), so no buffer is cut in half and
+   * the tee's other branches never see a not-linked or flushing return. */
+  branch->unlinked = FALSE;
+  gst_pad_add_probe (branch->tee_pad, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle, branch, NULL);
+  gint64 deadline = g_get_monotonic_time () + 2 * G_TIME_SPAN_SECOND;
+  g_mutex_lock (&branch->lock);
+  while (!branch->unlinked)
+    if (!g_cond_wait_until (&branch->cond, &branch->lock, deadline))
+      {
+        g_warning ("%s: tee never went idle; unlinking anyway", GST_ELEMENT_NAME (branch->bin));
+        break;
+      }
+  g_mutex_unlock (&branch->lock);
+  gst_element_release_request_pad (branch->tee, branch->tee_pad);
+  g_clear_object (&branch->tee_pad);
+}
+
+gboolean
+lb_branch_move (LbBranch *branch, GstElement *tee, GError **error)
+{
+  unlink_from_tee (branch);
+  gst_object_unref (branch->tee);
+  branch->tee = gst_object_ref (tee);
+  branch->tee_pad = gst_element_request_pad_simple (tee, "src_%u");
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (branch->bin, "sink");
+  GstPadLinkReturn ret = gst_pad_link (branch->tee_pad, sink);
+  if (ret != GST_PAD_LINK_OK)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot link to %s: %s",
+                   GST_ELEMENT_NAME (branch->bin), GST_ELEMENT_NAME (tee), gst_pad_link_get_name (ret));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 lb_branch_detach (LbBranch *branch)
 {
   if (branch == NULL)
     return;
-
-  if (branch->tee_pad != NULL)
-    {
-      /* An IDLE probe runs between two buffers on the tee's streaming thread
-       * (or at once, here, if nothing flows), so no buffer is cut in half and
-       * the tee's other branches never see a not-linked or flushing return. */
-      gst_pad_add_probe (branch->tee_pad, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle, branch, NULL);
-      gint64 deadline = g_get_monotonic_time () + 2 * G_TIME_SPAN_SECOND;
-      g_mutex_lock (&branch->lock);
-      while (!branch->unlinked)
-        if (!g_cond_wait_until (&branch->cond, &branch->lock, deadline))
-          {
-            g_warning ("%s: tee never went idle; unlinking anyway", GST_ELEMENT_NAME (branch->bin));
-            break;
-          }
-      g_mutex_unlock (&branch->lock);
-    }
-
+  unlink_from_tee (branch);
   gst_element_set_state (branch->bin, GST_STATE_NULL);
   gst_bin_remove (GST_BIN (branch->pipeline), branch->bin);
-  if (branch->tee_pad != NULL)
-    {
-      gst_element_release_request_pad (branch->tee, branch->tee_pad);
-      gst_object_unref (branch->tee_pad);
-    }
   gst_object_unref (branch->bin);
   gst_object_unref (branch->tee);
   g_mutex_clear (&branch->lock);

@@ -34,6 +34,10 @@ GstElement *lb_media_chain_bin (const char *name, GstElement **elements, GError 
 LbBranch *lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin,
                             GstElement *downstream, GError **error);
 GstElement *lb_branch_get_bin (LbBranch *branch);
+/* Moves a running branch to another tee (in the same pipeline) without
+ * stopping it: the bin keeps its state (e.g. an RTP payloader's SSRC and
+ * sequence numbers). */
+gboolean lb_branch_move (LbBranch *branch, GstElement *tee, GError **error);
 /* Unlinks at an idle point of the tee, stops the bin and removes it. */
 void lb_branch_detach (LbBranch *branch);
 

@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 LbOutputRtp *lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint port,
                                 GError **error);
 void lb_output_rtp_free (LbOutputRtp *output);
+/* Switches the output to another encode of the same lobby: same SSRC and
+ * sequence numbers, a key frame from the new encoder first. */
+gboolean lb_output_rtp_move (LbOutputRtp *output, LbEncode *encode, GError **error);
 
 /* An SDP (RFC 4566) describing the stream, from the payloader's negotiated
  * caps when it has them (sprop-parameter-sets, profile-level-id). */

@@ -2,6 +2,7 @@
 #include "lb-api.h"
 #include "lb-config.h"
 #include "lb-registry.h"
+#include "lb-pools.h"
 #include "lb-store.h"
 
 #include <glib/gstdio.h>
@@ -14,6 +15,7 @@ typedef struct
   char *dir;
   LbConfig *config;
   LbStore *store;
+  LbPools *pools;
   LbRegistry *registry;
   LbApi *api;
   LbApiResponse resp;
@@ -25,8 +27,11 @@ setup (Fixture *f, gconstpointer data)
   f->dir = g_dir_make_tmp ("lbapi-XXXXXX", NULL);
   g_autofree char *db = g_build_filename (f->dir, "lobbyd.db", NULL);
   f->config = lb_config_new_default ();
+  g_free (f->config->hardware);
+  f->config->hardware = g_strdup ("off"); /* software pool only: no probe in unit tests */
   f->store = lb_store_open (db, NULL);
-  f->registry = lb_registry_new (f->config, f->store, NULL);
+  f->pools = lb_pools_new (f->config, f->store);
+  f->registry = lb_registry_new (f->config, f->store, f->pools, NULL, NULL);
   f->api = lb_api_new (f->registry, f->config);
 }
 
@@ -36,6 +41,7 @@ teardown (Fixture *f, gconstpointer data)
   lb_api_response_clear (&f->resp);
   lb_api_free (f->api);
   lb_registry_free (f->registry);
+  lb_pools_free (f->pools);
   lb_store_close (f->store);
   lb_config_free (f->config);
   const char *files[] = { "lobbyd.db", "lobbyd.db-wal", "lobbyd.db-shm" };
@@ -101,9 +107,16 @@ test_create_then_find_by_key_with_slash (Fixture *f, gconstpointer data)
   g_autofree char *id2 = member (f, "$.id");
   g_assert_cmpstr (id, ==, id2);
   g_assert_cmpuint (call (f, "GET", "/api/v1/system/gpu-status", NULL), ==, 200);
-  g_assert_cmpstr (f->resp.body, ==,
-                   "{\"nvenc_sessions_used\":0,\"nvenc_sessions_limit\":0,\"software_mode\":false,"
-                   "\"active_lobbies\":1,\"active_sessions\":0}");
+  g_autofree char *used = member (f, "$.nvenc_sessions_used");
+  g_autofree char *mode = member (f, "$.software_mode");
+  g_autofree char *lobbies = member (f, "$.active_lobbies");
+  g_autofree char *pool = member (f, "$.pools[0].name");
+  g_autofree char *source = member (f, "$.pools[0].limit_source");
+  g_assert_cmpstr (used, ==, "0");
+  g_assert_cmpstr (mode, ==, "false");
+  g_assert_cmpstr (lobbies, ==, "1");
+  g_assert_cmpstr (pool, ==, "software");
+  g_assert_cmpstr (source, ==, "cpu-budget");
   g_assert_cmpuint (call (f, "DELETE", location, NULL), ==, 204);
   g_assert_null (f->resp.body);
   g_assert_cmpuint (call (f, "GET", location, NULL), ==, 404);

@@ -110,7 +110,7 @@ test_error_table (void)
   g_assert_cmpuint (lb_error_http_status (LB_ERROR_PAYLOAD_TOO_LARGE), ==, 413);
   g_assert_cmpuint (lb_error_http_status (LB_ERROR_DESTINATION_NOT_ALLOWED), ==, 403);
   g_assert_cmpstr (lb_error_code_name (9999), ==, "internal_error");
-  for (int c = LB_ERROR_INTERNAL; c <= LB_ERROR_STORE; c++)
+  for (int c = LB_ERROR_INTERNAL; c <= LB_ERROR_ENCODER_OPEN; c++)
     {
       g_assert_nonnull (lb_error_code_name (c));
       g_assert_cmpuint (lb_error_http_status (c), >=, 400);

@@ -6,6 +6,7 @@
 #include "lb-registry.h"
 #include "lb-session.h"
 #include "lb-spec.h"
+#include "lb-pools.h"
 #include "lb-store.h"
 
 #include <glib/gstdio.h>
@@ -18,6 +19,7 @@ typedef struct
   char *db;
   LbConfig *config;
   LbStore *store;
+  LbPools *pools;
   LbRegistry *registry;
 } Fixture;
 
@@ -27,9 +29,12 @@ setup (Fixture *f, gconstpointer data)
   f->dir = g_dir_make_tmp ("lbreg-XXXXXX", NULL);
   f->db = g_build_filename (f->dir, "lobbyd.db", NULL);
   f->config = lb_config_new_default ();
+  g_free (f->config->hardware);
+  f->config->hardware = g_strdup ("off"); /* software pool only: no probe in unit tests */
   f->config->max_lobbies = 3;
   f->store = lb_store_open (f->db, NULL);
-  f->registry = lb_registry_new (f->config, f->store, NULL);
+  f->pools = lb_pools_new (f->config, f->store);
+  f->registry = lb_registry_new (f->config, f->store, f->pools, NULL, NULL);
   g_assert_nonnull (f->registry);
 }
 
@@ -37,6 +42,7 @@ static void
 teardown (Fixture *f, gconstpointer data)
 {
   g_clear_pointer (&f->registry, lb_registry_free);
+  g_clear_pointer (&f->pools, lb_pools_free);
   g_clear_pointer (&f->store, lb_store_close);
   lb_config_free (f->config);
   const char *suffixes[] = { "", "-wal", "-shm" };
@@ -165,7 +171,7 @@ test_restore_same_ids (Fixture *f, gconstpointer data)
 
   g_clear_pointer (&f->registry, lb_registry_free);
   g_assert_cmpuint (lb_media_live_pipelines (), ==, 0);
-  f->registry = lb_registry_new (f->config, f->store, NULL);
+  f->registry = lb_registry_new (f->config, f->store, f->pools, NULL, NULL);
   g_assert_true (lb_registry_restore (f->registry, NULL));
 
   LbLobby *again = lb_registry_find_lobby_by_key (f->registry, "restore-key");

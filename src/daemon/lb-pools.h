@@ -1,0 +1,94 @@
+/* lb-pools.h — the encoder pools lobbyd may open encodes on, their limits,
+ * and where each limit came from.
+ *
+ * One pool per usable (device, backend) plus "software": nvenc@<gpu> from the
+ * NVML/NVENC probe, vaapi@renderD* from the VA-API probe, and — only with
+ * [testing] hw_double — test-double@0. A pool the probe found unusable is
+ * still listed, with the reason, so gpu-status explains why nothing runs on
+ * it. Counting (used, external) is here; decisions are lb-scheduler's. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include "lb-hw.h"
+#include "lb-scheduler.h"
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LbPools LbPools;
+
+typedef enum
+{
+  LB_BACKEND_SOFTWARE,
+  LB_BACKEND_NVENC,
+  LB_BACKEND_VAAPI,
+  LB_BACKEND_TEST_DOUBLE,
+} LbBackend;
+
+typedef enum
+{
+  LB_LIMIT_CONFIGURED,     /* [encoder] nvenc_session_limit or [testing] */
+  LB_LIMIT_DRIVER_DEFAULT, /* the consumer cap of the brand and driver */
+  LB_LIMIT_LEARNED,        /* an open failed below the believed limit */
+  LB_LIMIT_UNLIMITED,      /* no session cap (pro brands, VA-API) */
+  LB_LIMIT_CPU_BUDGET,     /* software: pixel rate budget */
+} LbLimitSource;
+
+typedef struct
+{
+  char *name;
+  LbBackend backend;
+  char *factory; /* GStreamer element that opens an encode here */
+  int device_index;
+  char *learn_key; /* what a learned limit is keyed by (GPU UUID/driver) */
+  gboolean usable;
+  char *reason; /* why not usable */
+  guint limit;  /* hardware slots; 0 = unlimited */
+  LbLimitSource limit_source;
+  char *limit_note;
+  guint used;     /* encodes lobbyd holds here */
+  guint external; /* sessions other processes hold on the GPU (NVML) */
+  guint group;    /* GeForce per-system cap group; 0 = none */
+  guint64 budget; /* software: px/s */
+  guint64 budget_used;
+  char *last_error;
+  guint64 open_failures, runtime_errors;
+} LbPool;
+
+/* Probes hardware (unless [encoder] hardware=off) and builds the pools.
+ * @store keeps learned limits. Both borrowed. */
+LbPools *lb_pools_new (const LbConfig *config, LbStore *store);
+void lb_pools_free (LbPools *pools);
+
+guint lb_pools_get_n (LbPools *pools);
+LbPool *lb_pools_get (LbPools *pools, guint index);
+const lb_hw_report *lb_pools_get_hardware (LbPools *pools);
+gboolean lb_pools_has_nvml (LbPools *pools);
+
+LbDecision lb_pools_decide (LbPools *pools, LbEncoderPreference preference,
+                            gboolean require_hardware, guint64 pixel_rate,
+                            const gboolean *excluded);
+int lb_pools_pick_hardware (LbPools *pools, const gboolean *excluded);
+void lb_pools_acquire (LbPools *pools, guint index, guint64 pixel_rate);
+void lb_pools_release (LbPools *pools, guint index, guint64 pixel_rate);
+
+/* An open on @index failed with @message: the slots held right now are the
+ * real limit. Returns TRUE (and persists it) when that lowered the limit. */
+gboolean lb_pools_learn_from_failure (LbPools *pools, guint index, const char *message);
+/* Re-reads other processes' encoder sessions from NVML. */
+void lb_pools_refresh_external (LbPools *pools);
+
+/* Encoder settings to open an encode on @index. */
+LbEncoderSettings lb_pools_settings (LbPools *pools, guint index);
+
+JsonNode *lb_pools_to_json (LbPools *pools);
+JsonNode *lb_pools_gpus_to_json (LbPools *pools);
+JsonNode *lb_pools_hardware_to_json (LbPools *pools);
+/* Hardware slots in use (lobbyd's + other processes') and their limit
+ * (-1 if any usable hardware pool is unlimited), over usable pools. */
+void lb_pools_hardware_totals (LbPools *pools, guint *used, int *limit);
+
+const char *lb_backend_name (LbBackend backend);
+const char *lb_limit_source_name (LbLimitSource source);
+
+G_END_DECLS

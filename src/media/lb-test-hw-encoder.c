@@ -1,0 +1,176 @@
+/* lb-test-hw-encoder.c — the test-double hardware encoder (see header). */
+#define G_LOG_DOMAIN "lobbyd-media"
+#include "lb-test-hw-encoder.h"
+
+#include <glib/gstdio.h>
+
+#define LB_TYPE_TEST_HW_ENCODER (lb_test_hw_encoder_get_type ())
+G_DECLARE_FINAL_TYPE (LbTestHwEncoder, lb_test_hw_encoder, LB, TEST_HW_ENCODER, GstBin)
+
+struct _LbTestHwEncoder
+{
+  GstBin parent;
+  GstElement *x264;
+  gboolean counted; /* holds one of the real_limit "driver" sessions */
+  gboolean faulted;
+};
+
+enum
+{
+  PROP_0,
+  PROP_BITRATE,
+  PROP_KEY_INT_MAX,
+};
+
+static GMutex sessions_lock;
+static guint sessions_open;
+static guint real_limit;
+static char *fault_file;
+
+G_DEFINE_TYPE (LbTestHwEncoder, lb_test_hw_encoder, GST_TYPE_BIN)
+
+static GstPadProbeReturn
+maybe_fault (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbTestHwEncoder *self = user_data;
+
+  if (fault_file == NULL || self->faulted || !g_file_test (fault_file, G_FILE_TEST_EXISTS))
+    return GST_PAD_PROBE_OK;
+  self->faulted = TRUE;
+  GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Encoding failed (test double fault)"),
+                     ("fault file %s exists", fault_file));
+  return GST_PAD_PROBE_DROP;
+}
+
+static GstStateChangeReturn
+change_state (GstElement *element, GstStateChange transition)
+{
+  LbTestHwEncoder *self = LB_TEST_HW_ENCODER (element);
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+    {
+      g_mutex_lock (&sessions_lock);
+      gboolean refused = sessions_open >= real_limit;
+      if (!refused)
+        {
+          sessions_open++;
+          self->counted = TRUE;
+        }
+      g_mutex_unlock (&sessions_lock);
+      if (refused)
+        {
+          /* What nvh264enc posts when the driver refuses a session. */
+          GST_ELEMENT_ERROR (self, LIBRARY, INIT, (NULL),
+                             ("test double: %u encoder sessions open, the driver's real limit is %u",
+                              sessions_open, real_limit));
+          return GST_STATE_CHANGE_FAILURE;
+        }
+    }
+
+  GstStateChangeReturn ret
+    = GST_ELEMENT_CLASS (lb_test_hw_encoder_parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL && self->counted)
+    {
+      g_mutex_lock (&sessions_lock);
+      sessions_open--;
+      self->counted = FALSE;
+      g_mutex_unlock (&sessions_lock);
+    }
+  return ret;
+}
+
+static void
+set_property (GObject *object, guint id, const GValue *value, GParamSpec *pspec)
+{
+  LbTestHwEncoder *self = LB_TEST_HW_ENCODER (object);
+  switch (id)
+    {
+    case PROP_BITRATE:
+      g_object_set (self->x264, "bitrate", g_value_get_uint (value), NULL);
+      break;
+    case PROP_KEY_INT_MAX:
+      g_object_set (self->x264, "key-int-max", g_value_get_uint (value), NULL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
+    }
+}
+
+static void
+get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+  LbTestHwEncoder *self = LB_TEST_HW_ENCODER (object);
+  guint v = 0;
+  switch (id)
+    {
+    case PROP_BITRATE:
+      g_object_get (self->x264, "bitrate", &v, NULL);
+      g_value_set_uint (value, v);
+      break;
+    case PROP_KEY_INT_MAX:
+      g_object_get (self->x264, "key-int-max", &v, NULL);
+      g_value_set_uint (value, v);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, id, pspec);
+    }
+}
+
+static void
+lb_test_hw_encoder_init (LbTestHwEncoder *self)
+{
+  self->x264 = gst_element_factory_make ("x264enc", "double-x264");
+  gst_util_set_object_arg (G_OBJECT (self->x264), "tune", "zerolatency");
+  gst_util_set_object_arg (G_OBJECT (self->x264), "speed-preset", "ultrafast");
+  g_object_set (self->x264, "bframes", 0, NULL);
+  gst_bin_add (GST_BIN (self), self->x264);
+
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->x264, "sink");
+  g_autoptr (GstPad) src = gst_element_get_static_pad (self->x264, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, maybe_fault, self, NULL);
+  gst_element_add_pad (GST_ELEMENT (self), gst_ghost_pad_new ("sink", sink));
+  gst_element_add_pad (GST_ELEMENT (self), gst_ghost_pad_new ("src", src));
+}
+
+static void
+lb_test_hw_encoder_class_init (LbTestHwEncoderClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  object_class->set_property = set_property;
+  object_class->get_property = get_property;
+  element_class->change_state = change_state;
+  g_object_class_install_property (
+    object_class, PROP_BITRATE,
+    g_param_spec_uint ("bitrate", "Bitrate", "kbit/s", 1, 2000000, 2048,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (
+    object_class, PROP_KEY_INT_MAX,
+    g_param_spec_uint ("key-int-max", "Key interval", "frames", 0, G_MAXINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  gst_element_class_set_static_metadata (element_class, "lobbyd test-double hardware encoder",
+                                         "Codec/Encoder/Video/Hardware",
+                                         "TEST DOUBLE: x264 that refuses sessions past a limit",
+                                         "lobbyd");
+}
+
+gboolean
+lb_test_hw_encoder_register (guint limit, const char *fault)
+{
+  real_limit = limit;
+  g_free (fault_file);
+  fault_file = fault != NULL && *fault != '\0' ? g_strdup (fault) : NULL;
+  return gst_element_register (NULL, LB_TEST_HW_ENCODER_FACTORY, GST_RANK_NONE,
+                               LB_TYPE_TEST_HW_ENCODER);
+}
+
+guint
+lb_test_hw_encoder_open_count (void)
+{
+  g_mutex_lock (&sessions_lock);
+  guint n = sessions_open;
+  g_mutex_unlock (&sessions_lock);
+  return n;
+}
