@@ -29,6 +29,7 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "software_budget_mpps=0\n"
                                    "upgrade=true\n"
                                    "nvml_poll_ms=2000\n"
+                                   "upgrade_holdoff_s=30\n"
                                    "\n"
                                    "[demo]\n"
                                    "enabled=true\n"
@@ -87,6 +88,7 @@ static const KeyDesc keys[] = {
   { "encoder", "software_budget_mpps", KEY_UINT, F (software_budget_mpps), 0, 100000 },
   { "encoder", "upgrade", KEY_BOOL, F (upgrade) },
   { "encoder", "nvml_poll_ms", KEY_UINT, F (nvml_poll_ms), 100, 600000 },
+  { "encoder", "upgrade_holdoff_s", KEY_UINT, F (upgrade_holdoff_s), 0, 86400 },
   { "demo", "enabled", KEY_BOOL, F (demo_enabled) },
   { "demo", "name", KEY_STRING, F (demo_name) },
   { "demo", "session_key", KEY_STRING, F (demo_session_key) },

@@ -36,6 +36,7 @@ struct _LbConfig
   guint software_budget_mpps; /* 0 = auto: 40 Mpx/s per CPU core */
   gboolean upgrade;           /* move fallback encodes back to hardware when a slot frees */
   guint nvml_poll_ms;
+  guint upgrade_holdoff_s; /* no upgrades onto a pool this long after it failed mid-stream */
   /* [demo] */
   gboolean demo_enabled;
   char *demo_name;

@@ -53,6 +53,7 @@ typedef struct
   guint64 budget_used;
   char *last_error;
   guint64 open_failures, runtime_errors;
+  gint64 upgrade_holdoff_until; /* monotonic µs: failed mid-stream, keep encodes off it */
 } LbPool;
 
 /* Probes hardware (unless [encoder] hardware=off) and builds the pools.

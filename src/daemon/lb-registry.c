@@ -278,6 +278,10 @@ migrate_session (LbRegistry *self, LbSession *session, const char *message)
     {
       LbPool *pool = lb_pools_get (self->pools, (guint) failed);
       pool->runtime_errors++;
+      /* Moving encodes straight back onto an encoder that just failed would
+       * flap; upgrades wait. New joins may still try it (and fall back). */
+      pool->upgrade_holdoff_until
+        = g_get_monotonic_time () + (gint64) self->config->upgrade_holdoff_s * G_USEC_PER_SEC;
       g_free (pool->last_error);
       pool->last_error = g_strdup (message);
       excluded[failed] = TRUE;
@@ -304,14 +308,19 @@ static gboolean
 run_upgrades (gpointer user_data)
 {
   LbRegistry *self = user_data;
-  self->upgrade_source = 0;
+  guint n_pools = lb_pools_get_n (self->pools);
+  g_autofree gboolean *held_off = g_new0 (gboolean, n_pools);
+  gint64 now = g_get_monotonic_time ();
 
+  self->upgrade_source = 0;
+  for (guint p = 0; p < n_pools; p++)
+    held_off[p] = lb_pools_get (self->pools, p)->upgrade_holdoff_until > now;
   for (guint i = 0; i < self->sessions->len; i++)
     {
       LbSession *session = g_ptr_array_index (self->sessions, i);
       if (!lb_session_is_fallback (session) || !lb_session_is_running (session))
         continue;
-      int hw = lb_pools_pick_hardware (self->pools, NULL);
+      int hw = lb_pools_pick_hardware (self->pools, held_off);
       if (hw < 0)
         break;
       LbPool *pool = lb_pools_get (self->pools, (guint) hw);

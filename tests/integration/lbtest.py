@@ -206,3 +206,75 @@ class DaemonTest(unittest.TestCase):
 
     def tearDown(self):
         self.d.cleanup()
+
+
+class EventStream:
+    """Reads GET /api/v1/events (Server-Sent Events) in a thread."""
+
+    def __init__(self, daemon, last_event_id=None):
+        import threading
+        self.events = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(daemon.socket)
+        hdr = "GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n"
+        if last_event_id is not None:
+            hdr += "Last-Event-ID: %s\r\n" % last_event_id
+        self.sock.sendall((hdr + "\r\n").encode())
+        self.status_line = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        buf = b""
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                # Chunked transfer framing is interleaved; SSE fields are line based,
+                # so parse "id:", "event:" and "data:" lines wherever they are.
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    line = line.rstrip(b"\r").decode(errors="replace")
+                    if self.status_line is None and line.startswith("HTTP/1.1"):
+                        self.status_line = line
+                    elif line.startswith("id: "):
+                        self._id = int(line[4:])
+                    elif line.startswith("event: "):
+                        self._type = line[7:]
+                    elif line.startswith("data: "):
+                        self.events.append({"id": getattr(self, "_id", None), "event": self._type,
+                                            "data": json.loads(line[6:])})
+        except OSError:
+            return
+
+    def of_type(self, event_type):
+        return [e for e in self.events if e["event"] == event_type]
+
+    def wait_for(self, event_type, timeout=5.0, count=1):
+        end = time.time() + timeout
+        while time.time() < end:
+            found = self.of_type(event_type)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError("no %s event within %.1fs; got %s" % (event_type, timeout,
+                                                                   [e["event"] for e in self.events]))
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def wait_until(predicate, timeout=5.0, interval=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
