@@ -28,12 +28,14 @@ static const char usage[]
     = "COMMAND\n\n"
       "Commands:\n"
       "  status                          daemon status and encoder usage\n"
+  "  pools                           encoder pools: used/limit and where each limit came from\n"
+  "  probe                           GPUs, NVENC and VA-API as lobbyd found them\n"
       "  lobby list\n"
       "  lobby create NAME [--key K] [--pattern P] [--size WxH] [--fps N]\n"
       "  lobby show ID | lobby show --key K\n"
       "  lobby delete ID\n"
       "  session join LOBBY --dest IP:PORT [--size WxH] [--fps N] [--bitrate KBPS]\n"
-      "  session list [LOBBY]\n"
+      "  session list [LOBBY]             (ENCODER: pool; * = software fallback)\n"
       "  session show ID\n"
       "  session sdp ID                  print the SDP to play the session\n"
       "  session leave ID\n";
@@ -164,8 +166,8 @@ print_lobbies (JsonArray *lobbies)
 static void
 print_sessions (JsonArray *sessions)
 {
-  printf ("%-36s  %-36s  %-21s  %-14s  %-8s  %s\n", "ID", "LOBBY", "DESTINATION", "PROFILE",
-          "STATE", "PACKETS");
+  printf ("%-36s  %-36s  %-21s  %-14s  %-8s  %-16s  %s\n", "ID", "LOBBY", "DESTINATION",
+          "PROFILE", "STATE", "ENCODER", "PACKETS");
   for (guint i = 0; i < json_array_get_length (sessions); i++)
     {
       JsonObject *s = json_array_get_object_element (sessions, i);
@@ -174,8 +176,14 @@ print_sessions (JsonArray *sessions)
       g_autofree char *profile = video_of (s, "profile");
       g_autofree char *dest = g_strdup_printf ("%s:%" G_GINT64_FORMAT, str (d, "host"),
                                                json_object_get_int_member (d, "port"));
-      printf ("%-36s  %-36s  %-21s  %-14s  %-8s  %" G_GINT64_FORMAT "\n", str (s, "id"),
-              str (s, "lobby_id"), dest, profile, str (s, "state"),
+      JsonObject *enc = json_object_get_object_member (s, "encoding");
+      g_autofree char *encoder
+        = g_strdup_printf ("%s%s", enc ? str (enc, "pool") : "-",
+                           enc && json_object_get_boolean_member_with_default (enc, "fallback", FALSE)
+                             ? "*"
+                             : "");
+      printf ("%-36s  %-36s  %-21s  %-14s  %-8s  %-16s  %" G_GINT64_FORMAT "\n", str (s, "id"),
+              str (s, "lobby_id"), dest, profile, str (s, "state"), encoder,
               stats ? json_object_get_int_member (stats, "packets_sent") : 0);
     }
 }
@@ -244,6 +252,85 @@ add_size (JsonBuilder *b, Ctl *ctl)
       json_builder_set_member_name (b, "fps");
       json_builder_add_int_value (b, ctl->fps);
     }
+}
+
+static gint64
+int_or (JsonObject *obj, const char *member, gint64 fallback)
+{
+  JsonNode *n = json_object_get_member (obj, member);
+  return n != NULL && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_int (n) : fallback;
+}
+
+static void
+print_pools (JsonArray *pools)
+{
+  printf ("%-18s %-12s %-7s %-6s %-9s %-15s %s\n", "POOL", "BACKEND", "USABLE", "USED", "LIMIT",
+          "SOURCE", "NOTE / REASON");
+  for (guint i = 0; i < json_array_get_length (pools); i++)
+    {
+      JsonObject *p = json_array_get_object_element (pools, i);
+      char used[32], limit[32];
+      if (json_object_has_member (p, "budget_mpps"))
+        {
+          snprintf (used, sizeof used, "%.1f", json_object_get_double_member (p, "used_mpps"));
+          snprintf (limit, sizeof limit, "%.0fMpx/s", json_object_get_double_member (p, "budget_mpps"));
+        }
+      else
+        {
+          snprintf (used, sizeof used, "%" G_GINT64_FORMAT "+%" G_GINT64_FORMAT,
+                    int_or (p, "used", 0), int_or (p, "external", 0));
+          gint64 l = int_or (p, "limit", -1);
+          if (l < 0)
+            snprintf (limit, sizeof limit, "-");
+          else
+            snprintf (limit, sizeof limit, "%" G_GINT64_FORMAT, l);
+        }
+      const char *note = json_object_get_boolean_member_with_default (p, "usable", FALSE)
+                           ? str (p, "limit_note")
+                           : str (p, "unavailable_reason");
+      printf ("%-18s %-12s %-7s %-6s %-9s %-15s %s\n", str (p, "name"), str (p, "backend"),
+              json_object_get_boolean_member_with_default (p, "usable", FALSE) ? "yes" : "NO",
+              used, limit, str (p, "limit_source"), note);
+    }
+}
+
+static void
+print_hardware (JsonObject *hw)
+{
+  JsonObject *nvml = json_object_get_object_member (hw, "nvml");
+  if (nvml == NULL)
+    {
+      printf ("hardware not probed: %s\n", str (hw, "reason"));
+      return;
+    }
+  printf ("NVML: %s\n", json_object_get_boolean_member (nvml, "loaded")
+                           ? str (nvml, "driver_version")
+                           : str (nvml, "error"));
+  JsonArray *gpus = json_object_get_array_member (hw, "gpus");
+  printf ("%-4s %-28s %-12s %-9s %s\n", "GPU", "NAME", "BRAND", "SESSIONS", "NVENC");
+  for (guint i = 0; gpus && i < json_array_get_length (gpus); i++)
+    {
+      JsonObject *g = json_array_get_object_element (gpus, i);
+      JsonObject *usage = json_object_get_object_member (g, "encoder_usage");
+      JsonObject *pool = json_object_get_object_member (g, "pool");
+      printf ("%-4" G_GINT64_FORMAT " %-28s %-12s %-9" G_GINT64_FORMAT " %s\n",
+              json_object_get_int_member (g, "index"), str (g, "name"), str (g, "brand"),
+              int_or (usage, "sessions_all_processes", 0),
+              json_object_get_boolean_member (pool, "usable") ? "available" : str (pool, "reason"));
+      printf ("     %s  %s\n", str (g, "uuid"), str (g, "pci_bus_id"));
+    }
+  JsonArray *nodes = json_object_get_array_member (json_object_get_object_member (hw, "vaapi"),
+                                                   "render_nodes");
+  for (guint i = 0; nodes && i < json_array_get_length (nodes); i++)
+    {
+      JsonObject *n = json_array_get_object_element (nodes, i);
+      printf ("%s (%s): %s\n", str (n, "path"), str (n, "kernel_driver"),
+              json_object_get_boolean_member (n, "ok") ? str (n, "vendor") : str (n, "error"));
+    }
+  if (!gpus || json_array_get_length (gpus) == 0)
+    printf ("(no NVIDIA GPU)\n");
+  if (!nodes || json_array_get_length (nodes) == 0)
+    printf ("(no DRM render node)\n");
 }
 
 static void
@@ -358,7 +445,27 @@ run (Ctl *ctl, int argc, char **argv)
         {
           print_object (json_node_get_object (status), "");
           print_object (json_node_get_object (gpu), "");
+          printf ("\n");
+          print_pools (json_object_get_array_member (json_node_get_object (gpu), "pools"));
         }
+      return 0;
+    }
+  if (g_strcmp0 (noun, "pools") == 0)
+    {
+      g_autoptr (JsonNode) gpu = request_json (ctl, "GET", "/api/v1/system/gpu-status", NULL, NULL);
+      if (ctl->json)
+        print_json (json_object_get_member (json_node_get_object (gpu), "pools"));
+      else
+        print_pools (json_object_get_array_member (json_node_get_object (gpu), "pools"));
+      return 0;
+    }
+  if (g_strcmp0 (noun, "probe") == 0)
+    {
+      g_autoptr (JsonNode) hw = request_json (ctl, "GET", "/api/v1/system/hardware", NULL, NULL);
+      if (ctl->json)
+        print_json (hw);
+      else
+        print_hardware (json_node_get_object (hw));
       return 0;
     }
   if (g_strcmp0 (noun, "lobby") == 0)

@@ -37,6 +37,20 @@ class CliTest(DaemonTest):
         self.assertIn("deleted lobby", self.ctl("lobby", "delete", lobby["id"]).stdout)
         self.assertEqual(json.loads(self.ctl("--json", "lobby", "list").stdout)["lobbies"], [])
 
+    def test_pools_and_probe(self):
+        table = self.ctl("pools").stdout
+        self.assertRegex(table, r"software\s+software\s+yes")
+        self.assertIn("cpu-budget", table)
+        pools = json.loads(self.ctl("--json", "pools").stdout)
+        self.assertEqual(pools[0]["name"], "software")
+        probe = json.loads(self.ctl("--json", "probe").stdout)
+        self.assertIn("nvml", probe)
+        self.assertIn("NVML", self.ctl("probe").stdout)
+        # The daemon's own --probe gives the same picture without a running daemon.
+        p = subprocess.run([binary("lobbyd"), "--probe", "--json"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["nvml"]["loaded"], probe["nvml"]["loaded"])
+
     def test_errors_exit_nonzero_with_one_line(self):
         p = self.ctl("lobby", "show", "nope", ok=False)
         self.assertEqual(p.returncode, 1)
