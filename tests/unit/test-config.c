@@ -108,6 +108,26 @@ test_parse_listen (void)
     }
 }
 
+/* The example config in the repo loads and says what the embedded defaults say. */
+static void
+test_example_config_matches_defaults (void)
+{
+  g_autoptr (LbConfig) defaults = lb_config_new_default ();
+  g_autoptr (LbConfig) example = lb_config_new_default ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (LB_SOURCE_ROOT, "config", "lobbyd.example.conf", NULL);
+
+  g_assert_true (lb_config_load_file (example, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (example->listen, ==, defaults->listen);
+  g_assert_cmpstr (example->hardware, ==, defaults->hardware);
+  g_assert_cmpuint (example->upgrade_holdoff_s, ==, defaults->upgrade_holdoff_s);
+  g_assert_cmpuint (example->hw_double_real_limit, ==, defaults->hw_double_real_limit);
+  g_assert_cmpuint (example->demo_rtp_port, ==, defaults->demo_rtp_port);
+  g_assert_true (g_strv_equal ((const char *const *) example->allowed_destinations,
+                               (const char *const *) defaults->allowed_destinations));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -117,5 +137,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/strict", test_strict);
   g_test_add_func ("/config/missing-file", test_missing_file);
   g_test_add_func ("/config/parse-listen", test_parse_listen);
+  g_test_add_func ("/config/example-matches-defaults", test_example_config_matches_defaults);
   return g_test_run ();
 }
