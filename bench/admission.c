@@ -22,7 +22,7 @@ typedef struct
 static int
 cmp (const void *a, const void *b)
 {
-  double x = *(const double *) a, y = *(const double *) b;
+  double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
@@ -30,7 +30,7 @@ static void
 report (const char *name, double *t, double base_p99)
 {
   qsort (t, DECISIONS, sizeof *t, cmp);
-  double p50 = t[DECISIONS / 2], p99 = t[(int) (DECISIONS * 0.99)];
+  double p50 = t[DECISIONS / 2], p99 = t[(int)(DECISIONS * 0.99)];
   printf ("| %s | %.3f | %.3f | %.2f |\n", name, p50, p99, base_p99 > 0 ? p99 / base_p99 : 1.0);
 }
 
@@ -80,14 +80,14 @@ main (void)
       baseline[i] = (g_get_monotonic_time () - t0) / 100.0;
     }
 
-  printf ("bench/admission: %d lobbies, %d sessions, %d pools, %d decisions (x100 each)\n",
-          LOBBIES, SESSIONS, N_POOLS, DECISIONS);
+  printf ("bench/admission: %d lobbies, %d sessions, %d pools, %d decisions (x100 each)\n", LOBBIES,
+          SESSIONS, N_POOLS, DECISIONS);
   printf ("| path | p50 µs | p99 µs | p99 / recount p99 |\n|---|---|---|---|\n");
   double tmp[DECISIONS];
   for (int i = 0; i < DECISIONS; i++)
     tmp[i] = baseline[i];
   qsort (tmp, DECISIONS, sizeof *tmp, cmp);
-  double base_p99 = tmp[(int) (DECISIONS * 0.99)];
+  double base_p99 = tmp[(int)(DECISIONS * 0.99)];
   report ("recount sessions + decide (baseline)", baseline, base_p99);
   report ("lobbyd: pool counters + decide", lobbyd, base_p99);
   return 0;

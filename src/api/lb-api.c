@@ -91,7 +91,7 @@ lb_api_response_set_error (LbApiResponse *resp, const GError *error)
 void
 lb_api_response_set_error_details (LbApiResponse *resp, const GError *error, JsonObject *details)
 {
-  LbErrorCode code = error->domain == LB_ERROR ? (LbErrorCode) error->code : LB_ERROR_INTERNAL;
+  LbErrorCode code = error->domain == LB_ERROR ? (LbErrorCode)error->code : LB_ERROR_INTERNAL;
   JsonObject *err = details != NULL ? details : json_object_new ();
   JsonObject *root = json_object_new ();
 
@@ -252,39 +252,43 @@ get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
   for (guint i = 0; i < lb_pools_get_n (pools); i++)
     {
       LbPool *p = lb_pools_get (pools, i);
-      g_string_append_printf (out, "lobbyd_pool_encode_errors_total{pool=\"%s\",kind=\"open\"} %"
-                              G_GUINT64_FORMAT "\n", p->name, p->open_failures);
-      g_string_append_printf (out, "lobbyd_pool_encode_errors_total{pool=\"%s\",kind=\"runtime\"} %"
-                              G_GUINT64_FORMAT "\n", p->name, p->runtime_errors);
+      g_string_append_printf (
+          out, "lobbyd_pool_encode_errors_total{pool=\"%s\",kind=\"open\"} %" G_GUINT64_FORMAT "\n",
+          p->name, p->open_failures);
+      g_string_append_printf (
+          out,
+          "lobbyd_pool_encode_errors_total{pool=\"%s\",kind=\"runtime\"} %" G_GUINT64_FORMAT "\n",
+          p->name, p->runtime_errors);
     }
-  g_string_append_printf (out,
-                          "# HELP lobbyd_lobbies Lobbies.\n# TYPE lobbyd_lobbies gauge\n"
-                          "lobbyd_lobbies %u\n"
-                          "# HELP lobbyd_sessions Sessions by state.\n# TYPE lobbyd_sessions gauge\n"
-                          "lobbyd_sessions{state=\"running\"} %u\n"
-                          "lobbyd_sessions{state=\"failed\"} %u\n"
-                          "# HELP lobbyd_software_mode_sessions Sessions in software because "
-                          "hardware was unavailable.\n# TYPE lobbyd_software_mode_sessions gauge\n"
-                          "lobbyd_software_mode_sessions %u\n"
-                          "# HELP lobbyd_encoder_fallbacks_total Encodes opened in software "
-                          "because hardware was unavailable.\n"
-                          "# TYPE lobbyd_encoder_fallbacks_total counter\n"
-                          "lobbyd_encoder_fallbacks_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP lobbyd_encoder_upgrades_total Fallback encodes moved back to "
-                          "hardware.\n# TYPE lobbyd_encoder_upgrades_total counter\n"
-                          "lobbyd_encoder_upgrades_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP lobbyd_admission_refusals_total Joins refused for lack of "
-                          "encoder capacity.\n# TYPE lobbyd_admission_refusals_total counter\n"
-                          "lobbyd_admission_refusals_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP lobbyd_encode_errors_total Encoders that failed mid-stream.\n"
-                          "# TYPE lobbyd_encode_errors_total counter\n"
-                          "lobbyd_encode_errors_total %" G_GUINT64_FORMAT "\n",
-                          lb_registry_get_lobbies (api->registry)->len,
-                          lb_registry_count_running_sessions (api->registry),
-                          lb_registry_get_sessions (api->registry)->len
-                            - lb_registry_count_running_sessions (api->registry),
-                          lb_registry_count_fallback_sessions (api->registry), c->fallbacks,
-                          c->upgrades, c->refusals, c->encode_errors);
+  g_string_append_printf (
+      out,
+      "# HELP lobbyd_lobbies Lobbies.\n# TYPE lobbyd_lobbies gauge\n"
+      "lobbyd_lobbies %u\n"
+      "# HELP lobbyd_sessions Sessions by state.\n# TYPE lobbyd_sessions gauge\n"
+      "lobbyd_sessions{state=\"running\"} %u\n"
+      "lobbyd_sessions{state=\"failed\"} %u\n"
+      "# HELP lobbyd_software_mode_sessions Sessions in software because "
+      "hardware was unavailable.\n# TYPE lobbyd_software_mode_sessions gauge\n"
+      "lobbyd_software_mode_sessions %u\n"
+      "# HELP lobbyd_encoder_fallbacks_total Encodes opened in software "
+      "because hardware was unavailable.\n"
+      "# TYPE lobbyd_encoder_fallbacks_total counter\n"
+      "lobbyd_encoder_fallbacks_total %" G_GUINT64_FORMAT "\n"
+      "# HELP lobbyd_encoder_upgrades_total Fallback encodes moved back to "
+      "hardware.\n# TYPE lobbyd_encoder_upgrades_total counter\n"
+      "lobbyd_encoder_upgrades_total %" G_GUINT64_FORMAT "\n"
+      "# HELP lobbyd_admission_refusals_total Joins refused for lack of "
+      "encoder capacity.\n# TYPE lobbyd_admission_refusals_total counter\n"
+      "lobbyd_admission_refusals_total %" G_GUINT64_FORMAT "\n"
+      "# HELP lobbyd_encode_errors_total Encoders that failed mid-stream.\n"
+      "# TYPE lobbyd_encode_errors_total counter\n"
+      "lobbyd_encode_errors_total %" G_GUINT64_FORMAT "\n",
+      lb_registry_get_lobbies (api->registry)->len,
+      lb_registry_count_running_sessions (api->registry),
+      lb_registry_get_sessions (api->registry)->len
+          - lb_registry_count_running_sessions (api->registry),
+      lb_registry_count_fallback_sessions (api->registry), c->fallbacks, c->upgrades, c->refusals,
+      c->encode_errors);
   resp->status = 200;
   resp->content_type = "text/plain; version=0.0.4";
   resp->body = g_string_free (out, FALSE);
@@ -372,7 +376,8 @@ join_lobby (LbApi *api, Request *req, LbApiResponse *resp)
     {
       /* Say why, with the numbers, and when to try again: never a black screen. */
       JsonObject *details = json_object_new ();
-      json_object_set_member (details, "pools", lb_pools_to_json (lb_registry_get_pools (api->registry)));
+      json_object_set_member (details, "pools",
+                              lb_pools_to_json (lb_registry_get_pools (api->registry)));
       json_object_set_int_member (details, "retry_after_s", RETRY_AFTER_S);
       lb_api_response_set_error_details (resp, error, details);
       resp->retry_after_s = RETRY_AFTER_S;

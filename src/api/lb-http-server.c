@@ -168,7 +168,7 @@ static void
 sse_send_event (guint64 id, const char *type, const char *data, gpointer user_data)
 {
   g_autofree char *chunk
-    = g_strdup_printf ("id: %" G_GUINT64_FORMAT "\nevent: %s\ndata: %s\n\n", id, type, data);
+      = g_strdup_printf ("id: %" G_GUINT64_FORMAT "\nevent: %s\ndata: %s\n\n", id, type, data);
   sse_append (user_data, chunk);
 }
 
@@ -321,8 +321,8 @@ listen_unix (LbHttpServer *self, const char *path, GError **error)
 }
 
 LbHttpServer *
-lb_http_server_new (LbApi *api, LbEvents *events, const char *socket_path, const char *tcp_host, guint16 tcp_port,
-                    const char *token, guint max_body_bytes, GError **error)
+lb_http_server_new (LbApi *api, LbEvents *events, const char *socket_path, const char *tcp_host,
+                    guint16 tcp_port, const char *token, guint max_body_bytes, GError **error)
 {
   g_autoptr (LbHttpServer) self = g_new0 (LbHttpServer, 1);
 

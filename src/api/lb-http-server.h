@@ -10,11 +10,11 @@ G_BEGIN_DECLS
 typedef struct _LbApi LbApi;
 typedef struct _LbEvents LbEvents;
 
-/* @api and @events (nullable: no /api/v1/events) are borrowed. @tcp_host NULL = no TCP listener. @token is required
- * when TCP is on. */
-LbHttpServer *lb_http_server_new (LbApi *api, LbEvents *events, const char *socket_path, const char *tcp_host,
-                                  guint16 tcp_port, const char *token, guint max_body_bytes,
-                                  GError **error);
+/* @api and @events (nullable: no /api/v1/events) are borrowed. @tcp_host NULL = no TCP listener.
+ * @token is required when TCP is on. */
+LbHttpServer *lb_http_server_new (LbApi *api, LbEvents *events, const char *socket_path,
+                                  const char *tcp_host, guint16 tcp_port, const char *token,
+                                  guint max_body_bytes, GError **error);
 /* Stops listening and removes the socket file. */
 void lb_http_server_free (LbHttpServer *server);
 

@@ -28,8 +28,8 @@ static const char usage[]
     = "COMMAND\n\n"
       "Commands:\n"
       "  status                          daemon status and encoder usage\n"
-  "  pools                           encoder pools: used/limit and where each limit came from\n"
-  "  probe                           GPUs, NVENC and VA-API as lobbyd found them\n"
+      "  pools                           encoder pools: used/limit and where each limit came from\n"
+      "  probe                           GPUs, NVENC and VA-API as lobbyd found them\n"
       "  lobby list\n"
       "  lobby create NAME [--key K] [--pattern P] [--size WxH] [--fps N]\n"
       "  lobby show ID | lobby show --key K\n"
@@ -166,8 +166,8 @@ print_lobbies (JsonArray *lobbies)
 static void
 print_sessions (JsonArray *sessions)
 {
-  printf ("%-36s  %-36s  %-21s  %-14s  %-8s  %-16s  %s\n", "ID", "LOBBY", "DESTINATION",
-          "PROFILE", "STATE", "ENCODER", "PACKETS");
+  printf ("%-36s  %-36s  %-21s  %-14s  %-8s  %-16s  %s\n", "ID", "LOBBY", "DESTINATION", "PROFILE",
+          "STATE", "ENCODER", "PACKETS");
   for (guint i = 0; i < json_array_get_length (sessions); i++)
     {
       JsonObject *s = json_array_get_object_element (sessions, i);
@@ -177,11 +177,9 @@ print_sessions (JsonArray *sessions)
       g_autofree char *dest = g_strdup_printf ("%s:%" G_GINT64_FORMAT, str (d, "host"),
                                                json_object_get_int_member (d, "port"));
       JsonObject *enc = json_object_get_object_member (s, "encoding");
-      g_autofree char *encoder
-        = g_strdup_printf ("%s%s", enc ? str (enc, "pool") : "-",
-                           enc && json_object_get_boolean_member_with_default (enc, "fallback", FALSE)
-                             ? "*"
-                             : "");
+      g_autofree char *encoder = g_strdup_printf (
+          "%s%s", enc ? str (enc, "pool") : "-",
+          enc && json_object_get_boolean_member_with_default (enc, "fallback", FALSE) ? "*" : "");
       printf ("%-36s  %-36s  %-21s  %-14s  %-8s  %-16s  %" G_GINT64_FORMAT "\n", str (s, "id"),
               str (s, "lobby_id"), dest, profile, str (s, "state"), encoder,
               stats ? json_object_get_int_member (stats, "packets_sent") : 0);
@@ -273,7 +271,8 @@ print_pools (JsonArray *pools)
       if (json_object_has_member (p, "budget_mpps"))
         {
           snprintf (used, sizeof used, "%.1f", json_object_get_double_member (p, "used_mpps"));
-          snprintf (limit, sizeof limit, "%.0fMpx/s", json_object_get_double_member (p, "budget_mpps"));
+          snprintf (limit, sizeof limit, "%.0fMpx/s",
+                    json_object_get_double_member (p, "budget_mpps"));
         }
       else
         {
@@ -286,11 +285,11 @@ print_pools (JsonArray *pools)
             snprintf (limit, sizeof limit, "%" G_GINT64_FORMAT, l);
         }
       const char *note = json_object_get_boolean_member_with_default (p, "usable", FALSE)
-                           ? str (p, "limit_note")
-                           : str (p, "unavailable_reason");
+                             ? str (p, "limit_note")
+                             : str (p, "unavailable_reason");
       printf ("%-18s %-12s %-7s %-6s %-9s %-15s %s\n", str (p, "name"), str (p, "backend"),
-              json_object_get_boolean_member_with_default (p, "usable", FALSE) ? "yes" : "NO",
-              used, limit, str (p, "limit_source"), note);
+              json_object_get_boolean_member_with_default (p, "usable", FALSE) ? "yes" : "NO", used,
+              limit, str (p, "limit_source"), note);
     }
 }
 
@@ -304,8 +303,8 @@ print_hardware (JsonObject *hw)
       return;
     }
   printf ("NVML: %s\n", json_object_get_boolean_member (nvml, "loaded")
-                           ? str (nvml, "driver_version")
-                           : str (nvml, "error"));
+                            ? str (nvml, "driver_version")
+                            : str (nvml, "error"));
   JsonArray *gpus = json_object_get_array_member (hw, "gpus");
   printf ("%-4s %-28s %-12s %-9s %s\n", "GPU", "NAME", "BRAND", "SESSIONS", "NVENC");
   for (guint i = 0; gpus && i < json_array_get_length (gpus); i++)
@@ -319,8 +318,8 @@ print_hardware (JsonObject *hw)
               json_object_get_boolean_member (pool, "usable") ? "available" : str (pool, "reason"));
       printf ("     %s  %s\n", str (g, "uuid"), str (g, "pci_bus_id"));
     }
-  JsonArray *nodes = json_object_get_array_member (json_object_get_object_member (hw, "vaapi"),
-                                                   "render_nodes");
+  JsonArray *nodes
+      = json_object_get_array_member (json_object_get_object_member (hw, "vaapi"), "render_nodes");
   for (guint i = 0; nodes && i < json_array_get_length (nodes); i++)
     {
       JsonObject *n = json_array_get_object_element (nodes, i);

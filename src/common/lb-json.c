@@ -234,8 +234,9 @@ lb_json_get_enum (JsonObject *obj, const char *prefix, const char *member,
         return TRUE;
       }
   g_autofree char *path = member_path (prefix, member);
-  g_autofree char *list = g_strjoinv (", ", (char **) choices);
-  g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "field '%s' must be one of: %s", path, list);
+  g_autofree char *list = g_strjoinv (", ", (char **)choices);
+  g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "field '%s' must be one of: %s", path,
+               list);
   return FALSE;
 }
 

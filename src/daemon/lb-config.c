@@ -40,12 +40,12 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "height=720\n"
                                    "fps=30\n"
                                    "rtp_port=5004\n"
-  "\n"
-  "[testing]\n"
-  "hw_double=false\n"
-  "hw_double_believed_limit=8\n"
-  "hw_double_real_limit=3\n"
-  "hw_double_fault_file=\n";
+                                   "\n"
+                                   "[testing]\n"
+                                   "hw_double=false\n"
+                                   "hw_double_believed_limit=8\n"
+                                   "hw_double_real_limit=3\n"
+                                   "hw_double_fault_file=\n";
 
 typedef enum
 {

@@ -33,7 +33,7 @@ lb_events_new (guint capacity)
   LbEvents *self = g_new0 (LbEvents, 1);
   g_queue_init (&self->ring);
   self->capacity = capacity;
-  self->next_id = (guint64) g_get_real_time ();
+  self->next_id = (guint64)g_get_real_time ();
   self->dropped_up_to = self->next_id - 1;
   self->listeners = g_array_new (FALSE, FALSE, sizeof (Listener));
   return self;

@@ -22,8 +22,7 @@ GPtrArray *lb_lobby_get_sessions (const LbLobby *lobby);
 JsonNode *lb_lobby_to_json (const LbLobby *lobby);
 
 /* For the registry. */
-LbLobby *lb_lobby_new (const char *id, const LbLobbySpec *spec, gint64 created_at,
-                       gpointer owner);
+LbLobby *lb_lobby_new (const char *id, const LbLobbySpec *spec, gint64 created_at, gpointer owner);
 gpointer lb_lobby_get_owner (const LbLobby *lobby);
 /* Starts the producer; on failure the lobby is LB_LOBBY_FAILED and the error is kept. */
 gboolean lb_lobby_start (LbLobby *lobby, LbMediaErrorFunc on_error, gpointer user_data,

@@ -114,7 +114,8 @@ main (int argc, char **argv)
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &socket_path, "Unix socket of the API", "PATH" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "TCP listener, IP:PORT (\"\" = none)", "ADDR" },
     { "no-demo", 0, 0, G_OPTION_ARG_NONE, &no_demo, "Do not create the demo lobby", NULL },
-    { "probe", 0, 0, G_OPTION_ARG_NONE, &probe, "Print the encoding hardware found (table) and exit", NULL },
+    { "probe", 0, 0, G_OPTION_ARG_NONE, &probe,
+      "Print the encoding hardware found (table) and exit", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &probe_json, "With --probe: print JSON", NULL },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
@@ -201,8 +202,8 @@ main (int argc, char **argv)
       return 1;
     }
   g_autoptr (LbApi) api = lb_api_new (registry, config);
-  g_autoptr (LbHttpServer) server
-      = lb_http_server_new (api, events, sock, tcp_host, tcp_port, token, config->max_body_bytes, &error);
+  g_autoptr (LbHttpServer) server = lb_http_server_new (api, events, sock, tcp_host, tcp_port,
+                                                        token, config->max_body_bytes, &error);
   if (server == NULL)
     {
       g_printerr ("lobbyd: %s\n", error->message);

@@ -174,8 +174,8 @@ lb_pools_new (const LbConfig *config, LbStore *store)
   if (config->hw_double)
     {
       lb_test_hw_encoder_register (config->hw_double_real_limit, config->hw_double_fault_file);
-      LbPool *p = add_pool (self, LB_BACKEND_TEST_DOUBLE, "test-double@0",
-                            LB_TEST_HW_ENCODER_FACTORY);
+      LbPool *p
+          = add_pool (self, LB_BACKEND_TEST_DOUBLE, "test-double@0", LB_TEST_HW_ENCODER_FACTORY);
       p->learn_key = g_strdup ("test-double@0");
       p->limit = config->hw_double_believed_limit;
       p->limit_source = LB_LIMIT_CONFIGURED;
@@ -184,15 +184,14 @@ lb_pools_new (const LbConfig *config, LbStore *store)
     }
 
   LbPool *sw = add_pool (self, LB_BACKEND_SOFTWARE, "software", "x264enc");
-  guint mpps = config->software_budget_mpps > 0
-                 ? config->software_budget_mpps
-                 : SOFTWARE_MPPS_PER_CORE * g_get_num_processors ();
-  sw->budget = (guint64) mpps * 1000000;
+  guint mpps = config->software_budget_mpps > 0 ? config->software_budget_mpps
+                                                : SOFTWARE_MPPS_PER_CORE * g_get_num_processors ();
+  sw->budget = (guint64)mpps * 1000000;
   sw->limit_source = LB_LIMIT_CPU_BUDGET;
   sw->limit_note = config->software_budget_mpps > 0
-                     ? g_strdup ("[encoder] software_budget_mpps")
-                     : g_strdup_printf ("%u Mpx/s per core x %u cores", SOFTWARE_MPPS_PER_CORE,
-                                        g_get_num_processors ());
+                       ? g_strdup ("[encoder] software_budget_mpps")
+                       : g_strdup_printf ("%u Mpx/s per core x %u cores", SOFTWARE_MPPS_PER_CORE,
+                                          g_get_num_processors ());
   for (guint i = 0; i < self->pools->len; i++)
     {
       LbPool *p = g_ptr_array_index (self->pools, i);
@@ -246,9 +245,15 @@ states (LbPools *self)
   for (guint i = 0; i < self->pools->len; i++)
     {
       LbPool *p = g_ptr_array_index (self->pools, i);
-      st[i] = (LbPoolState){ p->backend == LB_BACKEND_SOFTWARE ? LB_POOL_SOFTWARE : LB_POOL_HARDWARE,
-                             p->usable, p->limit, p->used, p->external, p->group, p->budget,
-                             p->budget_used };
+      st[i]
+          = (LbPoolState){ p->backend == LB_BACKEND_SOFTWARE ? LB_POOL_SOFTWARE : LB_POOL_HARDWARE,
+                           p->usable,
+                           p->limit,
+                           p->used,
+                           p->external,
+                           p->group,
+                           p->budget,
+                           p->budget_used };
     }
   return st;
 }
@@ -306,8 +311,8 @@ lb_pools_learn_from_failure (LbPools *self, guint index, const char *message)
   p->limit = held;
   p->limit_source = LB_LIMIT_LEARNED;
   g_free (p->limit_note);
-  p->limit_note = g_strdup_printf ("learned for %s: open failed with %u sessions held", p->learn_key,
-                                   held);
+  p->limit_note
+      = g_strdup_printf ("learned for %s: open failed with %u sessions held", p->learn_key, held);
   g_autoptr (GError) error = NULL;
   if (p->learn_key && !lb_store_set_learned_limit (self->store, p->learn_key, held, &error))
     g_warning ("pool %s: cannot persist learned limit: %s", p->name, error->message);
@@ -324,11 +329,12 @@ lb_pools_refresh_external (LbPools *self)
       unsigned sessions = 0, pids[LB_HW_MAX_SESSIONS], n = 0, ours = 0;
       if (p->backend != LB_BACKEND_NVENC || p->device_index < 0)
         continue;
-      if (lb_hw_nvml_encoder_sessions (p->device_index, &sessions, pids, LB_HW_MAX_SESSIONS, &n) != 0)
+      if (lb_hw_nvml_encoder_sessions (p->device_index, &sessions, pids, LB_HW_MAX_SESSIONS, &n)
+          != 0)
         continue;
       /* Sessions of this process are our encodes; the rest belong to others. */
       for (unsigned k = 0; k < n; k++)
-        ours += pids[k] == (unsigned) getpid ();
+        ours += pids[k] == (unsigned)getpid ();
       p->external = sessions > ours ? sessions - ours : 0;
     }
 }
@@ -355,13 +361,13 @@ lb_pools_hardware_totals (LbPools *self, guint *used, int *limit)
       if (p->limit == 0)
         *limit = -1;
       else if (*limit >= 0)
-        *limit += (int) p->limit;
+        *limit += (int)p->limit;
     }
 }
 
 static const char *const backend_names[] = { "software", "nvenc", "vaapi", "test-double" };
-static const char *const limit_source_names[] = { "configured", "driver-default", "learned",
-                                                  "unlimited", "cpu-budget" };
+static const char *const limit_source_names[]
+    = { "configured", "driver-default", "learned", "unlimited", "cpu-budget" };
 
 const char *
 lb_backend_name (LbBackend backend)

@@ -87,8 +87,8 @@ release_slot (LbRegistry *self, LbSession *session)
   int pool = lb_session_get_pool (session);
   if (pool < 0)
     return;
-  lb_pools_release (self->pools, (guint) pool, lb_session_get_pixel_rate (session));
-  if (lb_pools_get (self->pools, (guint) pool)->backend != LB_BACKEND_SOFTWARE)
+  lb_pools_release (self->pools, (guint)pool, lb_session_get_pixel_rate (session));
+  if (lb_pools_get (self->pools, (guint)pool)->backend != LB_BACKEND_SOFTWARE)
     schedule_upgrade (self);
   lb_session_set_pool (session, -1, NULL, NULL, FALSE, FALSE);
 }
@@ -207,8 +207,7 @@ emit_refusal (LbRegistry *self, LbSession *session, LbRefusal refusal)
  * excluded, and the scheduler is asked again within the same call. With
  * @switching the session's running output moves onto the new encode. */
 static gboolean
-admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *excluded,
-       GError **error)
+admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *excluded, GError **error)
 {
   const LbSessionSpec *spec = lb_session_get_spec (session);
   guint64 px = lb_session_get_pixel_rate (session);
@@ -216,17 +215,18 @@ admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *exclu
 
   for (;;)
     {
-      LbDecision d = lb_pools_decide (self->pools, spec->encoder, spec->require_hardware, px, excluded);
+      LbDecision d
+          = lb_pools_decide (self->pools, spec->encoder, spec->require_hardware, px, excluded);
       if (d.pool < 0)
         {
           self->counters.refusals++;
           emit_refusal (self, session, d.refusal);
-          g_set_error (error, LB_ERROR, LB_ERROR_CAPACITY,
-                       "no encoder can take this session (%s)", lb_refusal_name (d.refusal));
+          g_set_error (error, LB_ERROR, LB_ERROR_CAPACITY, "no encoder can take this session (%s)",
+                       lb_refusal_name (d.refusal));
           return FALSE;
         }
-      LbPool *pool = lb_pools_get (self->pools, (guint) d.pool);
-      LbEncoderSettings settings = lb_pools_settings (self->pools, (guint) d.pool);
+      LbPool *pool = lb_pools_get (self->pools, (guint)d.pool);
+      LbEncoderSettings settings = lb_pools_settings (self->pools, (guint)d.pool);
       g_autoptr (GError) local_error = NULL;
       gboolean ok = switching ? lb_session_switch_encode (session, &settings, &local_error)
                               : lb_session_start (session, &settings, &local_error);
@@ -234,7 +234,7 @@ admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *exclu
         {
           if (old_pool >= 0)
             release_slot (self, session);
-          lb_pools_acquire (self->pools, (guint) d.pool, px);
+          lb_pools_acquire (self->pools, (guint)d.pool, px);
           lb_session_set_pool (session, d.pool, pool->name, pool->factory,
                                pool->backend != LB_BACKEND_SOFTWARE, d.fallback);
           if (d.fallback)
@@ -253,7 +253,7 @@ admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *exclu
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      if (lb_pools_learn_from_failure (self->pools, (guint) d.pool, local_error->message))
+      if (lb_pools_learn_from_failure (self->pools, (guint)d.pool, local_error->message))
         {
           JsonObject *obj = fields ("pool", pool->name, "limit_source", "learned", "error",
                                     local_error->message, NULL);
@@ -276,12 +276,12 @@ migrate_session (LbRegistry *self, LbSession *session, const char *message)
   self->counters.encode_errors++;
   if (failed >= 0)
     {
-      LbPool *pool = lb_pools_get (self->pools, (guint) failed);
+      LbPool *pool = lb_pools_get (self->pools, (guint)failed);
       pool->runtime_errors++;
       /* Moving encodes straight back onto an encoder that just failed would
        * flap; upgrades wait. New joins may still try it (and fall back). */
       pool->upgrade_holdoff_until
-        = g_get_monotonic_time () + (gint64) self->config->upgrade_holdoff_s * G_USEC_PER_SEC;
+          = g_get_monotonic_time () + (gint64)self->config->upgrade_holdoff_s * G_USEC_PER_SEC;
       g_free (pool->last_error);
       pool->last_error = g_strdup (message);
       excluded[failed] = TRUE;
@@ -299,7 +299,7 @@ migrate_session (LbRegistry *self, LbSession *session, const char *message)
       return;
     }
   g_info ("session %s: encoder failed (%s); moved to %s", lb_session_get_id (session), message,
-          lb_pools_get (self->pools, (guint) lb_session_get_pool (session))->name);
+          lb_pools_get (self->pools, (guint)lb_session_get_pool (session))->name);
 }
 
 /* A hardware slot freed: move fallback encodes back to hardware, oldest
@@ -323,14 +323,15 @@ run_upgrades (gpointer user_data)
       int hw = lb_pools_pick_hardware (self->pools, held_off);
       if (hw < 0)
         break;
-      LbPool *pool = lb_pools_get (self->pools, (guint) hw);
-      LbEncoderSettings settings = lb_pools_settings (self->pools, (guint) hw);
+      LbPool *pool = lb_pools_get (self->pools, (guint)hw);
+      LbEncoderSettings settings = lb_pools_settings (self->pools, (guint)hw);
       g_autoptr (GError) error = NULL;
-      g_autofree char *from = g_strdup (lb_pools_get (self->pools, (guint) lb_session_get_pool (session))->name);
+      g_autofree char *from
+          = g_strdup (lb_pools_get (self->pools, (guint)lb_session_get_pool (session))->name);
       if (!lb_session_switch_encode (session, &settings, &error))
         {
           if (g_error_matches (error, LB_ERROR, LB_ERROR_ENCODER_OPEN)
-              && lb_pools_learn_from_failure (self->pools, (guint) hw, error->message))
+              && lb_pools_learn_from_failure (self->pools, (guint)hw, error->message))
             {
               JsonObject *obj = fields ("pool", pool->name, "limit_source", "learned", "error",
                                         error->message, NULL);
@@ -342,11 +343,12 @@ run_upgrades (gpointer user_data)
           break;
         }
       release_slot (self, session);
-      lb_pools_acquire (self->pools, (guint) hw, lb_session_get_pixel_rate (session));
+      lb_pools_acquire (self->pools, (guint)hw, lb_session_get_pixel_rate (session));
       lb_session_set_pool (session, hw, pool->name, pool->factory, TRUE, FALSE);
       self->counters.upgrades++;
-      emit (self, "encoder.upgrade",
-            fields ("session_id", lb_session_get_id (session), "from", from, "to", pool->name, NULL));
+      emit (
+          self, "encoder.upgrade",
+          fields ("session_id", lb_session_get_id (session), "from", from, "to", pool->name, NULL));
     }
   return G_SOURCE_REMOVE;
 }
@@ -494,7 +496,7 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
           lb_session_get_spec (session)->host, lb_session_get_spec (session)->port);
   emit (self, "session.created",
         fields ("session_id", id, "lobby_id", lb_lobby_get_id (lobby), "pool",
-                lb_pools_get (self->pools, (guint) lb_session_get_pool (session))->name, NULL));
+                lb_pools_get (self->pools, (guint)lb_session_get_pool (session))->name, NULL));
   return session;
 }
 

@@ -130,7 +130,7 @@ guint64
 lb_session_get_pixel_rate (const LbSession *self)
 {
   const LbProfile *p = &self->spec->profile;
-  return (guint64) p->width * p->height * p->fps;
+  return (guint64)p->width * p->height * p->fps;
 }
 
 void

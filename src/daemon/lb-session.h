@@ -24,8 +24,8 @@ gboolean lb_session_start (LbSession *session, const LbEncoderSettings *settings
  * the old encode keeps running. */
 gboolean lb_session_switch_encode (LbSession *session, const LbEncoderSettings *settings,
                                    GError **error);
-void lb_session_set_pool (LbSession *session, int pool, const char *pool_name,
-                          const char *encoder, gboolean hardware, gboolean fallback);
+void lb_session_set_pool (LbSession *session, int pool, const char *pool_name, const char *encoder,
+                          gboolean hardware, gboolean fallback);
 int lb_session_get_pool (const LbSession *session); /* -1 = none */
 gboolean lb_session_is_fallback (const LbSession *session);
 guint64 lb_session_get_pixel_rate (const LbSession *session);

@@ -121,7 +121,8 @@ read_source (JsonObject *source, LbLobbySpec *spec, GError **error)
 LbLobbySpec *
 lb_lobby_spec_from_json (JsonObject *obj, GError **error)
 {
-  static const char *const members[] = { "name", "session_key", "source", "video", "encoder", NULL };
+  static const char *const members[]
+      = { "name", "session_key", "source", "video", "encoder", NULL };
   static const char *const video_members[] = { "width", "height", "fps", NULL };
   g_autoptr (LbLobbySpec) spec = lb_lobby_spec_new_default ();
   JsonObject *source = NULL;
@@ -245,8 +246,8 @@ read_profile (JsonObject *profile, LbProfile *out, GError **error)
 LbSessionSpec *
 lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **error)
 {
-  static const char *const members[] = { "transport", "destination", "profile", "encoder",
-                                         "require_hardware", NULL };
+  static const char *const members[]
+      = { "transport", "destination", "profile", "encoder", "require_hardware", NULL };
   g_autoptr (LbSessionSpec) spec = g_new0 (LbSessionSpec, 1);
   g_autofree char *transport = NULL;
   JsonObject *dest = NULL;

@@ -23,10 +23,10 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS lobbies ("
                              "  spec TEXT NOT NULL,"
                              "  created_at INTEGER NOT NULL);"
                              "CREATE INDEX IF NOT EXISTS sessions_by_lobby ON sessions(lobby_id);"
-  "CREATE TABLE IF NOT EXISTS learned_limits ("
-  "  pool_key TEXT PRIMARY KEY,"
-  "  slots INTEGER NOT NULL,"
-  "  learned_at INTEGER NOT NULL);";
+                             "CREATE TABLE IF NOT EXISTS learned_limits ("
+                             "  pool_key TEXT PRIMARY KEY,"
+                             "  slots INTEGER NOT NULL,"
+                             "  learned_at INTEGER NOT NULL);";
 
 static gboolean
 set_sqlite_error (LbStore *store, int rc, const char *what, GError **error)
@@ -155,11 +155,12 @@ lb_store_set_learned_limit (LbStore *store, const char *pool_key, guint slots, G
   const char *texts[] = { pool_key };
   gint64 values[] = { slots, g_get_real_time () / G_USEC_PER_SEC };
   sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2 (store->db,
-                               "INSERT INTO learned_limits(pool_key, slots, learned_at) VALUES (?,?,?)"
-                               " ON CONFLICT(pool_key) DO UPDATE SET slots=excluded.slots,"
-                               " learned_at=excluded.learned_at",
-                               -1, &stmt, NULL);
+  int rc
+      = sqlite3_prepare_v2 (store->db,
+                            "INSERT INTO learned_limits(pool_key, slots, learned_at) VALUES (?,?,?)"
+                            " ON CONFLICT(pool_key) DO UPDATE SET slots=excluded.slots,"
+                            " learned_at=excluded.learned_at",
+                            -1, &stmt, NULL);
   if (rc != SQLITE_OK)
     return set_sqlite_error (store, rc, "prepare", error);
   sqlite3_bind_text (stmt, 1, texts[0], -1, SQLITE_STATIC);
@@ -184,7 +185,7 @@ lb_store_get_learned_limit (LbStore *store, const char *pool_key, guint *slots)
   sqlite3_bind_text (stmt, 1, pool_key, -1, SQLITE_STATIC);
   if (sqlite3_step (stmt) == SQLITE_ROW)
     {
-      *slots = (guint) sqlite3_column_int64 (stmt, 0);
+      *slots = (guint)sqlite3_column_int64 (stmt, 0);
       found = TRUE;
     }
   sqlite3_finalize (stmt);

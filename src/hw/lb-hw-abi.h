@@ -82,8 +82,8 @@ enum
 /* The API version we speak: structures below have this layout since 9.x. */
 #define LB_NVENC_API_MAJOR 11
 #define LB_NVENC_API_MINOR 1
-#define LB_NVENC_API_VERSION(major, minor) ((uint32_t) (major) | ((uint32_t) (minor) << 24))
-#define LB_NVENC_STRUCT_VERSION(api, ver) ((uint32_t) (api) | ((uint32_t) (ver) << 16) | (0x7u << 28))
+#define LB_NVENC_API_VERSION(major, minor) ((uint32_t)(major) | ((uint32_t)(minor) << 24))
+#define LB_NVENC_STRUCT_VERSION(api, ver) ((uint32_t)(api) | ((uint32_t)(ver) << 16) | (0x7u << 28))
 
 #define LB_NV_ENC_DEVICE_TYPE_CUDA 1
 #define LB_NV_ENC_CAPS_WIDTH_MAX 16
@@ -148,11 +148,11 @@ typedef struct
 
 /* Codec GUIDs of the NVENC API. */
 static const lb_nvenc_guid LB_NV_ENC_CODEC_H264_GUID
-  = { 0x6bc82762, 0x4e63, 0x4ca4, { 0xaa, 0x85, 0x1e, 0x50, 0xf3, 0x21, 0xf6, 0xbf } };
+    = { 0x6bc82762, 0x4e63, 0x4ca4, { 0xaa, 0x85, 0x1e, 0x50, 0xf3, 0x21, 0xf6, 0xbf } };
 static const lb_nvenc_guid LB_NV_ENC_CODEC_HEVC_GUID
-  = { 0x790cdc88, 0x4522, 0x4d7b, { 0x94, 0x25, 0xbd, 0xa9, 0x97, 0x5f, 0x76, 0x03 } };
+    = { 0x790cdc88, 0x4522, 0x4d7b, { 0x94, 0x25, 0xbd, 0xa9, 0x97, 0x5f, 0x76, 0x03 } };
 static const lb_nvenc_guid LB_NV_ENC_CODEC_AV1_GUID
-  = { 0x0a352289, 0x0aa7, 0x4759, { 0x86, 0x2d, 0x5d, 0x15, 0xcd, 0x16, 0xd2, 0x54 } };
+    = { 0x0a352289, 0x0aa7, 0x4759, { 0x86, 0x2d, 0x5d, 0x15, 0xcd, 0x16, 0xd2, 0x54 } };
 
 /* ---- VA-API (libva.so.2, libva-drm.so.2) ---- */
 typedef void *lb_va_display;

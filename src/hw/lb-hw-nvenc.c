@@ -21,22 +21,38 @@ typedef struct
 } Cuda;
 
 static const char *const nvenc_status_names[] = {
-  "NV_ENC_SUCCESS", "NV_ENC_ERR_NO_ENCODE_DEVICE", "NV_ENC_ERR_UNSUPPORTED_DEVICE",
-  "NV_ENC_ERR_INVALID_ENCODERDEVICE", "NV_ENC_ERR_INVALID_DEVICE", "NV_ENC_ERR_DEVICE_NOT_EXIST",
-  "NV_ENC_ERR_INVALID_PTR", "NV_ENC_ERR_INVALID_EVENT", "NV_ENC_ERR_INVALID_PARAM",
-  "NV_ENC_ERR_INVALID_CALL", "NV_ENC_ERR_OUT_OF_MEMORY", "NV_ENC_ERR_ENCODER_NOT_INITIALIZED",
-  "NV_ENC_ERR_UNSUPPORTED_PARAM", "NV_ENC_ERR_LOCK_BUSY", "NV_ENC_ERR_NOT_ENOUGH_BUFFER",
-  "NV_ENC_ERR_INVALID_VERSION", "NV_ENC_ERR_MAP_FAILED", "NV_ENC_ERR_NEED_MORE_INPUT",
-  "NV_ENC_ERR_ENCODER_BUSY", "NV_ENC_ERR_EVENT_NOT_REGISTERD", "NV_ENC_ERR_GENERIC",
-  "NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY", "NV_ENC_ERR_UNIMPLEMENTED",
-  "NV_ENC_ERR_RESOURCE_REGISTER_FAILED", "NV_ENC_ERR_RESOURCE_NOT_REGISTERED",
+  "NV_ENC_SUCCESS",
+  "NV_ENC_ERR_NO_ENCODE_DEVICE",
+  "NV_ENC_ERR_UNSUPPORTED_DEVICE",
+  "NV_ENC_ERR_INVALID_ENCODERDEVICE",
+  "NV_ENC_ERR_INVALID_DEVICE",
+  "NV_ENC_ERR_DEVICE_NOT_EXIST",
+  "NV_ENC_ERR_INVALID_PTR",
+  "NV_ENC_ERR_INVALID_EVENT",
+  "NV_ENC_ERR_INVALID_PARAM",
+  "NV_ENC_ERR_INVALID_CALL",
+  "NV_ENC_ERR_OUT_OF_MEMORY",
+  "NV_ENC_ERR_ENCODER_NOT_INITIALIZED",
+  "NV_ENC_ERR_UNSUPPORTED_PARAM",
+  "NV_ENC_ERR_LOCK_BUSY",
+  "NV_ENC_ERR_NOT_ENOUGH_BUFFER",
+  "NV_ENC_ERR_INVALID_VERSION",
+  "NV_ENC_ERR_MAP_FAILED",
+  "NV_ENC_ERR_NEED_MORE_INPUT",
+  "NV_ENC_ERR_ENCODER_BUSY",
+  "NV_ENC_ERR_EVENT_NOT_REGISTERD",
+  "NV_ENC_ERR_GENERIC",
+  "NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY",
+  "NV_ENC_ERR_UNIMPLEMENTED",
+  "NV_ENC_ERR_RESOURCE_REGISTER_FAILED",
+  "NV_ENC_ERR_RESOURCE_NOT_REGISTERED",
   "NV_ENC_ERR_RESOURCE_NOT_MAPPED",
 };
 
 static const char *
 nvenc_status_name (lb_nvenc_status status)
 {
-  if (status >= 0 && (size_t) status < sizeof nvenc_status_names / sizeof *nvenc_status_names)
+  if (status >= 0 && (size_t)status < sizeof nvenc_status_names / sizeof *nvenc_status_names)
     return nvenc_status_names[status];
   return "NV_ENC_ERR_UNKNOWN";
 }
@@ -121,7 +137,7 @@ open_session (const Cuda *cu, lb_nvenc_function_list *fl, uint32_t api, lb_cu_de
             "the driver refused to open an NVENC session on this device");
       /* Drivers report the consumer session cap as one of these two. */
       gpu->nvenc_limit_reached
-        = st == LB_NV_ENC_ERR_OUT_OF_MEMORY || st == LB_NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY;
+          = st == LB_NV_ENC_ERR_OUT_OF_MEMORY || st == LB_NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY;
       if (encoder != NULL && fl->nvEncDestroyEncoder)
         fl->nvEncDestroyEncoder (encoder);
       cu->ctx_destroy (ctx);
@@ -151,10 +167,10 @@ open_session (const Cuda *cu, lb_nvenc_function_list *fl, uint32_t api, lb_cu_de
       caps.version = LB_NVENC_STRUCT_VERSION (api, 1);
       caps.capsToQuery = LB_NV_ENC_CAPS_WIDTH_MAX;
       if (fl->nvEncGetEncodeCaps (encoder, LB_NV_ENC_CODEC_H264_GUID, &caps, &value) == 0)
-        gpu->nvenc_max_width = (unsigned) value;
+        gpu->nvenc_max_width = (unsigned)value;
       caps.capsToQuery = LB_NV_ENC_CAPS_HEIGHT_MAX;
       if (fl->nvEncGetEncodeCaps (encoder, LB_NV_ENC_CODEC_H264_GUID, &caps, &value) == 0)
-        gpu->nvenc_max_height = (unsigned) value;
+        gpu->nvenc_max_height = (unsigned)value;
     }
   fl->nvEncDestroyEncoder (encoder);
   cu->ctx_destroy (ctx);
@@ -180,15 +196,15 @@ lb_hw_nvenc_probe (lb_hw_report *report)
     void **slot;
     const char *symbol;
   } syms[] = {
-    { (void **) &cu.init, "cuInit" },
-    { (void **) &cu.count, "cuDeviceGetCount" },
-    { (void **) &cu.get, "cuDeviceGet" },
-    { (void **) &cu.name, "cuDeviceGetName" },
-    { (void **) &cu.bus_id, "cuDeviceGetPCIBusId" },
-    { (void **) &cu.ctx_create, "cuCtxCreate_v2" },
-    { (void **) &cu.ctx_destroy, "cuCtxDestroy_v2" },
-    { (void **) &cu.error_name, "cuGetErrorName" },
-    { (void **) &cu.error_string, "cuGetErrorString" },
+    { (void **)&cu.init, "cuInit" },
+    { (void **)&cu.count, "cuDeviceGetCount" },
+    { (void **)&cu.get, "cuDeviceGet" },
+    { (void **)&cu.name, "cuDeviceGetName" },
+    { (void **)&cu.bus_id, "cuDeviceGetPCIBusId" },
+    { (void **)&cu.ctx_create, "cuCtxCreate_v2" },
+    { (void **)&cu.ctx_destroy, "cuCtxDestroy_v2" },
+    { (void **)&cu.error_name, "cuGetErrorName" },
+    { (void **)&cu.error_string, "cuGetErrorString" },
   };
   for (size_t i = 0; i < sizeof syms / sizeof *syms; i++)
     if ((*syms[i].slot = dlsym (cuda, syms[i].symbol)) == NULL)
@@ -215,7 +231,8 @@ lb_hw_nvenc_probe (lb_hw_report *report)
   /* Map each CUDA device onto the NVML GPU with the same PCI bus id. */
   lb_hw_gpu *by_dev[LB_HW_MAX_GPUS] = { NULL };
   lb_cu_device devs[LB_HW_MAX_GPUS];
-  int ndev = report->cuda_device_count < LB_HW_MAX_GPUS ? report->cuda_device_count : LB_HW_MAX_GPUS;
+  int ndev
+      = report->cuda_device_count < LB_HW_MAX_GPUS ? report->cuda_device_count : LB_HW_MAX_GPUS;
   for (int d = 0; d < ndev; d++)
     {
       char bus[32] = "", norm[32];
@@ -236,10 +253,10 @@ lb_hw_nvenc_probe (lb_hw_report *report)
       fail_all (report, "load libnvidia-encode", 0, NULL, error);
       return;
     }
-  lb_nvenc_status (*max_version) (uint32_t *) = (lb_nvenc_status (*) (uint32_t *)) dlsym (
-    enc, "NvEncodeAPIGetMaxSupportedVersion");
+  lb_nvenc_status (*max_version) (uint32_t *)
+      = (lb_nvenc_status (*) (uint32_t *))dlsym (enc, "NvEncodeAPIGetMaxSupportedVersion");
   lb_nvenc_status (*create) (lb_nvenc_function_list *)
-    = (lb_nvenc_status (*) (lb_nvenc_function_list *)) dlsym (enc, "NvEncodeAPICreateInstance");
+      = (lb_nvenc_status (*) (lb_nvenc_function_list *))dlsym (enc, "NvEncodeAPICreateInstance");
   if (max_version == NULL || create == NULL)
     {
       fail_all (report, "load libnvidia-encode", 0, NULL, "NvEncodeAPI entry points missing");

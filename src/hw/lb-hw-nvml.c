@@ -52,16 +52,16 @@ nvml_load (char *error, size_t size)
           return -1;
         }
     }
-#define SYM(field, symbol)                                                                       \
-  do                                                                                             \
-    {                                                                                            \
-      *(void **) &nvml.field = dlsym (nvml.lib, symbol);                                         \
-      if (nvml.field == NULL)                                                                    \
-        {                                                                                        \
-          lb_hw_set_text (error, size, "NVML has no %s", symbol);                                \
-          return -1;                                                                             \
-        }                                                                                        \
-    }                                                                                            \
+#define SYM(field, symbol)                                                                         \
+  do                                                                                               \
+    {                                                                                              \
+      *(void **)&nvml.field = dlsym (nvml.lib, symbol);                                            \
+      if (nvml.field == NULL)                                                                      \
+        {                                                                                          \
+          lb_hw_set_text (error, size, "NVML has no %s", symbol);                                  \
+          return -1;                                                                               \
+        }                                                                                          \
+    }                                                                                              \
   while (0)
   SYM (init, "nvmlInit_v2");
   SYM (shutdown, "nvmlShutdown");
@@ -111,9 +111,9 @@ read_sessions (lb_nvml_device_t dev, lb_hw_gpu *gpu)
   rc = nvml.sessions (dev, &count, info);
   if (rc == LB_NVML_SUCCESS)
     for (unsigned i = 0; i < count && i < LB_HW_MAX_SESSIONS; i++)
-      gpu->sessions[i] = (lb_hw_encoder_session){ info[i].sessionId, info[i].pid,
-                                                  (unsigned) info[i].codecType, info[i].hResolution,
-                                                  info[i].vResolution, info[i].averageFps,
+      gpu->sessions[i] = (lb_hw_encoder_session){ info[i].sessionId,           info[i].pid,
+                                                  (unsigned)info[i].codecType, info[i].hResolution,
+                                                  info[i].vResolution,         info[i].averageFps,
                                                   info[i].averageLatency };
 }
 
@@ -142,7 +142,7 @@ lb_hw_nvml_probe (lb_hw_report *report)
       lb_nvml_pci_info_t pci;
       unsigned util = 0, period = 0, capacity = 0;
 
-      gpu->index = (int) i;
+      gpu->index = (int)i;
       if ((rc = nvml.handle (i, &dev)) != LB_NVML_SUCCESS)
         {
           lb_hw_set_text (gpu->sessions_error, sizeof gpu->sessions_error,
@@ -181,7 +181,7 @@ lb_hw_nvml_encoder_sessions (int index, unsigned *sessions, unsigned *pids, unsi
       rc = -1;
       goto out;
     }
-  if ((rc = nvml.handle ((unsigned) index, &dev)) != LB_NVML_SUCCESS
+  if ((rc = nvml.handle ((unsigned)index, &dev)) != LB_NVML_SUCCESS
       || (rc = nvml.stats (dev, sessions, &fps, &latency)) != LB_NVML_SUCCESS)
     goto out;
   if (pids != NULL && n_pids != NULL)

@@ -18,7 +18,7 @@ now_us (void)
 static int
 compare_double (const void *a, const void *b)
 {
-  double x = *(const double *) a, y = *(const double *) b;
+  double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
@@ -54,7 +54,7 @@ main (int argc, char **argv)
     {
       /* Per-call cost of the query lobbyd makes to count other processes'
        * encoder sessions (NVML already initialised, as in the daemon). */
-      double *t = calloc ((size_t) bench, sizeof *t);
+      double *t = calloc ((size_t)bench, sizeof *t);
       unsigned sessions = 0, pids[64], npids = 0;
       for (int i = 0; i < bench; i++)
         {
@@ -67,12 +67,12 @@ main (int argc, char **argv)
               return 1;
             }
         }
-      qsort (t, (size_t) bench, sizeof *t, compare_double);
+      qsort (t, (size_t)bench, sizeof *t, compare_double);
       double sum = 0;
       for (int i = 0; i < bench; i++)
         sum += t[i];
       printf ("nvml-query: n=%d sessions=%u mean_us=%.2f p50_us=%.2f p99_us=%.2f\n", bench,
-              sessions, sum / bench, t[bench / 2], t[(int) (bench * 0.99)]);
+              sessions, sum / bench, t[bench / 2], t[(int)(bench * 0.99)]);
       free (t);
     }
   lb_hw_nvml_shutdown ();

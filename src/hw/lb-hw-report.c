@@ -42,15 +42,15 @@ lb_hw_probe (lb_hw_report *report, const lb_hw_probe_options *options)
 }
 
 static const char *const brand_names[] = {
-  "Unknown", "Quadro", "Tesla", "NVS", "GRID", "GeForce", "Titan", "NVIDIA vApps", "NVIDIA VPC",
-  "NVIDIA VCS", "NVIDIA VWS", "NVIDIA Cloud Gaming", "Quadro RTX", "NVIDIA RTX", "NVIDIA",
-  "GeForce RTX", "Titan RTX",
+  "Unknown",    "Quadro",       "Tesla",      "NVS",         "GRID",       "GeForce",
+  "Titan",      "NVIDIA vApps", "NVIDIA VPC", "NVIDIA VCS",  "NVIDIA VWS", "NVIDIA Cloud Gaming",
+  "Quadro RTX", "NVIDIA RTX",   "NVIDIA",     "GeForce RTX", "Titan RTX",
 };
 
 const char *
 lb_hw_brand_name (int brand)
 {
-  if (brand >= 0 && (size_t) brand < sizeof brand_names / sizeof *brand_names)
+  if (brand >= 0 && (size_t)brand < sizeof brand_names / sizeof *brand_names)
     return brand_names[brand];
   return "Unknown";
 }
@@ -116,7 +116,7 @@ json_string (FILE *out, const char *s)
       return;
     }
   fputc ('"', out);
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
     {
       if (*p == '"' || *p == '\\')
         fprintf (out, "\\%c", *p);
@@ -173,7 +173,8 @@ json_gpu (FILE *out, const lb_hw_report *r, const lb_hw_gpu *g)
     fprintf (out, "%s{\"pid\":%u,\"codec\":%u,\"width\":%u,\"height\":%u,\"fps\":%u}", i ? "," : "",
              g->sessions[i].pid, g->sessions[i].codec, g->sessions[i].width, g->sessions[i].height,
              g->sessions[i].average_fps);
-  fprintf (out, "]},\"nvenc\":{\"probed\":%s,\"available\":%s,\"failed_step\":", B (g->nvenc_probed),
+  fprintf (out,
+           "]},\"nvenc\":{\"probed\":%s,\"available\":%s,\"failed_step\":", B (g->nvenc_probed),
            B (g->nvenc_available));
   json_string (out, g->nvenc_failed_step);
   fprintf (out, ",\"status\":%d,\"status_name\":", g->nvenc_status);

@@ -36,18 +36,17 @@ load (Va *va, char *error, size_t size)
       lb_hw_set_text (error, size, "load %s: %s", lib ? drm_name : name, dlerror ());
       return -1;
     }
-  *(void **) &va->get_display_drm = dlsym (drm, "vaGetDisplayDRM");
-  *(void **) &va->initialize = dlsym (lib, "vaInitialize");
-  *(void **) &va->terminate = dlsym (lib, "vaTerminate");
-  *(void **) &va->vendor = dlsym (lib, "vaQueryVendorString");
-  *(void **) &va->max_profiles = dlsym (lib, "vaMaxNumProfiles");
-  *(void **) &va->profiles = dlsym (lib, "vaQueryConfigProfiles");
-  *(void **) &va->max_entrypoints = dlsym (lib, "vaMaxNumEntrypoints");
-  *(void **) &va->entrypoints = dlsym (lib, "vaQueryConfigEntrypoints");
-  *(void **) &va->error_str = dlsym (lib, "vaErrorStr");
-  if (!va->get_display_drm || !va->initialize || !va->terminate || !va->vendor
-      || !va->max_profiles || !va->profiles || !va->max_entrypoints || !va->entrypoints
-      || !va->error_str)
+  *(void **)&va->get_display_drm = dlsym (drm, "vaGetDisplayDRM");
+  *(void **)&va->initialize = dlsym (lib, "vaInitialize");
+  *(void **)&va->terminate = dlsym (lib, "vaTerminate");
+  *(void **)&va->vendor = dlsym (lib, "vaQueryVendorString");
+  *(void **)&va->max_profiles = dlsym (lib, "vaMaxNumProfiles");
+  *(void **)&va->profiles = dlsym (lib, "vaQueryConfigProfiles");
+  *(void **)&va->max_entrypoints = dlsym (lib, "vaMaxNumEntrypoints");
+  *(void **)&va->entrypoints = dlsym (lib, "vaQueryConfigEntrypoints");
+  *(void **)&va->error_str = dlsym (lib, "vaErrorStr");
+  if (!va->get_display_drm || !va->initialize || !va->terminate || !va->vendor || !va->max_profiles
+      || !va->profiles || !va->max_entrypoints || !va->entrypoints || !va->error_str)
     {
       lb_hw_set_text (error, size, "libva lacks a required entry point");
       return -1;
@@ -113,8 +112,8 @@ probe_node (const Va *va, lb_hw_render_node *node)
   lb_hw_set_text (node->va_vendor, sizeof node->va_vendor, "%s", va->vendor (dpy));
 
   int nprof = va->max_profiles (dpy), neps = va->max_entrypoints (dpy), got = 0;
-  int *profiles = calloc ((size_t) (nprof > 0 ? nprof : 1), sizeof (int));
-  int *eps = calloc ((size_t) (neps > 0 ? neps : 1), sizeof (int));
+  int *profiles = calloc ((size_t)(nprof > 0 ? nprof : 1), sizeof (int));
+  int *eps = calloc ((size_t)(neps > 0 ? neps : 1), sizeof (int));
   if (profiles && eps && va->profiles (dpy, profiles, &got) == 0)
     for (int p = 0; p < got; p++)
       {
@@ -139,7 +138,7 @@ probe_node (const Va *va, lb_hw_render_node *node)
 static int
 compare_nodes (const void *a, const void *b)
 {
-  return strcmp (((const lb_hw_render_node *) a)->path, ((const lb_hw_render_node *) b)->path);
+  return strcmp (((const lb_hw_render_node *)a)->path, ((const lb_hw_render_node *)b)->path);
 }
 
 void
@@ -160,7 +159,7 @@ lb_hw_vaapi_probe (lb_hw_report *report, const char *dri_dir)
   closedir (dir);
   if (report->node_count == 0)
     return;
-  qsort (report->nodes, (size_t) report->node_count, sizeof *report->nodes, compare_nodes);
+  qsort (report->nodes, (size_t)report->node_count, sizeof *report->nodes, compare_nodes);
 
   Va va;
   memset (&va, 0, sizeof va);

@@ -36,7 +36,7 @@ typedef struct
 
 typedef struct
 {
-  int index;           /* NVML index */
+  int index; /* NVML index */
   char name[96];
   char uuid[96];
   char pci_bus_id[32]; /* normalised "dddd:bb:dd.f" */

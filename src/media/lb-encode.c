@@ -58,7 +58,7 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
   if (g_object_class_find_property (klass, "key-int-max"))
     g_object_set (e[5], "key-int-max", key_int, NULL);
   else if (g_object_class_find_property (klass, "gop-size"))
-    g_object_set (e[5], "gop-size", (int) key_int, NULL);
+    g_object_set (e[5], "gop-size", (int)key_int, NULL);
   if (g_object_class_find_property (klass, "cuda-device-id") && settings->device_index >= 0)
     g_object_set (e[5], "cuda-device-id", settings->device_index, NULL);
   if (g_object_class_find_property (klass, "zerolatency"))
@@ -87,8 +87,8 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
   self->branch = lb_branch_attach (pipeline, lb_producer_get_tee (producer), bin, self->tee, error);
   if (self->branch == NULL)
     return NULL;
-  g_debug ("%s: %s %ux%u@%u %u kbps started", name, settings->factory, profile->width, profile->height, profile->fps,
-           profile->bitrate_kbps);
+  g_debug ("%s: %s %ux%u@%u %u kbps started", name, settings->factory, profile->width,
+           profile->height, profile->fps, profile->bitrate_kbps);
   return g_steal_pointer (&self);
 }
 

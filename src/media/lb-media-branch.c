@@ -219,7 +219,8 @@ lb_branch_move (LbBranch *branch, GstElement *tee, GError **error)
   if (ret != GST_PAD_LINK_OK)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot link to %s: %s",
-                   GST_ELEMENT_NAME (branch->bin), GST_ELEMENT_NAME (tee), gst_pad_link_get_name (ret));
+                   GST_ELEMENT_NAME (branch->bin), GST_ELEMENT_NAME (tee),
+                   gst_pad_link_get_name (ret));
       return FALSE;
     }
   return TRUE;

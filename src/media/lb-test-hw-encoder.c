@@ -60,15 +60,16 @@ change_state (GstElement *element, GstStateChange transition)
       if (refused)
         {
           /* What nvh264enc posts when the driver refuses a session. */
-          GST_ELEMENT_ERROR (self, LIBRARY, INIT, (NULL),
-                             ("test double: %u encoder sessions open, the driver's real limit is %u",
-                              sessions_open, real_limit));
+          GST_ELEMENT_ERROR (
+              self, LIBRARY, INIT, (NULL),
+              ("test double: %u encoder sessions open, the driver's real limit is %u",
+               sessions_open, real_limit));
           return GST_STATE_CHANGE_FAILURE;
         }
     }
 
   GstStateChangeReturn ret
-    = GST_ELEMENT_CLASS (lb_test_hw_encoder_parent_class)->change_state (element, transition);
+      = GST_ELEMENT_CLASS (lb_test_hw_encoder_parent_class)->change_state (element, transition);
 
   if (transition == GST_STATE_CHANGE_READY_TO_NULL && self->counted)
     {
@@ -142,18 +143,17 @@ lb_test_hw_encoder_class_init (LbTestHwEncoderClass *klass)
   object_class->set_property = set_property;
   object_class->get_property = get_property;
   element_class->change_state = change_state;
-  g_object_class_install_property (
-    object_class, PROP_BITRATE,
-    g_param_spec_uint ("bitrate", "Bitrate", "kbit/s", 1, 2000000, 2048,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (
-    object_class, PROP_KEY_INT_MAX,
-    g_param_spec_uint ("key-int-max", "Key interval", "frames", 0, G_MAXINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
-  gst_element_class_set_static_metadata (element_class, "lobbyd test-double hardware encoder",
-                                         "Codec/Encoder/Video/Hardware",
-                                         "TEST DOUBLE: x264 that refuses sessions past a limit",
-                                         "lobbyd");
+  g_object_class_install_property (object_class, PROP_BITRATE,
+                                   g_param_spec_uint ("bitrate", "Bitrate", "kbit/s", 1, 2000000,
+                                                      2048,
+                                                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (object_class, PROP_KEY_INT_MAX,
+                                   g_param_spec_uint ("key-int-max", "Key interval", "frames", 0,
+                                                      G_MAXINT, 0,
+                                                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  gst_element_class_set_static_metadata (
+      element_class, "lobbyd test-double hardware encoder", "Codec/Encoder/Video/Hardware",
+      "TEST DOUBLE: x264 that refuses sessions past a limit", "lobbyd");
 }
 
 gboolean

@@ -45,9 +45,9 @@ lb_scheduler_pick_hardware (const LbPoolState *pools, guint n_pools, const LbPoo
       /* Least loaded first; an unlimited pool counts its sessions as load so
        * encodes still spread across several such GPUs. */
       guint held = pools[i].used + pools[i].external;
-      double load = pools[i].limit > 0 ? (double) held / pools[i].limit : held * 1e-6;
+      double load = pools[i].limit > 0 ? (double)held / pools[i].limit : held * 1e-6;
       if (best < 0 || load < best_load)
-        best = (int) i, best_load = load;
+        best = (int)i, best_load = load;
     }
   return best;
 }
@@ -61,7 +61,7 @@ pick_software (const LbPoolState *pools, guint n_pools, const LbAdmissionRequest
       if (p->kind != LB_POOL_SOFTWARE || !p->usable || (req->excluded && req->excluded[i]))
         continue;
       if (p->budget == 0 || p->budget_used + req->pixel_rate <= p->budget)
-        return (int) i;
+        return (int)i;
     }
   return -1;
 }
@@ -90,8 +90,8 @@ lb_scheduler_decide (const LbPoolState *pools, guint n_pools, const LbPoolGroup 
       if (hardware_only)
         {
           d.refusal = any_usable_hardware (pools, n_pools, req->excluded)
-                        ? LB_REFUSE_HARDWARE_FULL
-                        : LB_REFUSE_HARDWARE_UNAVAILABLE;
+                          ? LB_REFUSE_HARDWARE_FULL
+                          : LB_REFUSE_HARDWARE_UNAVAILABLE;
           return d;
         }
     }

@@ -61,9 +61,9 @@ typedef enum
 
 typedef struct
 {
-  int pool;           /* index into the pools, or -1 when refused */
-  gboolean fallback;  /* software although the caller allowed hardware */
-  LbRefusal refusal;  /* when pool == -1 */
+  int pool;          /* index into the pools, or -1 when refused */
+  gboolean fallback; /* software although the caller allowed hardware */
+  LbRefusal refusal; /* when pool == -1 */
 } LbDecision;
 
 LbDecision lb_scheduler_decide (const LbPoolState *pools, guint n_pools, const LbPoolGroup *groups,

@@ -124,8 +124,8 @@ test_example_config_matches_defaults (void)
   g_assert_cmpuint (example->upgrade_holdoff_s, ==, defaults->upgrade_holdoff_s);
   g_assert_cmpuint (example->hw_double_real_limit, ==, defaults->hw_double_real_limit);
   g_assert_cmpuint (example->demo_rtp_port, ==, defaults->demo_rtp_port);
-  g_assert_true (g_strv_equal ((const char *const *) example->allowed_destinations,
-                               (const char *const *) defaults->allowed_destinations));
+  g_assert_true (g_strv_equal ((const char *const *)example->allowed_destinations,
+                               (const char *const *)defaults->allowed_destinations));
 }
 
 int

@@ -8,10 +8,10 @@
 
 #include "lb-hw-abi.h"
 
-#define SAME_OFFSET(ours, theirs, f)                                                             \
-  G_STATIC_ASSERT (offsetof (ours, f) == offsetof (theirs, f))
+#define SAME_OFFSET(ours, theirs, f) G_STATIC_ASSERT (offsetof (ours, f) == offsetof (theirs, f))
 
-G_STATIC_ASSERT (sizeof (lb_nvenc_open_session_params) == sizeof (NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS));
+G_STATIC_ASSERT (sizeof (lb_nvenc_open_session_params)
+                 == sizeof (NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS));
 SAME_OFFSET (lb_nvenc_open_session_params, NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS, device);
 SAME_OFFSET (lb_nvenc_open_session_params, NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS, apiVersion);
 G_STATIC_ASSERT (sizeof (lb_nvenc_caps_param) == sizeof (NV_ENC_CAPS_PARAM));
@@ -22,20 +22,22 @@ SAME_OFFSET (lb_nvenc_function_list, NV_ENCODE_API_FUNCTION_LIST, nvEncGetEncode
 SAME_OFFSET (lb_nvenc_function_list, NV_ENCODE_API_FUNCTION_LIST, nvEncDestroyEncoder);
 SAME_OFFSET (lb_nvenc_function_list, NV_ENCODE_API_FUNCTION_LIST, nvEncOpenEncodeSessionEx);
 SAME_OFFSET (lb_nvenc_function_list, NV_ENCODE_API_FUNCTION_LIST, nvEncGetLastErrorString);
-G_STATIC_ASSERT ((int) LB_NV_ENC_ERR_OUT_OF_MEMORY == (int) NV_ENC_ERR_OUT_OF_MEMORY);
-G_STATIC_ASSERT ((int) LB_NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY == (int) NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY);
-G_STATIC_ASSERT ((int) LB_NV_ENC_ERR_UNSUPPORTED_DEVICE == (int) NV_ENC_ERR_UNSUPPORTED_DEVICE);
-G_STATIC_ASSERT ((int) LB_NV_ENC_ERR_RESOURCE_NOT_MAPPED == (int) NV_ENC_ERR_RESOURCE_NOT_MAPPED);
-G_STATIC_ASSERT ((int) LB_NV_ENC_CAPS_WIDTH_MAX == (int) NV_ENC_CAPS_WIDTH_MAX);
-G_STATIC_ASSERT ((int) LB_NV_ENC_CAPS_HEIGHT_MAX == (int) NV_ENC_CAPS_HEIGHT_MAX);
-G_STATIC_ASSERT ((int) LB_NV_ENC_DEVICE_TYPE_CUDA == (int) NV_ENC_DEVICE_TYPE_CUDA);
-G_STATIC_ASSERT ((int) LB_VA_PROFILE_H264_MAIN == (int) VAProfileH264Main);
-G_STATIC_ASSERT ((int) LB_VA_PROFILE_H264_CONSTRAINED_BASELINE == (int) VAProfileH264ConstrainedBaseline);
-G_STATIC_ASSERT ((int) LB_VA_PROFILE_HEVC_MAIN10 == (int) VAProfileHEVCMain10);
-G_STATIC_ASSERT ((int) LB_VA_PROFILE_AV1_PROFILE0 == (int) VAProfileAV1Profile0);
-G_STATIC_ASSERT ((int) LB_VA_ENTRYPOINT_ENC_SLICE == (int) VAEntrypointEncSlice);
-G_STATIC_ASSERT ((int) LB_VA_ENTRYPOINT_ENC_PICTURE == (int) VAEntrypointEncPicture);
-G_STATIC_ASSERT ((int) LB_VA_ENTRYPOINT_ENC_SLICE_LP == (int) VAEntrypointEncSliceLP);
+G_STATIC_ASSERT ((int)LB_NV_ENC_ERR_OUT_OF_MEMORY == (int)NV_ENC_ERR_OUT_OF_MEMORY);
+G_STATIC_ASSERT ((int)LB_NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY
+                 == (int)NV_ENC_ERR_INCOMPATIBLE_CLIENT_KEY);
+G_STATIC_ASSERT ((int)LB_NV_ENC_ERR_UNSUPPORTED_DEVICE == (int)NV_ENC_ERR_UNSUPPORTED_DEVICE);
+G_STATIC_ASSERT ((int)LB_NV_ENC_ERR_RESOURCE_NOT_MAPPED == (int)NV_ENC_ERR_RESOURCE_NOT_MAPPED);
+G_STATIC_ASSERT ((int)LB_NV_ENC_CAPS_WIDTH_MAX == (int)NV_ENC_CAPS_WIDTH_MAX);
+G_STATIC_ASSERT ((int)LB_NV_ENC_CAPS_HEIGHT_MAX == (int)NV_ENC_CAPS_HEIGHT_MAX);
+G_STATIC_ASSERT ((int)LB_NV_ENC_DEVICE_TYPE_CUDA == (int)NV_ENC_DEVICE_TYPE_CUDA);
+G_STATIC_ASSERT ((int)LB_VA_PROFILE_H264_MAIN == (int)VAProfileH264Main);
+G_STATIC_ASSERT ((int)LB_VA_PROFILE_H264_CONSTRAINED_BASELINE
+                 == (int)VAProfileH264ConstrainedBaseline);
+G_STATIC_ASSERT ((int)LB_VA_PROFILE_HEVC_MAIN10 == (int)VAProfileHEVCMain10);
+G_STATIC_ASSERT ((int)LB_VA_PROFILE_AV1_PROFILE0 == (int)VAProfileAV1Profile0);
+G_STATIC_ASSERT ((int)LB_VA_ENTRYPOINT_ENC_SLICE == (int)VAEntrypointEncSlice);
+G_STATIC_ASSERT ((int)LB_VA_ENTRYPOINT_ENC_PICTURE == (int)VAEntrypointEncPicture);
+G_STATIC_ASSERT ((int)LB_VA_ENTRYPOINT_ENC_SLICE_LP == (int)VAEntrypointEncSliceLP);
 
 static void
 test_versions_and_guids (void)

@@ -35,9 +35,9 @@ test_absent_libraries_are_reported (void)
   g_assert_no_error (error);
   JsonObject *nvml = json_object_get_object_member (json_node_get_object (node), "nvml");
   g_assert_false (json_object_get_boolean_member (nvml, "loaded"));
-  g_assert_cmpuint (json_array_get_length (
-                      json_object_get_array_member (json_node_get_object (node), "gpus")),
-                    ==, 0);
+  g_assert_cmpuint (
+      json_array_get_length (json_object_get_array_member (json_node_get_object (node), "gpus")),
+      ==, 0);
   free (text);
   g_assert_cmpint (lb_hw_nvml_encoder_sessions (0, &(unsigned){ 0 }, NULL, 0, NULL), !=, 0);
   g_unsetenv ("LOBBYD_NVML_LIBRARY");
@@ -93,7 +93,8 @@ test_usable_reason (void)
   g_strlcpy (gpu.nvenc_failed_step, "nvEncOpenEncodeSessionEx", sizeof gpu.nvenc_failed_step);
   g_strlcpy (gpu.nvenc_status_name, "NV_ENC_ERR_UNSUPPORTED_DEVICE", sizeof gpu.nvenc_status_name);
   g_assert_false (lb_hw_nvenc_usable (&gpu, &reason));
-  g_assert_nonnull (strstr (reason, "nvEncOpenEncodeSessionEx failed with NV_ENC_ERR_UNSUPPORTED_DEVICE"));
+  g_assert_nonnull (
+      strstr (reason, "nvEncOpenEncodeSessionEx failed with NV_ENC_ERR_UNSUPPORTED_DEVICE"));
   gpu.nvenc_available = 1;
   g_assert_true (lb_hw_nvenc_usable (&gpu, &reason));
   g_assert_null (reason);

@@ -2,8 +2,14 @@
  * exhaustive sweep of small pool states checked against the rules. */
 #include "lb-scheduler.h"
 
-#define HW(limit, used, ext) { LB_POOL_HARDWARE, TRUE, limit, used, ext, 0, 0, 0 }
-#define SW(budget, used) { LB_POOL_SOFTWARE, TRUE, 0, 0, 0, 0, budget, used }
+#define HW(limit, used, ext)                                                                       \
+  {                                                                                                \
+    LB_POOL_HARDWARE, TRUE, limit, used, ext, 0, 0, 0                                              \
+  }
+#define SW(budget, used)                                                                           \
+  {                                                                                                \
+    LB_POOL_SOFTWARE, TRUE, 0, 0, 0, 0, budget, used                                               \
+  }
 #define PX720 (1280ull * 720 * 30)
 
 static LbDecision
@@ -134,7 +140,8 @@ test_exhaustive_rules (void)
               for (guint require = 0; require <= 1; require++)
                 for (guint excl = 0; excl <= 1; excl++)
                   {
-                    LbPoolState pools[] = { HW (limit, used, ext), SW (2 * PX720, sw_used * PX720) };
+                    LbPoolState pools[]
+                        = { HW (limit, used, ext), SW (2 * PX720, sw_used * PX720) };
                     pools[0].usable = usable;
                     gboolean excluded[] = { excl, FALSE };
                     LbAdmissionRequest req = { pref, require, PX720, excluded };
