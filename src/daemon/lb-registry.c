@@ -22,6 +22,7 @@ struct _LbRegistry
   LbEvents *events;
   LbRegistryCounters counters;
   guint upgrade_source;
+  gboolean closing; /* lb_registry_free: no events, no upgrades */
   LbAllowList *allow;
   GPtrArray *lobbies;        /* LbLobby, owned, creation order */
   GPtrArray *sessions;       /* LbSession, owned, creation order */
@@ -72,7 +73,7 @@ fields (const char *first, ...)
 static void
 emit (LbRegistry *self, const char *type, JsonObject *obj)
 {
-  if (self->events != NULL)
+  if (self->events != NULL && !self->closing)
     lb_events_emit (self->events, type, obj);
   else
     json_object_unref (obj);
@@ -91,6 +92,40 @@ release_slot (LbRegistry *self, LbSession *session)
   if (lb_pools_get (self->pools, (guint)pool)->backend != LB_BACKEND_SOFTWARE)
     schedule_upgrade (self);
   lb_session_set_pool (session, -1, NULL, NULL, FALSE, FALSE);
+}
+
+/* Moves the session's slot to @pool (releasing the one it held, if any). */
+static void
+take_slot (LbRegistry *self, LbSession *session, guint pool_index, gboolean fallback)
+{
+  LbPool *pool = lb_pools_get (self->pools, pool_index);
+  release_slot (self, session);
+  lb_pools_acquire (self->pools, pool_index, lb_session_get_pixel_rate (session));
+  lb_session_set_pool (session, (int)pool_index, pool->name, pool->factory,
+                       pool->backend != LB_BACKEND_SOFTWARE, fallback);
+}
+
+/* A hardware encoder refused to open on @pool_index: learn its real limit. */
+static void
+learn_limit (LbRegistry *self, guint pool_index, const char *message)
+{
+  LbPool *pool = lb_pools_get (self->pools, pool_index);
+  if (!lb_pools_learn_from_failure (self->pools, pool_index, message))
+    return;
+  JsonObject *obj = fields ("pool", pool->name, "limit_source", "learned", "error", message, NULL);
+  json_object_set_int_member (obj, "limit", pool->limit);
+  emit (self, "pool.limit_learned", obj);
+}
+
+/* The session stops (its slot is freed) but stays listed as failed. */
+static void
+fail_session (LbRegistry *self, LbSession *session, const char *message)
+{
+  release_slot (self, session);
+  lb_session_set_failed (session, message);
+  emit (self, "session.failed",
+        fields ("session_id", lb_session_get_id (session), "lobby_id",
+                lb_lobby_get_id (lb_session_get_lobby (session)), "error", message, NULL));
 }
 
 static void
@@ -123,7 +158,7 @@ lb_registry_free (LbRegistry *self)
 {
   if (self == NULL)
     return;
-  self->events = NULL; /* no events for the shutdown itself */
+  self->closing = TRUE; /* the shutdown itself emits nothing and upgrades nothing */
   while (self->lobbies->len > 0)
     forget_lobby (self, g_ptr_array_index (self->lobbies, self->lobbies->len - 1));
   g_hash_table_unref (self->session_by_id);
@@ -155,13 +190,7 @@ on_media_error (const char *branch, const GError *error, gpointer user_data)
       if (branch != NULL && lb_session_owns_encode_branch (session, branch))
         migrate_session (self, session, error->message);
       else if (branch == NULL || lb_session_owns_branch (session, branch))
-        {
-          release_slot (self, session);
-          lb_session_set_failed (session, error->message);
-          emit (self, "session.failed",
-                fields ("session_id", lb_session_get_id (session), "lobby_id",
-                        lb_lobby_get_id (lobby), "error", error->message, NULL));
-        }
+        fail_session (self, session, error->message);
     }
   if (branch == NULL)
     {
@@ -211,7 +240,6 @@ admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *exclu
 {
   const LbSessionSpec *spec = lb_session_get_spec (session);
   guint64 px = lb_session_get_pixel_rate (session);
-  int old_pool = lb_session_get_pool (session);
 
   for (;;)
     {
@@ -232,11 +260,7 @@ admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *exclu
                               : lb_session_start (session, &settings, &local_error);
       if (ok)
         {
-          if (old_pool >= 0)
-            release_slot (self, session);
-          lb_pools_acquire (self->pools, (guint)d.pool, px);
-          lb_session_set_pool (session, d.pool, pool->name, pool->factory,
-                               pool->backend != LB_BACKEND_SOFTWARE, d.fallback);
+          take_slot (self, session, (guint)d.pool, d.fallback);
           if (d.fallback)
             {
               self->counters.fallbacks++;
@@ -253,13 +277,7 @@ admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *exclu
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      if (lb_pools_learn_from_failure (self->pools, (guint)d.pool, local_error->message))
-        {
-          JsonObject *obj = fields ("pool", pool->name, "limit_source", "learned", "error",
-                                    local_error->message, NULL);
-          json_object_set_int_member (obj, "limit", pool->limit);
-          emit (self, "pool.limit_learned", obj);
-        }
+      learn_limit (self, (guint)d.pool, local_error->message);
       excluded[d.pool] = TRUE;
     }
 }
@@ -291,11 +309,7 @@ migrate_session (LbRegistry *self, LbSession *session, const char *message)
     }
   if (!lb_session_is_running (session) || !admit (self, session, TRUE, excluded, &error))
     {
-      release_slot (self, session);
-      lb_session_set_failed (session, error ? error->message : message);
-      emit (self, "session.failed",
-            fields ("session_id", lb_session_get_id (session), "error",
-                    error ? error->message : message, NULL));
+      fail_session (self, session, error ? error->message : message);
       return;
     }
   g_info ("session %s: encoder failed (%s); moved to %s", lb_session_get_id (session), message,
@@ -330,21 +344,13 @@ run_upgrades (gpointer user_data)
           = g_strdup (lb_pools_get (self->pools, (guint)lb_session_get_pool (session))->name);
       if (!lb_session_switch_encode (session, &settings, &error))
         {
-          if (g_error_matches (error, LB_ERROR, LB_ERROR_ENCODER_OPEN)
-              && lb_pools_learn_from_failure (self->pools, (guint)hw, error->message))
-            {
-              JsonObject *obj = fields ("pool", pool->name, "limit_source", "learned", "error",
-                                        error->message, NULL);
-              json_object_set_int_member (obj, "limit", pool->limit);
-              emit (self, "pool.limit_learned", obj);
-            }
+          if (g_error_matches (error, LB_ERROR, LB_ERROR_ENCODER_OPEN))
+            learn_limit (self, (guint)hw, error->message);
           g_warning ("session %s: upgrade to %s failed: %s", lb_session_get_id (session),
                      pool->name, error->message);
           break;
         }
-      release_slot (self, session);
-      lb_pools_acquire (self->pools, (guint)hw, lb_session_get_pixel_rate (session));
-      lb_session_set_pool (session, hw, pool->name, pool->factory, TRUE, FALSE);
+      take_slot (self, session, (guint)hw, FALSE);
       self->counters.upgrades++;
       emit (
           self, "encoder.upgrade",
@@ -357,7 +363,7 @@ static void
 schedule_upgrade (LbRegistry *self)
 {
   /* Idle: the request that freed the slot answers first. */
-  if (self->config->upgrade && self->upgrade_source == 0 && self->events != NULL)
+  if (self->config->upgrade && self->upgrade_source == 0 && !self->closing)
     self->upgrade_source = g_idle_add (run_upgrades, self);
 }
 
