@@ -202,8 +202,10 @@ get_gpu_status (LbApi *api, Request *req, LbApiResponse *resp)
                                   lb_registry_count_fallback_sessions (api->registry) > 0);
   json_object_set_int_member (obj, "active_lobbies", lb_registry_get_lobbies (api->registry)->len);
   json_object_set_int_member (obj, "active_sessions", running);
+  json_object_set_int_member (obj, "active_encodes", lb_registry_get_encodes (api->registry)->len);
+  g_autofree guint *viewers = lb_registry_count_pool_viewers (api->registry);
   json_object_set_member (obj, "gpus", lb_pools_gpus_to_json (pools));
-  json_object_set_member (obj, "pools", lb_pools_to_json (pools));
+  json_object_set_member (obj, "pools", lb_pools_to_json (pools, viewers));
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (node, obj);
   reply_json (resp, 200, node);
@@ -228,6 +230,12 @@ get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
   for (guint i = 0; i < lb_pools_get_n (pools); i++)
     g_string_append_printf (out, "lobbyd_pool_slots_used{pool=\"%s\"} %u\n",
                             lb_pools_get (pools, i)->name, lb_pools_get (pools, i)->used);
+  g_autofree guint *viewers = lb_registry_count_pool_viewers (api->registry);
+  g_string_append (out, "# HELP lobbyd_pool_sessions Sessions watching encodes of a pool (shared "
+                        "encodes: many sessions, one slot).\n# TYPE lobbyd_pool_sessions gauge\n");
+  for (guint i = 0; i < lb_pools_get_n (pools); i++)
+    g_string_append_printf (out, "lobbyd_pool_sessions{pool=\"%s\"} %u\n",
+                            lb_pools_get (pools, i)->name, viewers[i]);
   g_string_append (out, "# HELP lobbyd_pool_slots_external Encoder sessions other processes hold "
                         "on the pool's GPU (NVML).\n# TYPE lobbyd_pool_slots_external gauge\n");
   for (guint i = 0; i < lb_pools_get_n (pools); i++)
@@ -264,6 +272,9 @@ get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
       out,
       "# HELP lobbyd_lobbies Lobbies.\n# TYPE lobbyd_lobbies gauge\n"
       "lobbyd_lobbies %u\n"
+      "# HELP lobbyd_encodes Running encodes (each holds one encoder slot).\n"
+      "# TYPE lobbyd_encodes gauge\n"
+      "lobbyd_encodes %u\n"
       "# HELP lobbyd_sessions Sessions by state.\n# TYPE lobbyd_sessions gauge\n"
       "lobbyd_sessions{state=\"running\"} %u\n"
       "lobbyd_sessions{state=\"failed\"} %u\n"
@@ -283,7 +294,7 @@ get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
       "# HELP lobbyd_encode_errors_total Encoders that failed mid-stream.\n"
       "# TYPE lobbyd_encode_errors_total counter\n"
       "lobbyd_encode_errors_total %" G_GUINT64_FORMAT "\n",
-      lb_registry_get_lobbies (api->registry)->len,
+      lb_registry_get_lobbies (api->registry)->len, lb_registry_get_encodes (api->registry)->len,
       lb_registry_count_running_sessions (api->registry),
       lb_registry_get_sessions (api->registry)->len
           - lb_registry_count_running_sessions (api->registry),
@@ -376,8 +387,9 @@ join_lobby (LbApi *api, Request *req, LbApiResponse *resp)
     {
       /* Say why, with the numbers, and when to try again: never a black screen. */
       JsonObject *details = json_object_new ();
+      g_autofree guint *viewers = lb_registry_count_pool_viewers (api->registry);
       json_object_set_member (details, "pools",
-                              lb_pools_to_json (lb_registry_get_pools (api->registry)));
+                              lb_pools_to_json (lb_registry_get_pools (api->registry), viewers));
       json_object_set_int_member (details, "retry_after_s", RETRY_AFTER_S);
       lb_api_response_set_error_details (resp, error, details);
       resp->retry_after_s = RETRY_AFTER_S;

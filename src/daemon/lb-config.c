@@ -30,6 +30,7 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "upgrade=true\n"
                                    "nvml_poll_ms=2000\n"
                                    "upgrade_holdoff_s=30\n"
+                                   "join_keyframe_min_interval_ms=500\n"
                                    "\n"
                                    "[demo]\n"
                                    "enabled=true\n"
@@ -89,6 +90,8 @@ static const KeyDesc keys[] = {
   { "encoder", "upgrade", KEY_BOOL, F (upgrade) },
   { "encoder", "nvml_poll_ms", KEY_UINT, F (nvml_poll_ms), 100, 600000 },
   { "encoder", "upgrade_holdoff_s", KEY_UINT, F (upgrade_holdoff_s), 0, 86400 },
+  { "encoder", "join_keyframe_min_interval_ms", KEY_UINT, F (join_keyframe_min_interval_ms), 0,
+    10000 },
   { "demo", "enabled", KEY_BOOL, F (demo_enabled) },
   { "demo", "name", KEY_STRING, F (demo_name) },
   { "demo", "session_key", KEY_STRING, F (demo_session_key) },

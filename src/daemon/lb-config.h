@@ -37,6 +37,7 @@ struct _LbConfig
   gboolean upgrade;           /* move fallback encodes back to hardware when a slot frees */
   guint nvml_poll_ms;
   guint upgrade_holdoff_s; /* no upgrades onto a pool this long after it failed mid-stream */
+  guint join_keyframe_min_interval_ms; /* joins closer than this share one forced IDR */
   /* [demo] */
   gboolean demo_enabled;
   char *demo_name;

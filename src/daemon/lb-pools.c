@@ -382,7 +382,7 @@ lb_limit_source_name (LbLimitSource source)
 }
 
 JsonNode *
-lb_pools_to_json (LbPools *self)
+lb_pools_to_json (LbPools *self, const guint *viewers)
 {
   JsonArray *array = json_array_new ();
   for (guint i = 0; i < self->pools->len; i++)
@@ -396,7 +396,10 @@ lb_pools_to_json (LbPools *self)
       json_object_set_boolean_member (o, "usable", p->usable);
       if (p->reason)
         json_object_set_string_member (o, "unavailable_reason", p->reason);
+      /* used = encodes (slots); sessions = viewers of those encodes. */
       json_object_set_int_member (o, "used", p->used);
+      if (viewers != NULL)
+        json_object_set_int_member (o, "sessions", viewers[i]);
       json_object_set_int_member (o, "external", p->external);
       if (p->backend == LB_BACKEND_SOFTWARE || p->limit == 0)
         json_object_set_null_member (o, "limit");

@@ -82,7 +82,8 @@ void lb_pools_refresh_external (LbPools *pools);
 /* Encoder settings to open an encode on @index. */
 LbEncoderSettings lb_pools_settings (LbPools *pools, guint index);
 
-JsonNode *lb_pools_to_json (LbPools *pools);
+/* @viewers: sessions watching encodes of each pool (nullable). */
+JsonNode *lb_pools_to_json (LbPools *pools, const guint *viewers);
 JsonNode *lb_pools_gpus_to_json (LbPools *pools);
 JsonNode *lb_pools_hardware_to_json (LbPools *pools);
 /* Hardware slots in use (lobbyd's + other processes') and their limit

@@ -9,6 +9,7 @@
 #include "lb-lobby.h"
 #include "lb-pools.h"
 #include "lb-session.h"
+#include "lb-shared-encode.h"
 #include "lb-spec.h"
 #include "lb-store.h"
 
@@ -26,6 +27,7 @@ struct _LbRegistry
   LbAllowList *allow;
   GPtrArray *lobbies;        /* LbLobby, owned, creation order */
   GPtrArray *sessions;       /* LbSession, owned, creation order */
+  GPtrArray *encodes;        /* LbSharedEncode, owned, creation order */
   GHashTable *lobby_by_id;   /* id → LbLobby */
   GHashTable *lobby_by_key;  /* session_key → LbLobby */
   GHashTable *session_by_id; /* id → LbSession */
@@ -48,6 +50,7 @@ lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvent
   self->allow = g_steal_pointer (&allow);
   self->lobbies = g_ptr_array_new ();
   self->sessions = g_ptr_array_new ();
+  self->encodes = g_ptr_array_new ();
   self->lobby_by_id = g_hash_table_new (g_str_hash, g_str_equal);
   self->lobby_by_key = g_hash_table_new (g_str_hash, g_str_equal);
   self->session_by_id = g_hash_table_new (g_str_hash, g_str_equal);
@@ -81,28 +84,28 @@ emit (LbRegistry *self, const char *type, JsonObject *obj)
 
 static void schedule_upgrade (LbRegistry *self);
 
-/* Gives the session's encoder slot back to its pool. */
+/* Gives the encode's slot back to its pool. */
 static void
-release_slot (LbRegistry *self, LbSession *session)
+release_slot (LbRegistry *self, LbSharedEncode *encode)
 {
-  int pool = lb_session_get_pool (session);
+  int pool = lb_shared_encode_get_pool (encode);
   if (pool < 0)
     return;
-  lb_pools_release (self->pools, (guint)pool, lb_session_get_pixel_rate (session));
+  lb_pools_release (self->pools, (guint)pool, lb_shared_encode_get_pixel_rate (encode));
   if (lb_pools_get (self->pools, (guint)pool)->backend != LB_BACKEND_SOFTWARE)
     schedule_upgrade (self);
-  lb_session_set_pool (session, -1, NULL, NULL, FALSE, FALSE);
+  lb_shared_encode_set_pool (encode, -1, NULL, NULL, FALSE, FALSE);
 }
 
-/* Moves the session's slot to @pool (releasing the one it held, if any). */
+/* Moves the encode's slot to @pool_index (releasing the one it held, if any). */
 static void
-take_slot (LbRegistry *self, LbSession *session, guint pool_index, gboolean fallback)
+take_slot (LbRegistry *self, LbSharedEncode *encode, guint pool_index, gboolean fallback)
 {
   LbPool *pool = lb_pools_get (self->pools, pool_index);
-  release_slot (self, session);
-  lb_pools_acquire (self->pools, pool_index, lb_session_get_pixel_rate (session));
-  lb_session_set_pool (session, (int)pool_index, pool->name, pool->factory,
-                       pool->backend != LB_BACKEND_SOFTWARE, fallback);
+  release_slot (self, encode);
+  lb_pools_acquire (self->pools, pool_index, lb_shared_encode_get_pixel_rate (encode));
+  lb_shared_encode_set_pool (encode, (int)pool_index, pool->name, pool->factory,
+                             pool->backend != LB_BACKEND_SOFTWARE, fallback);
 }
 
 /* A hardware encoder refused to open on @pool_index: learn its real limit. */
@@ -117,11 +120,29 @@ learn_limit (LbRegistry *self, guint pool_index, const char *message)
   emit (self, "pool.limit_learned", obj);
 }
 
-/* The session stops (its slot is freed) but stays listed as failed. */
+/* Closes an encode nobody watches any more, and frees its slot. */
+static void
+close_encode (LbRegistry *self, LbSharedEncode *encode)
+{
+  release_slot (self, encode);
+  g_ptr_array_remove (self->encodes, encode);
+  lb_shared_encode_free (encode);
+}
+
+/* Takes the session off its encode; the last viewer closes the encode. */
+static void
+detach_session (LbRegistry *self, LbSession *session)
+{
+  LbSharedEncode *encode = lb_session_detach (session);
+  if (encode != NULL && lb_shared_encode_get_sessions (encode)->len == 0)
+    close_encode (self, encode);
+}
+
+/* The session stops but stays listed as failed. */
 static void
 fail_session (LbRegistry *self, LbSession *session, const char *message)
 {
-  release_slot (self, session);
+  detach_session (self, session);
   lb_session_set_failed (session, message);
   emit (self, "session.failed",
         fields ("session_id", lb_session_get_id (session), "lobby_id",
@@ -131,7 +152,7 @@ fail_session (LbRegistry *self, LbSession *session, const char *message)
 static void
 forget_session (LbRegistry *self, LbSession *session)
 {
-  release_slot (self, session);
+  detach_session (self, session);
   g_ptr_array_remove (lb_lobby_get_sessions (lb_session_get_lobby (session)), session);
   g_hash_table_remove (self->session_by_id, lb_session_get_id (session));
   g_ptr_array_remove (self->sessions, session);
@@ -161,9 +182,11 @@ lb_registry_free (LbRegistry *self)
   self->closing = TRUE; /* the shutdown itself emits nothing and upgrades nothing */
   while (self->lobbies->len > 0)
     forget_lobby (self, g_ptr_array_index (self->lobbies, self->lobbies->len - 1));
+  g_warn_if_fail (self->encodes->len == 0);
   g_hash_table_unref (self->session_by_id);
   g_hash_table_unref (self->lobby_by_key);
   g_hash_table_unref (self->lobby_by_id);
+  g_ptr_array_unref (self->encodes);
   g_ptr_array_unref (self->sessions);
   g_ptr_array_unref (self->lobbies);
   lb_allow_list_free (self->allow);
@@ -172,24 +195,34 @@ lb_registry_free (LbRegistry *self)
   g_free (self);
 }
 
-static void migrate_session (LbRegistry *self, LbSession *session, const char *message);
+static void migrate_encode (LbRegistry *self, LbSharedEncode *encode, const char *message);
 
 /* A media error names the branch it came from. An encoder failing mid-stream
- * moves its session to another pool; an output failing ends that session
+ * moves its viewers to another pool; an output failing ends that session
  * alone; a producer error fails the lobby and its sessions. */
 static void
 on_media_error (const char *branch, const GError *error, gpointer user_data)
 {
   LbLobby *lobby = user_data;
   LbRegistry *self = lb_lobby_get_owner (lobby);
-  g_autoptr (GPtrArray) sessions = g_ptr_array_copy (lb_lobby_get_sessions (lobby), NULL, NULL);
 
+  if (branch != NULL)
+    {
+      for (guint i = 0; i < self->encodes->len; i++)
+        {
+          LbSharedEncode *encode = g_ptr_array_index (self->encodes, i);
+          if (lb_shared_encode_owns_branch (encode, branch))
+            {
+              migrate_encode (self, encode, error->message);
+              return;
+            }
+        }
+    }
+  g_autoptr (GPtrArray) sessions = g_ptr_array_copy (lb_lobby_get_sessions (lobby), NULL, NULL);
   for (guint i = 0; i < sessions->len; i++)
     {
       LbSession *session = g_ptr_array_index (sessions, i);
-      if (branch != NULL && lb_session_owns_encode_branch (session, branch))
-        migrate_session (self, session, error->message);
-      else if (branch == NULL || lb_session_owns_branch (session, branch))
+      if (branch == NULL || lb_session_owns_branch (session, branch))
         fail_session (self, session, error->message);
     }
   if (branch == NULL)
@@ -222,33 +255,27 @@ add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *sp
   return session;
 }
 
-static void
-emit_refusal (LbRegistry *self, LbSession *session, LbRefusal refusal)
-{
-  JsonObject *obj = fields ("lobby_id", lb_lobby_get_id (lb_session_get_lobby (session)), "reason",
-                            lb_refusal_name (refusal), NULL);
-  json_object_set_member (obj, "pools", lb_pools_to_json (self->pools));
-  emit (self, "admission.refused", obj);
-}
-
-/* Admission (DESIGN.md): ask the scheduler for a pool, open the encode there;
- * a hardware pool whose driver refuses teaches its real limit and is
- * excluded, and the scheduler is asked again within the same call. With
- * @switching the session's running output moves onto the new encode. */
+/* Admission (DESIGN.md): ask the scheduler for a pool, open the encoder
+ * there; a hardware pool whose driver refuses teaches its real limit and is
+ * excluded, and the scheduler is asked again within the same call. For an
+ * encode that already runs, this is a switch: its viewers move along. */
 static gboolean
-admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *excluded, GError **error)
+admit (LbRegistry *self, LbSharedEncode *encode, gboolean *excluded, GError **error)
 {
-  const LbSessionSpec *spec = lb_session_get_spec (session);
-  guint64 px = lb_session_get_pixel_rate (session);
+  guint64 px = lb_shared_encode_get_pixel_rate (encode);
 
   for (;;)
     {
-      LbDecision d
-          = lb_pools_decide (self->pools, spec->encoder, spec->require_hardware, px, excluded);
+      LbDecision d = lb_pools_decide (self->pools, lb_shared_encode_get_preference (encode),
+                                      lb_shared_encode_requires_hardware (encode), px, excluded);
       if (d.pool < 0)
         {
           self->counters.refusals++;
-          emit_refusal (self, session, d.refusal);
+          JsonObject *obj = fields ("lobby_id", lb_lobby_get_id (lb_shared_encode_get_lobby (encode)),
+                                    "reason", lb_refusal_name (d.refusal), NULL);
+          g_autofree guint *viewers = lb_registry_count_pool_viewers (self);
+          json_object_set_member (obj, "pools", lb_pools_to_json (self->pools, viewers));
+          emit (self, "admission.refused", obj);
           g_set_error (error, LB_ERROR, LB_ERROR_CAPACITY, "no encoder can take this session (%s)",
                        lb_refusal_name (d.refusal));
           return FALSE;
@@ -256,18 +283,16 @@ admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *exclu
       LbPool *pool = lb_pools_get (self->pools, (guint)d.pool);
       LbEncoderSettings settings = lb_pools_settings (self->pools, (guint)d.pool);
       g_autoptr (GError) local_error = NULL;
-      gboolean ok = switching ? lb_session_switch_encode (session, &settings, &local_error)
-                              : lb_session_start (session, &settings, &local_error);
-      if (ok)
+      if (lb_shared_encode_open (encode, &settings, &local_error))
         {
-          take_slot (self, session, (guint)d.pool, d.fallback);
+          take_slot (self, encode, (guint)d.pool, d.fallback);
           if (d.fallback)
             {
               self->counters.fallbacks++;
               emit (self, "encoder.fallback",
-                    fields ("session_id", lb_session_get_id (session), "lobby_id",
-                            lb_lobby_get_id (lb_session_get_lobby (session)), "pool", pool->name,
-                            "reason", "no hardware encoder slot available", NULL));
+                    fields ("encode_id", lb_shared_encode_get_id (encode), "lobby_id",
+                            lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), "pool",
+                            pool->name, "reason", "no hardware encoder slot available", NULL));
             }
           return TRUE;
         }
@@ -282,12 +307,12 @@ admit (LbRegistry *self, LbSession *session, gboolean switching, gboolean *exclu
     }
 }
 
-/* An encoder failed mid-stream: move the session to another pool without the
- * client re-joining (the output, with its SSRC and sequence, stays). */
+/* An encoder failed mid-stream: move its viewers to another pool without
+ * them re-joining (their outputs, with SSRC and sequence, stay). */
 static void
-migrate_session (LbRegistry *self, LbSession *session, const char *message)
+migrate_encode (LbRegistry *self, LbSharedEncode *encode, const char *message)
 {
-  int failed = lb_session_get_pool (session);
+  int failed = lb_shared_encode_get_pool (encode);
   g_autofree gboolean *excluded = g_new0 (gboolean, lb_pools_get_n (self->pools));
   g_autoptr (GError) error = NULL;
 
@@ -304,20 +329,23 @@ migrate_session (LbRegistry *self, LbSession *session, const char *message)
       pool->last_error = g_strdup (message);
       excluded[failed] = TRUE;
       emit (self, "encode.error",
-            fields ("session_id", lb_session_get_id (session), "pool", pool->name, "error", message,
-                    NULL));
+            fields ("encode_id", lb_shared_encode_get_id (encode), "pool", pool->name, "error",
+                    message, NULL));
     }
-  if (!lb_session_is_running (session) || !admit (self, session, TRUE, excluded, &error))
+  if (!admit (self, encode, excluded, &error))
     {
-      fail_session (self, session, error ? error->message : message);
+      g_autoptr (GPtrArray) viewers
+          = g_ptr_array_copy (lb_shared_encode_get_sessions (encode), NULL, NULL);
+      for (guint i = 0; i < viewers->len; i++)
+        fail_session (self, g_ptr_array_index (viewers, i), error->message);
       return;
     }
-  g_info ("session %s: encoder failed (%s); moved to %s", lb_session_get_id (session), message,
-          lb_pools_get (self->pools, (guint)lb_session_get_pool (session))->name);
+  g_info ("encode %s: encoder failed (%s); moved to %s", lb_shared_encode_get_id (encode), message,
+          lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name);
 }
 
 /* A hardware slot freed: move fallback encodes back to hardware, oldest
- * session first, while slots last. */
+ * first, while slots last. */
 static gboolean
 run_upgrades (gpointer user_data)
 {
@@ -329,10 +357,10 @@ run_upgrades (gpointer user_data)
   self->upgrade_source = 0;
   for (guint p = 0; p < n_pools; p++)
     held_off[p] = lb_pools_get (self->pools, p)->upgrade_holdoff_until > now;
-  for (guint i = 0; i < self->sessions->len; i++)
+  for (guint i = 0; i < self->encodes->len; i++)
     {
-      LbSession *session = g_ptr_array_index (self->sessions, i);
-      if (!lb_session_is_fallback (session) || !lb_session_is_running (session))
+      LbSharedEncode *encode = g_ptr_array_index (self->encodes, i);
+      if (!lb_shared_encode_is_fallback (encode))
         continue;
       int hw = lb_pools_pick_hardware (self->pools, held_off);
       if (hw < 0)
@@ -340,21 +368,24 @@ run_upgrades (gpointer user_data)
       LbPool *pool = lb_pools_get (self->pools, (guint)hw);
       LbEncoderSettings settings = lb_pools_settings (self->pools, (guint)hw);
       g_autoptr (GError) error = NULL;
-      g_autofree char *from
-          = g_strdup (lb_pools_get (self->pools, (guint)lb_session_get_pool (session))->name);
-      if (!lb_session_switch_encode (session, &settings, &error))
+      g_autofree char *from = g_strdup (
+          lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name);
+      if (!lb_shared_encode_open (encode, &settings, &error))
         {
           if (g_error_matches (error, LB_ERROR, LB_ERROR_ENCODER_OPEN))
             learn_limit (self, (guint)hw, error->message);
-          g_warning ("session %s: upgrade to %s failed: %s", lb_session_get_id (session),
+          g_warning ("encode %s: upgrade to %s failed: %s", lb_shared_encode_get_id (encode),
                      pool->name, error->message);
           break;
         }
-      take_slot (self, session, (guint)hw, FALSE);
+      take_slot (self, encode, (guint)hw, FALSE);
       self->counters.upgrades++;
-      emit (
-          self, "encoder.upgrade",
-          fields ("session_id", lb_session_get_id (session), "from", from, "to", pool->name, NULL));
+      GPtrArray *viewers = lb_shared_encode_get_sessions (encode);
+      for (guint v = 0; v < viewers->len; v++)
+        emit (self, "encoder.upgrade",
+              fields ("session_id", lb_session_get_id (g_ptr_array_index (viewers, v)),
+                      "encode_id", lb_shared_encode_get_id (encode), "from", from, "to",
+                      pool->name, NULL));
     }
   return G_SOURCE_REMOVE;
 }
@@ -367,11 +398,35 @@ schedule_upgrade (LbRegistry *self)
     self->upgrade_source = g_idle_add (run_upgrades, self);
 }
 
+/* Admission of a session: an encode of its lobby with the same profile
+ * takes it at no cost in slots; otherwise a new encode is admitted. */
 static gboolean
 start_session (LbRegistry *self, LbSession *session, GError **error)
 {
+  LbLobby *lobby = lb_session_get_lobby (session);
+  const LbSessionSpec *spec = lb_session_get_spec (session);
+  gboolean share = lb_lobby_get_spec (lobby)->share_encodes;
+
+  for (guint i = 0; share && i < self->encodes->len; i++)
+    {
+      LbSharedEncode *encode = g_ptr_array_index (self->encodes, i);
+      if (lb_shared_encode_get_lobby (encode) == lobby
+          && lb_shared_encode_accepts (encode, &spec->profile, spec->encoder,
+                                       spec->require_hardware))
+        return lb_session_attach (session, encode, error);
+    }
+
+  LbSharedEncode *encode
+      = lb_shared_encode_new (lobby, &spec->profile, share, spec->encoder, spec->require_hardware,
+                              self->config->join_keyframe_min_interval_ms);
   g_autofree gboolean *excluded = g_new0 (gboolean, lb_pools_get_n (self->pools));
-  return admit (self, session, FALSE, excluded, error);
+  g_ptr_array_add (self->encodes, encode);
+  if (!admit (self, encode, excluded, error) || !lb_session_attach (session, encode, error))
+    {
+      close_encode (self, encode);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 const LbRegistryCounters *
@@ -500,9 +555,12 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
     }
   g_info ("session %s joined lobby %s (rtp %s:%u)", id, lb_lobby_get_id (lobby),
           lb_session_get_spec (session)->host, lb_session_get_spec (session)->port);
+  LbSharedEncode *encode = lb_session_get_encode (session);
   emit (self, "session.created",
-        fields ("session_id", id, "lobby_id", lb_lobby_get_id (lobby), "pool",
-                lb_pools_get (self->pools, (guint)lb_session_get_pool (session))->name, NULL));
+        fields ("session_id", id, "lobby_id", lb_lobby_get_id (lobby), "encode_id",
+                lb_shared_encode_get_id (encode), "pool",
+                lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name,
+                NULL));
   return session;
 }
 
@@ -549,12 +607,32 @@ guint
 lb_registry_count_fallback_sessions (LbRegistry *self)
 {
   guint n = 0;
-  for (guint i = 0; i < self->sessions->len; i++)
+  for (guint i = 0; i < self->encodes->len; i++)
     {
-      LbSession *s = g_ptr_array_index (self->sessions, i);
-      n += lb_session_is_running (s) && lb_session_is_fallback (s);
+      LbSharedEncode *e = g_ptr_array_index (self->encodes, i);
+      if (lb_shared_encode_is_fallback (e))
+        n += lb_shared_encode_get_sessions (e)->len;
     }
   return n;
+}
+
+guint *
+lb_registry_count_pool_viewers (LbRegistry *self)
+{
+  guint *viewers = g_new0 (guint, lb_pools_get_n (self->pools));
+  for (guint i = 0; i < self->encodes->len; i++)
+    {
+      LbSharedEncode *e = g_ptr_array_index (self->encodes, i);
+      if (lb_shared_encode_get_pool (e) >= 0)
+        viewers[lb_shared_encode_get_pool (e)] += lb_shared_encode_get_sessions (e)->len;
+    }
+  return viewers;
+}
+
+GPtrArray *
+lb_registry_get_encodes (LbRegistry *self)
+{
+  return self->encodes;
 }
 
 typedef struct

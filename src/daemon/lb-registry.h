@@ -50,6 +50,10 @@ guint lb_registry_count_running_sessions (LbRegistry *registry);
 /* Running sessions encoding in software although hardware was allowed. */
 guint lb_registry_count_fallback_sessions (LbRegistry *registry);
 const LbRegistryCounters *lb_registry_get_counters (LbRegistry *registry);
+/* Running encodes (LbSharedEncode, borrowed): each holds one encoder slot. */
+GPtrArray *lb_registry_get_encodes (LbRegistry *registry);
+/* Sessions per pool (index as in LbPools), newly allocated. */
+guint *lb_registry_count_pool_viewers (LbRegistry *registry);
 LbPools *lb_registry_get_pools (LbRegistry *registry);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbRegistry, lb_registry_free)

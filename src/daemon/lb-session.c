@@ -1,9 +1,10 @@
-/* lb-session.c — a session's media (one encode + one RTP output for now). */
+/* lb-session.c — a session: its spec, its RTP output and the encode it watches. */
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-session.h"
 #include "lb-encode.h"
 #include "lb-lobby.h"
 #include "lb-output-rtp.h"
+#include "lb-shared-encode.h"
 #include "lb-error.h"
 #include "lb-spec.h"
 
@@ -14,17 +15,9 @@ struct _LbSession
   LbSessionSpec *spec;
   gint64 created_at;
   char *error;
-  char *encode_prefix; /* "encode-<id>": every encode of this session starts so */
-  char *output_name;   /* "session-<id>" */
-  guint encode_serial; /* encodes get "encode-<id>-<n>": old and new coexist in a switch */
-  LbEncode *encode;
+  char *output_name;      /* "session-<id>", the output's media branch */
+  LbSharedEncode *encode; /* borrowed: the registry closes it after its last viewer */
   LbOutputRtp *output;
-  /* Where the encode runs (set by the registry from its admission decision). */
-  int pool;
-  char *pool_name;
-  char *encoder;
-  gboolean hardware;
-  gboolean fallback;
 };
 
 LbSession *
@@ -35,108 +28,52 @@ lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 crea
   self->lobby = lobby;
   self->spec = spec;
   self->created_at = created_at;
-  self->encode_prefix = g_strdup_printf ("encode-%s", id);
-  self->pool = -1;
   self->output_name = g_strdup_printf ("session-%s", id);
   return self;
 }
 
-static void
-stop_media (LbSession *self)
-{
-  /* Outputs before their encode: an output is a branch of the encode's tee. */
-  g_clear_pointer (&self->output, lb_output_rtp_free);
-  g_clear_pointer (&self->encode, lb_encode_free);
-}
-
-static LbEncode *
-open_encode (LbSession *self, const LbEncoderSettings *settings, GError **error)
-{
-  LbProducer *producer = lb_lobby_get_producer (self->lobby);
-  if (producer == NULL)
-    {
-      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s is not running: %s",
-                   lb_lobby_get_id (self->lobby), lb_lobby_get_error (self->lobby));
-      return NULL;
-    }
-  g_autofree char *name = g_strdup_printf ("%s-%u", self->encode_prefix, ++self->encode_serial);
-  return lb_encode_new (producer, name, &self->spec->profile, settings, error);
-}
-
 gboolean
-lb_session_start (LbSession *self, const LbEncoderSettings *settings, GError **error)
+lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
-
-  self->encode = open_encode (self, settings, &local_error);
-  if (self->encode == NULL)
-    goto fail;
-  self->output = lb_output_rtp_new (self->encode, self->output_name, self->spec->host,
-                                    self->spec->port, &local_error);
+  g_return_val_if_fail (self->encode == NULL, FALSE);
+  self->output = lb_output_rtp_new (lb_shared_encode_get_media (encode), self->output_name,
+                                    self->spec->host, self->spec->port, error);
   if (self->output == NULL)
-    goto fail;
+    return FALSE;
+  self->encode = encode;
+  g_ptr_array_add (lb_shared_encode_get_sessions (encode), self);
+  lb_shared_encode_request_key_frame (encode);
   g_clear_pointer (&self->error, g_free);
   return TRUE;
+}
 
-fail:
-  lb_session_set_failed (self, local_error->message);
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
+LbSharedEncode *
+lb_session_detach (LbSession *self)
+{
+  LbSharedEncode *encode = self->encode;
+  g_clear_pointer (&self->output, lb_output_rtp_free);
+  if (encode != NULL)
+    g_ptr_array_remove (lb_shared_encode_get_sessions (encode), self);
+  self->encode = NULL;
+  return encode;
 }
 
 gboolean
-lb_session_switch_encode (LbSession *self, const LbEncoderSettings *settings, GError **error)
+lb_session_move_output (LbSession *self, LbEncode *media, GError **error)
 {
-  g_return_val_if_fail (self->output != NULL, FALSE);
-  LbEncode *next = open_encode (self, settings, error);
-  if (next == NULL)
-    return FALSE; /* the current encode keeps running */
-  if (!lb_output_rtp_move (self->output, next, error))
-    {
-      lb_encode_free (next);
-      return FALSE;
-    }
-  lb_encode_free (self->encode);
-  self->encode = next;
-  return TRUE;
+  return lb_output_rtp_move (self->output, media, error);
 }
 
-void
-lb_session_set_pool (LbSession *self, int pool, const char *pool_name, const char *encoder,
-                     gboolean hardware, gboolean fallback)
+LbSharedEncode *
+lb_session_get_encode (const LbSession *self)
 {
-  self->pool = pool;
-  g_free (self->pool_name);
-  self->pool_name = g_strdup (pool_name);
-  g_free (self->encoder);
-  self->encoder = g_strdup (encoder);
-  self->hardware = hardware;
-  self->fallback = fallback;
-}
-
-int
-lb_session_get_pool (const LbSession *self)
-{
-  return self->pool;
-}
-
-gboolean
-lb_session_is_fallback (const LbSession *self)
-{
-  return self->fallback;
-}
-
-guint64
-lb_session_get_pixel_rate (const LbSession *self)
-{
-  const LbProfile *p = &self->spec->profile;
-  return (guint64)p->width * p->height * p->fps;
+  return self->encode;
 }
 
 void
 lb_session_set_failed (LbSession *self, const char *message)
 {
-  stop_media (self);
+  g_warn_if_fail (self->encode == NULL);
   g_free (self->error);
   self->error = g_strdup (message);
 }
@@ -144,13 +81,7 @@ lb_session_set_failed (LbSession *self, const char *message)
 gboolean
 lb_session_owns_branch (const LbSession *self, const char *branch)
 {
-  return lb_session_owns_encode_branch (self, branch) || g_strcmp0 (branch, self->output_name) == 0;
-}
-
-gboolean
-lb_session_owns_encode_branch (const LbSession *self, const char *branch)
-{
-  return branch != NULL && g_str_has_prefix (branch, self->encode_prefix);
+  return g_strcmp0 (branch, self->output_name) == 0;
 }
 
 void
@@ -158,11 +89,9 @@ lb_session_free (LbSession *self)
 {
   if (self == NULL)
     return;
-  stop_media (self);
+  g_warn_if_fail (self->encode == NULL);
+  g_clear_pointer (&self->output, lb_output_rtp_free);
   lb_session_spec_free (self->spec);
-  g_free (self->encode_prefix);
-  g_free (self->pool_name);
-  g_free (self->encoder);
   g_free (self->output_name);
   g_free (self->error);
   g_free (self->id);
@@ -213,15 +142,8 @@ lb_session_to_json (const LbSession *self)
   if (self->error != NULL)
     json_object_set_string_member (obj, "error", self->error);
   json_object_set_string_member (obj, "created_at", created_text);
-  JsonObject *enc = json_object_new ();
-  if (self->pool_name != NULL)
-    {
-      json_object_set_string_member (enc, "pool", self->pool_name);
-      json_object_set_string_member (enc, "element", self->encoder);
-    }
-  json_object_set_boolean_member (enc, "hardware", self->hardware);
-  json_object_set_boolean_member (enc, "fallback", self->fallback);
-  json_object_set_object_member (obj, "encoding", enc);
+  if (self->encode != NULL)
+    json_object_set_object_member (obj, "encoding", lb_shared_encode_to_json (self->encode));
   if (self->output != NULL)
     {
       JsonObject *stats = json_object_new ();

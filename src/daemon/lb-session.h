@@ -4,6 +4,9 @@
 #include <json-glib/json-glib.h>
 #include "lb-types.h"
 
+typedef struct _LbSharedEncode LbSharedEncode;
+typedef struct _LbEncode LbEncode;
+
 G_BEGIN_DECLS
 
 const char *lb_session_get_id (const LbSession *session);
@@ -16,23 +19,17 @@ JsonNode *lb_session_to_json (const LbSession *session);
 
 /* For the registry. @spec: ownership is taken. */
 LbSession *lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at);
-/* Opens the session's encode and output on its lobby's producer. An encoder
- * that refuses to open fails with LB_ERROR_ENCODER_OPEN. */
-gboolean lb_session_start (LbSession *session, const LbEncoderSettings *settings, GError **error);
-/* Opens a new encode and moves the running output onto it (same SSRC and
- * sequence numbers, key frame first), then closes the old encode. On failure
- * the old encode keeps running. */
-gboolean lb_session_switch_encode (LbSession *session, const LbEncoderSettings *settings,
-                                   GError **error);
-void lb_session_set_pool (LbSession *session, int pool, const char *pool_name, const char *encoder,
-                          gboolean hardware, gboolean fallback);
-int lb_session_get_pool (const LbSession *session); /* -1 = none */
-gboolean lb_session_is_fallback (const LbSession *session);
-guint64 lb_session_get_pixel_rate (const LbSession *session);
-gboolean lb_session_owns_encode_branch (const LbSession *session, const char *branch);
-/* Tears media down (idempotent); the session stays listed as failed. */
+/* Adds the session's RTP output to @encode (borrowed) and asks it for a key
+ * frame. */
+gboolean lb_session_attach (LbSession *session, LbSharedEncode *encode, GError **error);
+/* Removes the output; returns the encode it watched (or NULL). */
+LbSharedEncode *lb_session_detach (LbSession *session);
+/* Moves the running output onto another encoder (same SSRC and sequence). */
+gboolean lb_session_move_output (LbSession *session, LbEncode *media, GError **error);
+LbSharedEncode *lb_session_get_encode (const LbSession *session);
+/* Records why the session stopped (detach first); it stays listed as failed. */
 void lb_session_set_failed (LbSession *session, const char *message);
-/* Does @branch (a media bin name) belong to this session? */
+/* Is @branch (a media bin name) this session's output? */
 gboolean lb_session_owns_branch (const LbSession *session, const char *branch);
 void lb_session_free (LbSession *session);
 

@@ -35,6 +35,24 @@ lb_encoder_preference_name (LbEncoderPreference preference)
   return encoder_preferences[preference];
 }
 
+guint
+lb_bitrate_tier (guint kbps)
+{
+  static const guint tiers[] = { 250,  500,  750,   1000,  1500,  2000,  2500,  3000,  4000,  5000,
+                                 6000, 8000, 10000, 12000, 16000, 20000, 25000, 32000, 40000, 50000 };
+  for (guint i = 0; i < G_N_ELEMENTS (tiers); i++)
+    if (kbps <= tiers[i])
+      return tiers[i];
+  return kbps;
+}
+
+char *
+lb_profile_share_key (const LbProfile *p)
+{
+  return g_strdup_printf ("%s/%ux%u@%u/%u", lb_codec_name (p->codec), p->width, p->height, p->fps,
+                          lb_bitrate_tier (p->bitrate_kbps));
+}
+
 const char *
 lb_codec_name (LbCodec codec)
 {
@@ -80,6 +98,7 @@ lb_lobby_spec_new_default (void)
   spec->width = 1280;
   spec->height = 720;
   spec->fps = 30;
+  spec->share_encodes = TRUE;
   return spec;
 }
 
@@ -122,8 +141,10 @@ LbLobbySpec *
 lb_lobby_spec_from_json (JsonObject *obj, GError **error)
 {
   static const char *const members[]
-      = { "name", "session_key", "source", "video", "encoder", NULL };
+      = { "name", "session_key", "source", "video", "encoder", "encoder_sharing", NULL };
+  static const char *const sharing[] = { "off", "auto", NULL };
   static const char *const video_members[] = { "width", "height", "fps", NULL };
+  guint share = 1;
   g_autoptr (LbLobbySpec) spec = lb_lobby_spec_new_default ();
   JsonObject *source = NULL;
   JsonObject *video = NULL;
@@ -134,8 +155,10 @@ lb_lobby_spec_from_json (JsonObject *obj, GError **error)
                               &spec->session_key, error)
       || !lb_json_get_object (obj, NULL, "source", FALSE, &source, error)
       || !lb_json_get_object (obj, NULL, "video", FALSE, &video, error)
-      || !lb_json_get_enum (obj, NULL, "encoder", encoder_preferences, &spec->encoder, error))
+      || !lb_json_get_enum (obj, NULL, "encoder", encoder_preferences, &spec->encoder, error)
+      || !lb_json_get_enum (obj, NULL, "encoder_sharing", sharing, &share, error))
     return NULL;
+  spec->share_encodes = share == 1;
 
   if (source != NULL && !read_source (source, spec, error))
     return NULL;
@@ -178,6 +201,8 @@ lb_lobby_spec_to_json (const LbLobbySpec *spec)
   json_builder_end_object (b);
   json_builder_set_member_name (b, "encoder");
   json_builder_add_string_value (b, encoder_preferences[spec->encoder]);
+  json_builder_set_member_name (b, "encoder_sharing");
+  json_builder_add_string_value (b, spec->share_encodes ? "auto" : "off");
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

@@ -37,6 +37,7 @@ struct _LbLobbySpec
   const char *pattern; /* one of lb_spec_patterns(), static */
   guint width, height, fps;
   LbEncoderPreference encoder; /* default for its sessions */
+  gboolean share_encodes;      /* encoder_sharing: auto (TRUE) | off (one encode per session) */
 };
 
 struct _LbProfile
@@ -73,6 +74,14 @@ void lb_session_spec_free (LbSessionSpec *spec);
 
 const char *lb_codec_name (LbCodec codec);
 const char *lb_encoder_preference_name (LbEncoderPreference preference);
+
+/* The bitrate an encode for @kbps runs at when encodes are shared: the
+ * smallest tier >= @kbps (250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000,
+ * 5000, 6000, 8000, 10000, 12000, 16000, 20000, 25000, 32000, 40000, 50000),
+ * or @kbps itself above the last. Viewers in one tier share one encode. */
+guint lb_bitrate_tier (guint kbps);
+/* "h264/1280x720@30/4000": sessions of a lobby with equal keys can share. */
+char *lb_profile_share_key (const LbProfile *profile);
 const char *lb_transport_name (LbTransport transport);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbLobbySpec, lb_lobby_spec_free)

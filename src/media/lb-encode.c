@@ -6,6 +6,8 @@
 #include "lb-producer.h"
 #include "lb-spec.h"
 
+#include <gst/video/video.h>
+
 struct _LbEncode
 {
   LbProducer *producer; /* borrowed: the producer outlives its encodes */
@@ -106,6 +108,16 @@ lb_encode_free (LbEncode *self)
       gst_object_unref (self->tee);
     }
   g_free (self);
+}
+
+void
+lb_encode_request_key_frame (LbEncode *self)
+{
+  /* Upstream from the encoded tee's sink pad into the encoder: its next
+   * frame is an IDR (with SPS/PPS, all-headers). */
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->tee, "sink");
+  gst_pad_push_event (sink,
+                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 GstElement *

@@ -16,6 +16,8 @@ LbEncode *lb_encode_new (LbProducer *producer, const char *name, const LbProfile
 void lb_encode_free (LbEncode *encode);
 
 GstElement *lb_encode_get_tee (LbEncode *encode);
+/* The encoder's next frame is an IDR with SPS/PPS: for a viewer that joins. */
+void lb_encode_request_key_frame (LbEncode *encode);
 LbProducer *lb_encode_get_producer (LbEncode *encode);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbEncode, lb_encode_free)

@@ -37,22 +37,13 @@ count_packets (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Upstream through the tee to the encoder: the next frame is an IDR with
- * SPS/PPS in front, so the viewer does not wait for the key-frame interval. */
-static void
-request_key_frame (LbOutputRtp *self)
-{
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (lb_branch_get_bin (self->branch), "sink");
-  gst_pad_push_event (sink,
-                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
-}
-
 gboolean
 lb_output_rtp_move (LbOutputRtp *self, LbEncode *encode, GError **error)
 {
   if (!lb_branch_move (self->branch, lb_encode_get_tee (encode), error))
     return FALSE;
-  request_key_frame (self);
+  /* The new encoder's first IDR may have left before this output arrived. */
+  lb_encode_request_key_frame (encode);
   return TRUE;
 }
 

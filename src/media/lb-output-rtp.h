@@ -8,8 +8,8 @@
 
 G_BEGIN_DECLS
 
-/* @host must already be validated (an allowed IP literal). Asks the encoder
- * for a key frame so the new viewer can start decoding at once. */
+/* @host must already be validated (an allowed IP literal). The caller asks
+ * the encode for a key frame (rate-limited when it is shared). */
 LbOutputRtp *lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint port,
                                 GError **error);
 void lb_output_rtp_free (LbOutputRtp *output);

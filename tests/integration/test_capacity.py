@@ -25,7 +25,11 @@ class CapacityTest(unittest.TestCase):
         self.d = Daemon(config_extra=CONFIG).start()
         self.events = EventStream(self.d)
         time.sleep(0.2)
-        self.lobby = self.d.create_lobby(width=320, height=240, fps=30).json
+        # encoder_sharing off: one encode (one slot) per session, the Wolf model,
+        # so three viewers fill three slots. Sharing has its own tests.
+        self.lobby = self.d.request("POST", "/api/v1/lobbies", {
+            "name": "cap", "video": {"width": 320, "height": 240, "fps": 30},
+            "encoder_sharing": "off"}).json
 
     def tearDown(self):
         self.events.close()
@@ -84,6 +88,7 @@ class CapacityTest(unittest.TestCase):
         self.assertEqual(self.d.request("DELETE", "/api/v1/sessions/" + hw[0]["id"]).status, 204)
         up = self.events.wait_for("encoder.upgrade")[0]["data"]
         self.assertEqual((up["session_id"], up["from"], up["to"]), (s4["id"], "software", "test-double@0"))
+        self.assertEqual(up["encode_id"], s4["encoding"]["encode_id"])
         after = self.session(s4["id"])
         self.assertEqual(after["encoding"]["pool"], "test-double@0")
         self.assertEqual(after["stats"]["ssrc"], ssrc4)  # same RTP stream: the client did not re-join
@@ -155,14 +160,16 @@ class RuntimeFaultTest(unittest.TestCase):
         d.start()
         events = EventStream(d)
         try:
-            lobby = d.create_lobby(width=320, height=240, fps=30).json
+            lobby = d.request("POST", "/api/v1/lobbies", {
+                "name": "fault", "video": {"width": 320, "height": 240, "fps": 30},
+                "encoder_sharing": "off"}).json
             port = free_port()
             s = d.join(lobby["id"], port, bitrate=500).json
             self.assertEqual(s["encoding"]["pool"], "test-double@0")
             ssrc = wait_until(lambda: d.request("GET", "/api/v1/sessions/" + s["id"]).json["stats"]["ssrc"])
             open(fault, "w").close()
             err = events.wait_for("encode.error")[0]["data"]
-            self.assertEqual((err["session_id"], err["pool"]), (s["id"], "test-double@0"))
+            self.assertEqual((err["encode_id"], err["pool"]), (s["encoding"]["encode_id"], "test-double@0"))
             events.wait_for("encoder.fallback")
             os.unlink(fault)
             time.sleep(0.5)  # an upgrade back onto the failed pool would happen now; holdoff stops it

@@ -26,7 +26,8 @@ class EventsTest(DaemonTest):
         self.assertEqual(len(set(ids)), len(ids))
         self.assertEqual(live.events[0]["data"]["lobby_id"], a["id"])
         created = live.of_type("session.created")[0]["data"]
-        self.assertEqual((created["session_id"], created["pool"]), (s["id"], "software"))
+        self.assertEqual((created["session_id"], created["pool"], created["encode_id"]),
+                         (s["id"], "software", s["encoding"]["encode_id"]))
 
         # Resume after the second event: exactly the rest, in order, then live ones.
         resumed = EventStream(self.d, last_event_id=ids[1])

@@ -60,7 +60,9 @@ class StreamTest(DaemonTest):
         self.assertEqual(five, {"nvenc_sessions_used": 0, "nvenc_sessions_limit": 0,
                                 "software_mode": True, "active_lobbies": 1, "active_sessions": 2})
         sw = [p for p in status["pools"] if p["name"] == "software"][0]
-        self.assertEqual((sw["used"], sw["limit_source"]), (2, "cpu-budget"))
+        # Same lobby, same profile: one shared encode (one slot) for both viewers.
+        self.assertEqual((sw["used"], sw["sessions"], sw["limit_source"]), (1, 2, "cpu-budget"))
+        self.assertEqual(status["active_encodes"], 1)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,244 @@
+/* lb-shared-encode.c — an encode and the sessions that watch it. */
+#define G_LOG_DOMAIN "lobbyd-registry"
+#include "lb-shared-encode.h"
+#include "lb-encode.h"
+#include "lb-error.h"
+#include "lb-lobby.h"
+#include "lb-session.h"
+
+struct _LbSharedEncode
+{
+  char *id;
+  char *branch_prefix; /* "encode-<id>": its media branches are "encode-<id>-<n>" */
+  guint serial;
+  LbLobby *lobby; /* borrowed: a lobby outlives its encodes */
+  LbProfile profile;
+  gboolean shareable;
+  LbEncoderPreference preference;
+  gboolean require_hardware;
+  LbEncode *media;
+  GPtrArray *sessions; /* LbSession, borrowed */
+  int pool;
+  char *pool_name;
+  char *element;
+  gboolean hardware;
+  gboolean fallback;
+  gint64 last_key_frame_us;
+  guint key_frame_min_interval_ms;
+  guint pending_key_frame; /* timeout source */
+};
+
+LbSharedEncode *
+lb_shared_encode_new (LbLobby *lobby, const LbProfile *profile, gboolean shareable,
+                      LbEncoderPreference preference, gboolean require_hardware,
+                      guint key_frame_min_interval_ms)
+{
+  LbSharedEncode *self = g_new0 (LbSharedEncode, 1);
+  self->id = g_uuid_string_random ();
+  self->branch_prefix = g_strdup_printf ("encode-%s", self->id);
+  self->lobby = lobby;
+  self->profile = *profile;
+  /* Shared encodes run at the bitrate tier; a lone (sharing off) encode at
+   * exactly what its viewer asked. */
+  if (shareable)
+    self->profile.bitrate_kbps = lb_bitrate_tier (profile->bitrate_kbps);
+  self->shareable = shareable;
+  self->preference = preference;
+  self->require_hardware = require_hardware;
+  self->sessions = g_ptr_array_new ();
+  self->pool = -1;
+  self->key_frame_min_interval_ms = key_frame_min_interval_ms;
+  return self;
+}
+
+void
+lb_shared_encode_free (LbSharedEncode *self)
+{
+  if (self == NULL)
+    return;
+  g_warn_if_fail (self->sessions->len == 0);
+  if (self->pending_key_frame != 0)
+    g_source_remove (self->pending_key_frame);
+  lb_encode_free (self->media);
+  g_ptr_array_unref (self->sessions);
+  g_free (self->pool_name);
+  g_free (self->element);
+  g_free (self->branch_prefix);
+  g_free (self->id);
+  g_free (self);
+}
+
+gboolean
+lb_shared_encode_open (LbSharedEncode *self, const LbEncoderSettings *settings, GError **error)
+{
+  LbProducer *producer = lb_lobby_get_producer (self->lobby);
+  if (producer == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s is not running: %s",
+                   lb_lobby_get_id (self->lobby), lb_lobby_get_error (self->lobby));
+      return FALSE;
+    }
+  /* Old and new encoder coexist during a switch, so each gets its own name. */
+  g_autofree char *name = g_strdup_printf ("%s-%u", self->branch_prefix, ++self->serial);
+  LbEncode *next = lb_encode_new (producer, name, &self->profile, settings, error);
+  if (next == NULL)
+    return FALSE;
+  for (guint i = 0; i < self->sessions->len; i++)
+    if (!lb_session_move_output (g_ptr_array_index (self->sessions, i), next, error))
+      {
+        /* Put back the outputs already moved, then give up on the new one. */
+        for (guint j = 0; j < i; j++)
+          lb_session_move_output (g_ptr_array_index (self->sessions, j), self->media, NULL);
+        lb_encode_free (next);
+        return FALSE;
+      }
+  lb_encode_free (self->media);
+  self->media = next;
+  return TRUE;
+}
+
+gboolean
+lb_shared_encode_accepts (const LbSharedEncode *self, const LbProfile *profile,
+                          LbEncoderPreference preference, gboolean require_hardware)
+{
+  if (!self->shareable || self->media == NULL)
+    return FALSE;
+  g_autofree char *mine = lb_profile_share_key (&self->profile);
+  g_autofree char *theirs = lb_profile_share_key (profile);
+  if (!g_str_equal (mine, theirs))
+    return FALSE;
+  /* Sharing costs no slot, but honours what the viewer asked for. */
+  if ((require_hardware || preference == LB_ENCODER_HARDWARE) && !self->hardware)
+    return FALSE;
+  if (preference == LB_ENCODER_SOFTWARE && self->hardware)
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+send_key_frame (gpointer user_data)
+{
+  LbSharedEncode *self = user_data;
+  self->pending_key_frame = 0;
+  self->last_key_frame_us = g_get_monotonic_time ();
+  if (self->media != NULL)
+    lb_encode_request_key_frame (self->media);
+  return G_SOURCE_REMOVE;
+}
+
+void
+lb_shared_encode_request_key_frame (LbSharedEncode *self)
+{
+  gint64 since = g_get_monotonic_time () - self->last_key_frame_us;
+  gint64 min = (gint64)self->key_frame_min_interval_ms * 1000;
+
+  if (self->pending_key_frame != 0)
+    return; /* one is coming: this viewer decodes from it too */
+  if (since >= min)
+    send_key_frame (self);
+  else
+    self->pending_key_frame = g_timeout_add ((guint)((min - since) / 1000) + 1, send_key_frame, self);
+}
+
+void
+lb_shared_encode_set_pool (LbSharedEncode *self, int pool, const char *pool_name,
+                           const char *element, gboolean hardware, gboolean fallback)
+{
+  self->pool = pool;
+  g_free (self->pool_name);
+  self->pool_name = g_strdup (pool_name);
+  g_free (self->element);
+  self->element = g_strdup (element);
+  self->hardware = hardware;
+  self->fallback = fallback;
+}
+
+int
+lb_shared_encode_get_pool (const LbSharedEncode *self)
+{
+  return self->pool;
+}
+
+gboolean
+lb_shared_encode_is_fallback (const LbSharedEncode *self)
+{
+  return self->fallback;
+}
+
+gboolean
+lb_shared_encode_is_hardware (const LbSharedEncode *self)
+{
+  return self->hardware;
+}
+
+LbEncoderPreference
+lb_shared_encode_get_preference (const LbSharedEncode *self)
+{
+  return self->preference;
+}
+
+gboolean
+lb_shared_encode_requires_hardware (const LbSharedEncode *self)
+{
+  return self->require_hardware;
+}
+
+const char *
+lb_shared_encode_get_id (const LbSharedEncode *self)
+{
+  return self->id;
+}
+
+LbLobby *
+lb_shared_encode_get_lobby (const LbSharedEncode *self)
+{
+  return self->lobby;
+}
+
+const LbProfile *
+lb_shared_encode_get_profile (const LbSharedEncode *self)
+{
+  return &self->profile;
+}
+
+guint64
+lb_shared_encode_get_pixel_rate (const LbSharedEncode *self)
+{
+  return (guint64)self->profile.width * self->profile.height * self->profile.fps;
+}
+
+LbEncode *
+lb_shared_encode_get_media (const LbSharedEncode *self)
+{
+  return self->media;
+}
+
+GPtrArray *
+lb_shared_encode_get_sessions (const LbSharedEncode *self)
+{
+  return self->sessions;
+}
+
+gboolean
+lb_shared_encode_owns_branch (const LbSharedEncode *self, const char *branch)
+{
+  return branch != NULL && g_str_has_prefix (branch, self->branch_prefix);
+}
+
+JsonObject *
+lb_shared_encode_to_json (const LbSharedEncode *self)
+{
+  JsonObject *o = json_object_new ();
+  json_object_set_string_member (o, "encode_id", self->id);
+  if (self->pool_name != NULL)
+    {
+      json_object_set_string_member (o, "pool", self->pool_name);
+      json_object_set_string_member (o, "element", self->element);
+    }
+  json_object_set_boolean_member (o, "hardware", self->hardware);
+  json_object_set_boolean_member (o, "fallback", self->fallback);
+  json_object_set_boolean_member (o, "shared", self->shareable);
+  json_object_set_int_member (o, "viewers", self->sessions->len);
+  json_object_set_int_member (o, "bitrate_kbps", self->profile.bitrate_kbps);
+  return o;
+}
