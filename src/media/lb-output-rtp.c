@@ -8,7 +8,6 @@
 
 #include <gio/gio.h>
 #include <gst/sdp/sdp.h>
-#include <gst/video/video.h>
 
 #define PAYLOAD_TYPE 96
 /* Fits in a 1280-byte IPv6 minimum MTU path with room for tunnels. */
@@ -83,11 +82,6 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
   if (self->branch == NULL)
     return NULL;
 
-  /* Upstream through the tee to the encoder: the next frame is an IDR with
-   * SPS/PPS in front, so this viewer does not wait for the key-frame interval. */
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (bin, "sink");
-  gst_pad_push_event (sink,
-                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
   g_debug ("%s: RTP to %s:%u", name, host, port);
   return g_steal_pointer (&self);
 }

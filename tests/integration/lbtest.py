@@ -278,3 +278,80 @@ def wait_until(predicate, timeout=5.0, interval=0.05):
             return value
         time.sleep(interval)
     return predicate()
+
+
+class RtpReceiver:
+    """Captures RTP packets on 127.0.0.1:port in a thread: arrival time,
+    sequence number, SSRC and the H.264 NAL unit types each carries."""
+
+    def __init__(self, port):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.settimeout(0.1)
+        self.packets = []  # (time, seq, ssrc, [nal types], rtp timestamp)
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def nal_types(payload):
+        if not payload:
+            return []
+        t = payload[0] & 0x1F
+        if t == 28 and len(payload) > 1:  # FU-A: the original type, on the start fragment
+            return [payload[1] & 0x1F] if payload[1] & 0x80 else []
+        if t == 24:  # STAP-A: size-prefixed NAL units
+            out, i = [], 1
+            while i + 2 < len(payload):
+                size = (payload[i] << 8) | payload[i + 1]
+                if i + 2 < len(payload):
+                    out.append(payload[i + 2] & 0x1F)
+                i += 2 + size
+            return out
+        return [t]
+
+    def _run(self):
+        while self.running:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) < 12:
+                continue
+            cc = data[0] & 0x0F
+            seq = (data[2] << 8) | data[3]
+            ssrc = int.from_bytes(data[8:12], "big")
+            off = 12 + 4 * cc
+            if data[0] & 0x10 and len(data) >= off + 4:  # header extension
+                off += 4 + 4 * ((data[off + 2] << 8) | data[off + 3])
+            ts = int.from_bytes(data[4:8], "big")
+            self.packets.append((time.time(), seq, ssrc, self.nal_types(data[off:]), ts))
+
+    def first_idr_after(self, t0):
+        for t, _, _, nals, _ in self.packets:
+            if t >= t0 and 5 in nals:
+                return t
+        return None
+
+    def idr_count(self, t0, t1):
+        """IDR frames (one RTP timestamp each; x264 may cut a frame into slices)."""
+        return len({ts for t, _, _, nals, ts in self.packets if t0 <= t <= t1 and 5 in nals})
+
+    def seq_gaps(self):
+        """Number of missing sequence numbers (mod 2^16) in what arrived."""
+        gaps = 0
+        for a, b in zip(self.packets, self.packets[1:]):
+            gaps += (b[1] - a[1] - 1) % 65536
+        return gaps
+
+    def ssrcs(self):
+        return {p[2] for p in self.packets}
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
