@@ -45,7 +45,7 @@ check "pool unusable, and the reason names the failed step" \
 
 echo "== bench: NVML query through lobbyd's path vs nvidia-smi (same run)"
 "$out/lobbyd-probe" --bench 2000 | tail -1 | tee "$out/bench-nvml.txt"
-n=20
+n=50
 t0=$(date +%s%N)
 for _ in $(seq $n); do nvidia-smi --query-gpu=encoder.stats.sessionCount --format=csv,noheader >/dev/null; done
 t1=$(date +%s%N)
