@@ -50,15 +50,18 @@ LbOutputRtp *
 lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint port, GError **error)
 {
   g_autoptr (LbOutputRtp) self = g_new0 (LbOutputRtp, 1);
-  GstElement *e[4] = { NULL };
+  GstElement *e[3] = { NULL };
   GstElement *pipeline = lb_producer_get_pipeline (lb_encode_get_producer (encode));
 
   self->name = g_strdup (name);
   self->host = g_strdup (host);
   self->port = port;
 
+  /* No queue: the encode's tee pushes straight into payloader and socket.
+   * A UDP send does not block, and a thread hand-off per viewer cost 3x more
+   * CPU per viewer (bench/fanout, 16 viewers on one encode: +0.034 vs +0.012
+   * CPU-s per viewer per 10 s). */
   static const LbElementSpec chain[] = {
-    { "queue", NULL },
     { "rtph264pay", "payloader" },
     { "udpsink", "udpsink" },
   };
@@ -66,13 +69,13 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
     return NULL;
   /* config-interval -1: SPS/PPS before every IDR, so a receiver that starts
    * late (or restarts) decodes from the next key frame without the SDP. */
-  g_object_set (e[1], "config-interval", -1, "pt", PAYLOAD_TYPE, "mtu", RTP_MTU, NULL);
+  g_object_set (e[0], "config-interval", -1, "pt", PAYLOAD_TYPE, "mtu", RTP_MTU, NULL);
   /* sync=false: the producer is live already; async=false: joining a PLAYING
    * pipeline must not wait for a preroll that live pipelines never do. */
-  g_object_set (e[2], "host", host, "port", (int)port, "sync", FALSE, "async", FALSE, NULL);
-  self->payloader = gst_object_ref (e[1]);
+  g_object_set (e[1], "host", host, "port", (int)port, "sync", FALSE, "async", FALSE, NULL);
+  self->payloader = gst_object_ref (e[0]);
 
-  g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
+  g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[0], "src");
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
 
   GstElement *bin = lb_media_chain_bin (name, e, error);
