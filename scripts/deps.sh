@@ -7,12 +7,22 @@ set -euo pipefail
 
 pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libglib2.0-dev libjson-glib-dev libsoup-3.0-dev libsqlite3-dev
-      libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+      libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev gstreamer1.0-nice
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
       gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev)
+  pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev chromium)
+  # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
+  # Debian's npm package conflicts with): only ask Debian when npm is absent.
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
+
+browser_modules() {
+  # playwright-core drives Debian's chromium; it comes from the npm registry.
+  if [ "${1:-}" = "--test" ] && [ ! -d "$(dirname "$0")/../tests/browser/node_modules/playwright-core" ]; then
+    (cd "$(dirname "$0")/../tests/browser" && npm ci --no-audit --no-fund >/dev/null)
+  fi
+}
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -20,7 +30,10 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  browser_modules "${1:-}"
+  exit 0
+fi
 
 echo "deps: installing ${missing[*]}" >&2
 sudo=""
@@ -28,3 +41,4 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+browser_modules "${1:-}"

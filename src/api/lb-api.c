@@ -407,6 +407,41 @@ join_lobby (LbApi *api, Request *req, LbApiResponse *resp)
   reply_json (resp, 201, node);
 }
 
+/* WHEP (WebRTC-HTTP Egress Protocol): POST an SDP offer, get the answer
+ * (201, Location = the session's WHEP resource); DELETE that resource to leave. */
+static void
+whep_offer (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  g_autoptr (GError) error = NULL;
+  LbLobby *lobby = find_lobby (api, req->params[0], resp);
+  if (lobby == NULL)
+    return;
+  if (req->content_type == NULL
+      || g_ascii_strncasecmp (req->content_type, "application/sdp", 15) != 0)
+    {
+      reply_error (resp, LB_ERROR_UNSUPPORTED_MEDIA_TYPE, "a WHEP offer must be application/sdp");
+      return;
+    }
+  if (req->body_len == 0 || !g_utf8_validate (req->body, (gssize)req->body_len, NULL)
+      || memchr (req->body, '\0', req->body_len) != NULL)
+    {
+      reply_error (resp, LB_ERROR_INVALID_FIELD, "the body is not an SDP offer");
+      return;
+    }
+  LbSessionSpec *spec = lb_session_spec_new_webrtc (lb_lobby_get_spec (lobby));
+  spec->webrtc_offer = g_strndup (req->body, req->body_len);
+  LbSession *session = lb_registry_join (api->registry, lobby, spec, &error);
+  if (session == NULL)
+    {
+      lb_api_response_set_error (resp, error);
+      return;
+    }
+  resp->status = 201;
+  resp->content_type = "application/sdp";
+  resp->body = g_strdup (lb_session_get_answer (session));
+  resp->location = g_strdup_printf ("/api/v1/sessions/%s/whep", lb_session_get_id (session));
+}
+
 static void
 list_sessions (LbApi *api, Request *req, LbApiResponse *resp)
 {
@@ -459,6 +494,8 @@ static const Route routes[] = {
   { "api/v1/lobbies/by-key/{*}", { { "GET", get_lobby_by_key } } },
   { "api/v1/lobbies/{}", { { "GET", get_lobby }, { "DELETE", delete_lobby } } },
   { "api/v1/lobbies/{}/sessions", { { "GET", list_lobby_sessions }, { "POST", join_lobby } } },
+  { "api/v1/lobbies/{}/whep", { { "POST", whep_offer } } },
+  { "api/v1/sessions/{}/whep", { { "DELETE", delete_session } } },
   { "api/v1/sessions", { { "GET", list_sessions } } },
   { "api/v1/sessions/{}", { { "GET", get_session }, { "DELETE", delete_session } } },
   { "api/v1/sessions/{}/sdp", { { "GET", get_session_sdp } } },

@@ -17,6 +17,7 @@
 
 struct _LbHttpServer
 {
+  char *web_dir;
   LbApi *api;
   LbEvents *events;
   GList *sse_clients; /* SseClient */
@@ -106,6 +107,48 @@ send_error (SoupServerMessage *msg, LbErrorCode code, const char *message)
   lb_api_response_clear (&resp);
 }
 
+/* The web UI's pages and scripts hold no data: a browser loads them without
+ * a token, then calls the API with the token the user typed in. */
+static const char *
+static_file (const char *path)
+{
+  if (g_str_equal (path, "/"))
+    return "dashboard.html";
+  if (g_str_has_prefix (path, "/view/") && strchr (path + 6, '/') == NULL && path[6] != '\0')
+    return "viewer.html";
+  if (g_str_has_prefix (path, "/static/"))
+    {
+      const char *name = path + 8;
+      /* Only plain names from the web folder: no separators, no dot-dot. */
+      if (*name == '\0' || *name == '.'
+          || strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen (name))
+        return NULL;
+      return name;
+    }
+  return NULL;
+}
+
+static void
+serve_static (LbHttpServer *self, SoupServerMessage *msg, const char *name)
+{
+  g_autofree char *file = g_build_filename (self->web_dir, name, NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  const char *type = g_str_has_suffix (name, ".html")  ? "text/html; charset=utf-8"
+                     : g_str_has_suffix (name, ".js")  ? "text/javascript; charset=utf-8"
+                     : g_str_has_suffix (name, ".css") ? "text/css; charset=utf-8"
+                                                       : "application/octet-stream";
+  if (!g_file_get_contents (file, &data, &len, NULL))
+    {
+      send_error (msg, LB_ERROR_NOT_FOUND, "no such file");
+      return;
+    }
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control",
+                                "no-cache");
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE, g_steal_pointer (&data), len);
+}
+
 /* Requests over TCP must carry the token; the unix socket is guarded by its
  * file mode instead. */
 static gboolean
@@ -113,6 +156,9 @@ is_authorized (LbHttpServer *self, SoupServerMessage *msg)
 {
   GSocketAddress *local = soup_server_message_get_local_address (msg);
   if (!G_IS_INET_SOCKET_ADDRESS (local))
+    return TRUE;
+  if (g_str_equal (soup_server_message_get_method (msg), "GET")
+      && static_file (g_uri_get_path (soup_server_message_get_uri (msg))) != NULL)
     return TRUE;
 
   const char *auth = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
@@ -235,6 +281,13 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   /* The early handler already answered. */
   if (soup_server_message_get_status (msg) != 0)
     return;
+  const char *file = static_file (path);
+  if (file != NULL && self->web_dir != NULL
+      && g_str_equal (soup_server_message_get_method (msg), "GET"))
+    {
+      serve_static (self, msg, file);
+      return;
+    }
   if (g_str_equal (path, "/api/v1/events") && self->events != NULL)
     {
       if (g_str_equal (soup_server_message_get_method (msg), "GET"))
@@ -321,13 +374,15 @@ listen_unix (LbHttpServer *self, const char *path, GError **error)
 }
 
 LbHttpServer *
-lb_http_server_new (LbApi *api, LbEvents *events, const char *socket_path, const char *tcp_host,
-                    guint16 tcp_port, const char *token, guint max_body_bytes, GError **error)
+lb_http_server_new (LbApi *api, LbEvents *events, const char *web_dir, const char *socket_path,
+                    const char *tcp_host, guint16 tcp_port, const char *token, guint max_body_bytes,
+                    GError **error)
 {
   g_autoptr (LbHttpServer) self = g_new0 (LbHttpServer, 1);
 
   self->api = api;
   self->events = events;
+  self->web_dir = g_strdup (web_dir);
   self->token = g_strdup (token);
   self->max_body_bytes = max_body_bytes;
   self->soup = soup_server_new ("server-header", "lobbyd/" LB_VERSION, NULL);
@@ -371,6 +426,7 @@ lb_http_server_free (LbHttpServer *self)
   if (self->socket_path != NULL)
     g_unlink (self->socket_path);
   g_free (self->socket_path);
+  g_free (self->web_dir);
   g_free (self->token);
   g_free (self);
 }

@@ -12,7 +12,9 @@ typedef struct _LbEvents LbEvents;
 
 /* @api and @events (nullable: no /api/v1/events) are borrowed. @tcp_host NULL = no TCP listener.
  * @token is required when TCP is on. */
-LbHttpServer *lb_http_server_new (LbApi *api, LbEvents *events, const char *socket_path,
+/* @web_dir: the web UI's files (nullable: no UI). */
+LbHttpServer *lb_http_server_new (LbApi *api, LbEvents *events, const char *web_dir,
+                                  const char *socket_path,
                                   const char *tcp_host, guint16 tcp_port, const char *token,
                                   guint max_body_bytes, GError **error);
 /* Stops listening and removes the socket file. */

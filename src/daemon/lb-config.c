@@ -14,12 +14,16 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "socket=\n"
                                    "listen=127.0.0.1:8480\n"
                                    "token=\n"
+                                   "web_dir=\n"
                                    "max_body_bytes=65536\n"
                                    "max_lobbies=64\n"
                                    "max_sessions=256\n"
                                    "\n"
                                    "[rtp]\n"
                                    "allowed_destinations=127.0.0.0/8;::1/128\n"
+                                   "\n"
+                                   "[webrtc]\n"
+                                   "stun_server=\n"
                                    "\n"
                                    "[encoder]\n"
                                    "x264_speed_preset=ultrafast\n"
@@ -78,10 +82,12 @@ static const KeyDesc keys[] = {
   { "daemon", "socket", KEY_STRING, F (socket_path) },
   { "daemon", "listen", KEY_STRING, F (listen) },
   { "daemon", "token", KEY_STRING, F (token) },
+  { "daemon", "web_dir", KEY_STRING, F (web_dir) },
   { "daemon", "max_body_bytes", KEY_UINT, F (max_body_bytes), 1024, 16 * 1024 * 1024 },
   { "daemon", "max_lobbies", KEY_UINT, F (max_lobbies), 1, 100000 },
   { "daemon", "max_sessions", KEY_UINT, F (max_sessions), 1, 1000000 },
   { "rtp", "allowed_destinations", KEY_STRV, F (allowed_destinations) },
+  { "webrtc", "stun_server", KEY_STRING, F (stun_server) },
   { "encoder", "x264_speed_preset", KEY_STRING, F (x264_speed_preset), 0, 0, speed_presets },
   { "encoder", "keyframe_interval_ms", KEY_UINT, F (keyframe_interval_ms), 100, 60000 },
   { "encoder", "hardware", KEY_STRING, F (hardware), 0, 0, hardware_modes },

@@ -23,11 +23,14 @@ struct _LbConfig
   char *socket_path; /* "" = <state_dir>/lobbyd.sock */
   char *listen;      /* "" = no TCP listener; "host:port" */
   char *token;       /* "" = generated once into <state_dir>/token */
+  char *web_dir;     /* "" = the web/ folder of the source tree this was built from */
   guint max_body_bytes;
   guint max_lobbies;
   guint max_sessions;
   /* [rtp] */
   char **allowed_destinations;
+  /* [webrtc] */
+  char *stun_server; /* "stun://host:port" for viewers behind NAT; "" = host candidates only */
   /* [encoder] */
   char *x264_speed_preset;
   guint keyframe_interval_ms;

@@ -62,7 +62,8 @@ start_demo (LbRegistry *registry, const LbConfig *config, const char *sdp_path)
       sspec->transport = LB_TRANSPORT_RTP;
       sspec->host = g_strdup ("127.0.0.1");
       sspec->port = config->demo_rtp_port;
-      sspec->profile = (LbProfile){ LB_CODEC_H264, spec->width, spec->height, spec->fps, 4000 };
+      sspec->profile
+          = (LbProfile){ LB_CODEC_H264, LB_H264_ANY, spec->width, spec->height, spec->fps, 4000 };
       if (lb_registry_join (registry, lobby, sspec, &error) == NULL)
         {
           g_warning ("demo session: %s", error->message);
@@ -202,8 +203,9 @@ main (int argc, char **argv)
       return 1;
     }
   g_autoptr (LbApi) api = lb_api_new (registry, config);
-  g_autoptr (LbHttpServer) server = lb_http_server_new (api, events, sock, tcp_host, tcp_port,
-                                                        token, config->max_body_bytes, &error);
+  g_autoptr (LbHttpServer) server
+      = lb_http_server_new (api, events, *config->web_dir ? config->web_dir : LB_WEB_DIR, sock,
+                            tcp_host, tcp_port, token, config->max_body_bytes, &error);
   if (server == NULL)
     {
       g_printerr ("lobbyd: %s\n", error->message);

@@ -271,8 +271,9 @@ admit (LbRegistry *self, LbSharedEncode *encode, gboolean *excluded, GError **er
       if (d.pool < 0)
         {
           self->counters.refusals++;
-          JsonObject *obj = fields ("lobby_id", lb_lobby_get_id (lb_shared_encode_get_lobby (encode)),
-                                    "reason", lb_refusal_name (d.refusal), NULL);
+          JsonObject *obj
+              = fields ("lobby_id", lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), "reason",
+                        lb_refusal_name (d.refusal), NULL);
           g_autofree guint *viewers = lb_registry_count_pool_viewers (self);
           json_object_set_member (obj, "pools", lb_pools_to_json (self->pools, viewers));
           emit (self, "admission.refused", obj);
@@ -368,8 +369,8 @@ run_upgrades (gpointer user_data)
       LbPool *pool = lb_pools_get (self->pools, (guint)hw);
       LbEncoderSettings settings = lb_pools_settings (self->pools, (guint)hw);
       g_autoptr (GError) error = NULL;
-      g_autofree char *from = g_strdup (
-          lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name);
+      g_autofree char *from
+          = g_strdup (lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name);
       if (!lb_shared_encode_open (encode, &settings, &error))
         {
           if (g_error_matches (error, LB_ERROR, LB_ERROR_ENCODER_OPEN))
@@ -383,9 +384,8 @@ run_upgrades (gpointer user_data)
       GPtrArray *viewers = lb_shared_encode_get_sessions (encode);
       for (guint v = 0; v < viewers->len; v++)
         emit (self, "encoder.upgrade",
-              fields ("session_id", lb_session_get_id (g_ptr_array_index (viewers, v)),
-                      "encode_id", lb_shared_encode_get_id (encode), "from", from, "to",
-                      pool->name, NULL));
+              fields ("session_id", lb_session_get_id (g_ptr_array_index (viewers, v)), "encode_id",
+                      lb_shared_encode_get_id (encode), "from", from, "to", pool->name, NULL));
     }
   return G_SOURCE_REMOVE;
 }
@@ -523,8 +523,12 @@ LbSession *
 lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError **error)
 {
   g_autoptr (LbSessionSpec) owned = spec;
+  /* WebRTC needs no allow-list: ICE consent checks mean media only flows to
+   * a peer that asked for it. It is not stored either: a peer connection
+   * cannot outlive the process, the viewer reconnects. */
+  gboolean rtp = spec->transport == LB_TRANSPORT_RTP;
 
-  if (!lb_allow_list_contains (self->allow, spec->host))
+  if (rtp && !lb_allow_list_contains (self->allow, spec->host))
     {
       g_set_error (error, LB_ERROR, LB_ERROR_DESTINATION_NOT_ALLOWED,
                    "destination %s is not in [rtp] allowed_destinations", spec->host);
@@ -543,24 +547,23 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
   g_autofree char *json = lb_json_to_string (node);
   LbSession *session = add_session (self, id, lobby, g_steal_pointer (&owned), now);
 
+  lb_session_set_stun_server (session, self->config->stun_server);
   if (!start_session (self, session, error))
     {
       forget_session (self, session);
       return NULL;
     }
-  if (!lb_store_insert_session (self->store, id, lb_lobby_get_id (lobby), json, now, error))
+  if (rtp && !lb_store_insert_session (self->store, id, lb_lobby_get_id (lobby), json, now, error))
     {
       forget_session (self, session);
       return NULL;
     }
-  g_info ("session %s joined lobby %s (rtp %s:%u)", id, lb_lobby_get_id (lobby),
-          lb_session_get_spec (session)->host, lb_session_get_spec (session)->port);
+  g_info ("session %s joined lobby %s (%s)", id, lb_lobby_get_id (lobby), rtp ? "rtp" : "webrtc");
   LbSharedEncode *encode = lb_session_get_encode (session);
   emit (self, "session.created",
         fields ("session_id", id, "lobby_id", lb_lobby_get_id (lobby), "encode_id",
                 lb_shared_encode_get_id (encode), "pool",
-                lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name,
-                NULL));
+                lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name, NULL));
   return session;
 }
 
@@ -574,7 +577,8 @@ lb_registry_leave (LbRegistry *self, const char *session_id, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "session %s not found", session_id);
       return FALSE;
     }
-  if (!lb_store_delete_session (self->store, session_id, error))
+  if (lb_session_get_spec (session)->transport == LB_TRANSPORT_RTP
+      && !lb_store_delete_session (self->store, session_id, error))
     return FALSE;
   forget_session (self, session);
   g_info ("session %s left", session_id);

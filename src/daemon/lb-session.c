@@ -4,6 +4,7 @@
 #include "lb-encode.h"
 #include "lb-lobby.h"
 #include "lb-output-rtp.h"
+#include "lb-output-webrtc.h"
 #include "lb-shared-encode.h"
 #include "lb-error.h"
 #include "lb-spec.h"
@@ -17,7 +18,10 @@ struct _LbSession
   char *error;
   char *output_name;      /* "session-<id>", the output's media branch */
   LbSharedEncode *encode; /* borrowed: the registry closes it after its last viewer */
-  LbOutputRtp *output;
+  LbOutputRtp *output;    /* transport rtp */
+  LbOutputWebrtc *webrtc; /* transport webrtc */
+  char *answer;           /* webrtc: the SDP answer */
+  char *stun_server;
 };
 
 LbSession *
@@ -32,14 +36,33 @@ lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 crea
   return self;
 }
 
+void
+lb_session_set_stun_server (LbSession *self, const char *stun_server)
+{
+  g_free (self->stun_server);
+  self->stun_server = g_strdup (stun_server);
+}
+
 gboolean
 lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
 {
   g_return_val_if_fail (self->encode == NULL, FALSE);
-  self->output = lb_output_rtp_new (lb_shared_encode_get_media (encode), self->output_name,
-                                    self->spec->host, self->spec->port, error);
-  if (self->output == NULL)
-    return FALSE;
+  if (self->spec->transport == LB_TRANSPORT_WEBRTC)
+    {
+      g_clear_pointer (&self->answer, g_free);
+      self->webrtc = lb_output_webrtc_new (lb_shared_encode_get_media (encode), self->output_name,
+                                           self->spec->webrtc_offer, self->stun_server,
+                                           &self->answer, error);
+      if (self->webrtc == NULL)
+        return FALSE;
+    }
+  else
+    {
+      self->output = lb_output_rtp_new (lb_shared_encode_get_media (encode), self->output_name,
+                                        self->spec->host, self->spec->port, error);
+      if (self->output == NULL)
+        return FALSE;
+    }
   self->encode = encode;
   g_ptr_array_add (lb_shared_encode_get_sessions (encode), self);
   lb_shared_encode_request_key_frame (encode);
@@ -52,6 +75,7 @@ lb_session_detach (LbSession *self)
 {
   LbSharedEncode *encode = self->encode;
   g_clear_pointer (&self->output, lb_output_rtp_free);
+  g_clear_pointer (&self->webrtc, lb_output_webrtc_free);
   if (encode != NULL)
     g_ptr_array_remove (lb_shared_encode_get_sessions (encode), self);
   self->encode = NULL;
@@ -61,7 +85,15 @@ lb_session_detach (LbSession *self)
 gboolean
 lb_session_move_output (LbSession *self, LbEncode *media, GError **error)
 {
+  if (self->webrtc != NULL)
+    return lb_output_webrtc_move (self->webrtc, media, error);
   return lb_output_rtp_move (self->output, media, error);
+}
+
+const char *
+lb_session_get_answer (const LbSession *self)
+{
+  return self->answer;
 }
 
 LbSharedEncode *
@@ -91,6 +123,9 @@ lb_session_free (LbSession *self)
     return;
   g_warn_if_fail (self->encode == NULL);
   g_clear_pointer (&self->output, lb_output_rtp_free);
+  g_clear_pointer (&self->webrtc, lb_output_webrtc_free);
+  g_free (self->answer);
+  g_free (self->stun_server);
   lb_session_spec_free (self->spec);
   g_free (self->output_name);
   g_free (self->error);
@@ -119,7 +154,7 @@ lb_session_get_spec (const LbSession *self)
 gboolean
 lb_session_is_running (const LbSession *self)
 {
-  return self->output != NULL;
+  return self->output != NULL || self->webrtc != NULL;
 }
 
 char *
@@ -138,12 +173,21 @@ lb_session_to_json (const LbSession *self)
 
   json_object_set_string_member (obj, "id", self->id);
   json_object_set_string_member (obj, "lobby_id", lb_lobby_get_id (self->lobby));
-  json_object_set_string_member (obj, "state", self->output != NULL ? "running" : "failed");
+  json_object_set_string_member (obj, "state", lb_session_is_running (self) ? "running" : "failed");
   if (self->error != NULL)
     json_object_set_string_member (obj, "error", self->error);
   json_object_set_string_member (obj, "created_at", created_text);
   if (self->encode != NULL)
     json_object_set_object_member (obj, "encoding", lb_shared_encode_to_json (self->encode));
+  if (self->webrtc != NULL)
+    {
+      JsonObject *stats = json_object_new ();
+      g_autofree char *state = lb_output_webrtc_get_state (self->webrtc);
+      json_object_set_int_member (stats, "packets_sent",
+                                  (gint64)lb_output_webrtc_get_packets (self->webrtc));
+      json_object_set_string_member (stats, "connection_state", state);
+      json_object_set_object_member (obj, "stats", stats);
+    }
   if (self->output != NULL)
     {
       JsonObject *stats = json_object_new ();

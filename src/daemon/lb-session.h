@@ -27,6 +27,10 @@ LbSharedEncode *lb_session_detach (LbSession *session);
 /* Moves the running output onto another encoder (same SSRC and sequence). */
 gboolean lb_session_move_output (LbSession *session, LbEncode *media, GError **error);
 LbSharedEncode *lb_session_get_encode (const LbSession *session);
+/* WebRTC: the STUN server the answer's candidates may use (before attach). */
+void lb_session_set_stun_server (LbSession *session, const char *stun_server);
+/* WebRTC: the SDP answer for the viewer's offer (after attach). */
+const char *lb_session_get_answer (const LbSession *session);
 /* Records why the session stopped (detach first); it stays listed as failed. */
 void lb_session_set_failed (LbSession *session, const char *message);
 /* Is @branch (a media bin name) this session's output? */

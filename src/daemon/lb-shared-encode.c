@@ -137,7 +137,8 @@ lb_shared_encode_request_key_frame (LbSharedEncode *self)
   if (since >= min)
     send_key_frame (self);
   else
-    self->pending_key_frame = g_timeout_add ((guint)((min - since) / 1000) + 1, send_key_frame, self);
+    self->pending_key_frame
+        = g_timeout_add ((guint)((min - since) / 1000) + 1, send_key_frame, self);
 }
 
 void

@@ -38,8 +38,9 @@ lb_encoder_preference_name (LbEncoderPreference preference)
 guint
 lb_bitrate_tier (guint kbps)
 {
-  static const guint tiers[] = { 250,  500,  750,   1000,  1500,  2000,  2500,  3000,  4000,  5000,
-                                 6000, 8000, 10000, 12000, 16000, 20000, 25000, 32000, 40000, 50000 };
+  static const guint tiers[]
+      = { 250,  500,  750,   1000,  1500,  2000,  2500,  3000,  4000,  5000,
+          6000, 8000, 10000, 12000, 16000, 20000, 25000, 32000, 40000, 50000 };
   for (guint i = 0; i < G_N_ELEMENTS (tiers); i++)
     if (kbps <= tiers[i])
       return tiers[i];
@@ -49,8 +50,9 @@ lb_bitrate_tier (guint kbps)
 char *
 lb_profile_share_key (const LbProfile *p)
 {
-  return g_strdup_printf ("%s/%ux%u@%u/%u", lb_codec_name (p->codec), p->width, p->height, p->fps,
-                          lb_bitrate_tier (p->bitrate_kbps));
+  return g_strdup_printf ("%s%s/%ux%u@%u/%u", lb_codec_name (p->codec),
+                          p->h264_profile == LB_H264_CONSTRAINED_BASELINE ? "-cb" : "", p->width,
+                          p->height, p->fps, lb_bitrate_tier (p->bitrate_kbps));
 }
 
 const char *
@@ -62,7 +64,21 @@ lb_codec_name (LbCodec codec)
 const char *
 lb_transport_name (LbTransport transport)
 {
-  return transport == LB_TRANSPORT_RTP ? "rtp" : "unknown";
+  return transport == LB_TRANSPORT_RTP ? "rtp" : "webrtc";
+}
+
+#define WEBRTC_DEFAULT_BITRATE 2500
+
+LbSessionSpec *
+lb_session_spec_new_webrtc (const LbLobbySpec *lobby)
+{
+  LbSessionSpec *spec = g_new0 (LbSessionSpec, 1);
+  spec->transport = LB_TRANSPORT_WEBRTC;
+  spec->encoder = lobby->encoder;
+  spec->profile
+      = (LbProfile){ LB_CODEC_H264, LB_H264_CONSTRAINED_BASELINE, lobby->width, lobby->height,
+                     lobby->fps,    WEBRTC_DEFAULT_BITRATE };
+  return spec;
 }
 
 static gboolean
@@ -280,8 +296,8 @@ lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **e
 
   spec->transport = LB_TRANSPORT_RTP;
   spec->encoder = lobby->encoder;
-  spec->profile
-      = (LbProfile){ LB_CODEC_H264, lobby->width, lobby->height, lobby->fps, DEFAULT_BITRATE };
+  spec->profile = (LbProfile){ LB_CODEC_H264, LB_H264_ANY, lobby->width,
+                               lobby->height, lobby->fps,  DEFAULT_BITRATE };
 
   if (!lb_json_check_members (obj, NULL, members, error)
       || !lb_json_get_string (obj, NULL, "transport", TRUE, 16, &transport, error)
@@ -311,13 +327,16 @@ lb_session_spec_to_json (const LbSessionSpec *spec)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "transport");
   json_builder_add_string_value (b, lb_transport_name (spec->transport));
-  json_builder_set_member_name (b, "destination");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "host");
-  json_builder_add_string_value (b, spec->host);
-  json_builder_set_member_name (b, "port");
-  json_builder_add_int_value (b, spec->port);
-  json_builder_end_object (b);
+  if (spec->transport == LB_TRANSPORT_RTP)
+    {
+      json_builder_set_member_name (b, "destination");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "host");
+      json_builder_add_string_value (b, spec->host);
+      json_builder_set_member_name (b, "port");
+      json_builder_add_int_value (b, spec->port);
+      json_builder_end_object (b);
+    }
   json_builder_set_member_name (b, "profile");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "codec");
@@ -345,5 +364,6 @@ lb_session_spec_free (LbSessionSpec *spec)
   if (spec == NULL)
     return;
   g_free (spec->host);
+  g_free (spec->webrtc_offer);
   g_free (spec);
 }

@@ -27,7 +27,14 @@ typedef enum
 typedef enum
 {
   LB_TRANSPORT_RTP,
+  LB_TRANSPORT_WEBRTC, /* WHEP: negotiated from the viewer's SDP offer, never stored */
 } LbTransport;
+
+typedef enum
+{
+  LB_H264_ANY,                  /* the encoder's choice (x264: High) */
+  LB_H264_CONSTRAINED_BASELINE, /* what browsers decode (profile-level-id 42e01f) */
+} LbH264Profile;
 
 struct _LbLobbySpec
 {
@@ -43,6 +50,7 @@ struct _LbLobbySpec
 struct _LbProfile
 {
   LbCodec codec;
+  LbH264Profile h264_profile; /* part of the share key */
   guint width, height, fps;
   guint bitrate_kbps;
 };
@@ -50,11 +58,12 @@ struct _LbProfile
 struct _LbSessionSpec
 {
   LbTransport transport;
-  char *host; /* an IP literal, checked against the allow-list by the registry */
+  char *host; /* RTP: an IP literal, checked against the allow-list by the registry */
   guint port;
   LbProfile profile;
   LbEncoderPreference encoder; /* defaults to the lobby's */
   gboolean require_hardware;   /* refuse rather than fall back to software */
+  char *webrtc_offer;          /* WebRTC: the viewer's SDP offer (not stored) */
 };
 
 /* The test patterns a lobby may use (NULL-terminated, static). */
@@ -70,6 +79,8 @@ void lb_lobby_spec_free (LbLobbySpec *spec);
 LbSessionSpec *lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby,
                                           GError **error);
 JsonNode *lb_session_spec_to_json (const LbSessionSpec *spec);
+/* A WebRTC (WHEP) session of @lobby: its video, constrained-baseline H.264. */
+LbSessionSpec *lb_session_spec_new_webrtc (const LbLobbySpec *lobby);
 void lb_session_spec_free (LbSessionSpec *spec);
 
 const char *lb_codec_name (LbCodec codec);

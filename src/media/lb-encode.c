@@ -21,7 +21,7 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
 {
   g_autoptr (LbEncode) self = g_new0 (LbEncode, 1);
   GstElement *pipeline = lb_producer_get_pipeline (producer);
-  GstElement *e[8] = { NULL };
+  GstElement *e[9] = { NULL };
   g_autofree char *tee_name = g_strdup_printf ("%s-tee", name);
 
   self->producer = producer;
@@ -36,7 +36,7 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
   const LbElementSpec chain[] = {
     { "queue", NULL },        { "videoscale", NULL }, { "videorate", NULL },
     { "videoconvert", NULL }, { "capsfilter", NULL }, { settings->factory, "encoder" },
-    { "h264parse", NULL },
+    { "capsfilter", NULL },   { "h264parse", NULL },
   };
   if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
     return NULL;
@@ -71,6 +71,13 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
       gst_util_set_object_arg (G_OBJECT (e[5]), "tune", "zerolatency");
       gst_util_set_object_arg (G_OBJECT (e[5]), "speed-preset", settings->x264_speed_preset);
     }
+
+  /* Browsers decode constrained baseline only (no B-frames, CAVLC): the
+   * encoder negotiates its profile from these caps. */
+  g_autoptr (GstCaps) h264 = gst_caps_new_empty_simple ("video/x-h264");
+  if (profile->h264_profile == LB_H264_CONSTRAINED_BASELINE)
+    gst_caps_set_simple (h264, "profile", G_TYPE_STRING, "constrained-baseline", NULL);
+  g_object_set (e[6], "caps", h264, NULL);
 
   GstElement *bin = lb_media_chain_bin (name, e, error);
   if (bin == NULL)

@@ -76,7 +76,7 @@ rtp_to (const char *host, guint fps)
   spec->transport = LB_TRANSPORT_RTP;
   spec->host = g_strdup (host);
   spec->port = 5999;
-  spec->profile = (LbProfile){ LB_CODEC_H264, 160, 120, fps, 300 };
+  spec->profile = (LbProfile){ LB_CODEC_H264, LB_H264_ANY, 160, 120, fps, 300 };
   return spec;
 }
 

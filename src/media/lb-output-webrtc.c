@@ -1,0 +1,229 @@
+/* lb-output-webrtc.c — WHEP viewer: queue ! rtph264pay ! caps ! webrtcbin. */
+#define G_LOG_DOMAIN "lobbyd-media"
+#include "lb-output-webrtc.h"
+#include "lb-encode.h"
+#include "lb-error.h"
+#include "lb-media-branch.h"
+#include "lb-producer.h"
+
+#include <gst/sdp/sdp.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NEGOTIATION_TIMEOUT_US (5 * G_USEC_PER_SEC)
+
+struct _LbOutputWebrtc
+{
+  LbBranch *branch;
+  GstElement *webrtc;
+  guint64 packets;
+};
+
+int
+lb_webrtc_offer_h264_payload (const char *offer, GError **error)
+{
+  GstSDPMessage *sdp = NULL;
+  int best = -1, best_rank = 0;
+
+  if (gst_sdp_message_new_from_text (offer, &sdp) != GST_SDP_OK || sdp == NULL
+      || gst_sdp_message_medias_len (sdp) == 0)
+    {
+      if (sdp)
+        gst_sdp_message_free (sdp);
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "the body is not an SDP offer");
+      return -1;
+    }
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
+        continue;
+      for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
+        {
+          int pt = atoi (gst_sdp_media_get_format (media, f));
+          g_autoptr (GstCaps) caps = gst_sdp_media_get_caps_from_media (media, pt);
+          if (caps == NULL)
+            continue;
+          GstStructure *s = gst_caps_get_structure (caps, 0);
+          const char *enc = gst_structure_get_string (s, "encoding-name");
+          const char *mode = gst_structure_get_string (s, "packetization-mode");
+          /* GStreamer turns profile-level-id into "profile". */
+          const char *profile = gst_structure_get_string (s, "profile");
+          if (g_strcmp0 (enc, "H264") != 0 || g_strcmp0 (mode, "1") != 0 || profile == NULL)
+            continue;
+          /* Our browser encodes are constrained baseline, which baseline and
+           * main decoders also accept; prefer the exact match. */
+          int rank = g_str_equal (profile, "constrained-baseline") ? 3
+                     : g_str_equal (profile, "baseline")           ? 2
+                     : g_str_equal (profile, "main")               ? 1
+                                                                   : 0;
+          if (rank > best_rank)
+            best = pt, best_rank = rank;
+        }
+    }
+  gst_sdp_message_free (sdp);
+  if (best < 0)
+    g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                 "the SDP offer has no H.264 video with packetization-mode=1 and a baseline or "
+                 "main profile");
+  return best;
+}
+
+static GstPadProbeReturn
+count_packets (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbOutputWebrtc *self = user_data;
+  __atomic_fetch_add (&self->packets, 1, __ATOMIC_RELAXED);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Emits @signal with @arg and a promise, and waits for webrtcbin's reply. */
+static const GstStructure *
+run_promise (GstElement *webrtc, const char *signal, gpointer arg, GstPromise **promise)
+{
+  *promise = gst_promise_new ();
+  g_signal_emit_by_name (webrtc, signal, arg, *promise);
+  if (gst_promise_wait (*promise) != GST_PROMISE_RESULT_REPLIED)
+    return NULL;
+  return gst_promise_get_reply (*promise);
+}
+
+static gboolean
+negotiate (LbOutputWebrtc *self, const char *offer, char **answer_sdp, GError **error)
+{
+  GstSDPMessage *sdp = NULL;
+  GstPromise *promise = NULL;
+  GstWebRTCSessionDescription *answer = NULL;
+  const GstStructure *reply;
+  GError *promise_error = NULL;
+
+  gst_sdp_message_new_from_text (offer, &sdp);
+  GstWebRTCSessionDescription *desc
+      = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  reply = run_promise (self->webrtc, "set-remote-description", desc, &promise);
+  gst_webrtc_session_description_free (desc);
+  if (reply != NULL && gst_structure_get (reply, "error", G_TYPE_ERROR, &promise_error, NULL))
+    goto fail;
+  g_clear_pointer (&promise, gst_promise_unref);
+
+  promise = gst_promise_new ();
+  g_signal_emit_by_name (self->webrtc, "create-answer", NULL, promise);
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED
+      || (reply = gst_promise_get_reply (promise)) == NULL
+      || !gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL))
+    {
+      if (reply != NULL)
+        gst_structure_get (reply, "error", G_TYPE_ERROR, &promise_error, NULL);
+      goto fail;
+    }
+  g_clear_pointer (&promise, gst_promise_unref);
+  reply = run_promise (self->webrtc, "set-local-description", answer, &promise);
+  gst_webrtc_session_description_free (answer);
+  g_clear_pointer (&promise, gst_promise_unref);
+
+  /* Non-trickle WHEP: wait until every local candidate is in the description. */
+  gint64 deadline = g_get_monotonic_time () + NEGOTIATION_TIMEOUT_US;
+  GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_object_get (self->webrtc, "ice-gathering-state", &state, NULL);
+      if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+        break;
+      g_usleep (5000);
+    }
+  GstWebRTCSessionDescription *local = NULL;
+  g_object_get (self->webrtc, "local-description", &local, NULL);
+  if (local == NULL)
+    goto fail;
+  *answer_sdp = gst_sdp_message_as_text (local->sdp);
+  gst_webrtc_session_description_free (local);
+  return TRUE;
+
+fail:
+  g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "WebRTC negotiation failed: %s",
+               promise_error ? promise_error->message : "no answer");
+  g_clear_error (&promise_error);
+  g_clear_pointer (&promise, gst_promise_unref);
+  return FALSE;
+}
+
+LbOutputWebrtc *
+lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
+                      const char *stun_server, char **answer_sdp, GError **error)
+{
+  g_autoptr (LbOutputWebrtc) self = g_new0 (LbOutputWebrtc, 1);
+  GstElement *pipeline = lb_producer_get_pipeline (lb_encode_get_producer (encode));
+  GstElement *e[5] = { NULL };
+  static const LbElementSpec chain[] = {
+    { "queue", NULL },
+    { "rtph264pay", "payloader" },
+    { "capsfilter", NULL },
+    { "webrtcbin", "webrtc" },
+  };
+
+  int pt = lb_webrtc_offer_h264_payload (offer, error);
+  if (pt < 0 || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
+    return NULL;
+  /* The queue keeps webrtcbin's own locking off the encoder's thread. */
+  g_object_set (e[0], "leaky", 2, "max-size-buffers", 30, "max-size-bytes", 0, "max-size-time",
+                (guint64)0, NULL);
+  g_object_set (e[1], "config-interval", -1, "pt", pt, "mtu", 1200, NULL);
+  gst_util_set_object_arg (G_OBJECT (e[1]), "aggregate-mode", "zero-latency");
+  g_autoptr (GstCaps) caps
+      = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name",
+                             G_TYPE_STRING, "H264", "payload", G_TYPE_INT, pt, "clock-rate",
+                             G_TYPE_INT, 90000, "packetization-mode", G_TYPE_STRING, "1", NULL);
+  g_object_set (e[2], "caps", caps, NULL);
+  gst_util_set_object_arg (G_OBJECT (e[3]), "bundle-policy", "max-bundle");
+  if (stun_server != NULL && *stun_server != '\0')
+    g_object_set (e[3], "stun-server", stun_server, NULL);
+  self->webrtc = gst_object_ref (e[3]);
+  g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
+  gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
+
+  GstElement *bin = lb_media_chain_bin (name, e, error);
+  if (bin == NULL)
+    return NULL;
+  self->branch = lb_branch_attach (pipeline, lb_encode_get_tee (encode), bin, NULL, error);
+  if (self->branch == NULL || !negotiate (self, offer, answer_sdp, error))
+    return NULL;
+  g_debug ("%s: WebRTC answered (payload type %d)", name, pt);
+  return g_steal_pointer (&self);
+}
+
+void
+lb_output_webrtc_free (LbOutputWebrtc *self)
+{
+  if (self == NULL)
+    return;
+  lb_branch_detach (self->branch);
+  g_clear_object (&self->webrtc);
+  g_free (self);
+}
+
+gboolean
+lb_output_webrtc_move (LbOutputWebrtc *self, LbEncode *encode, GError **error)
+{
+  if (!lb_branch_move (self->branch, lb_encode_get_tee (encode), error))
+    return FALSE;
+  lb_encode_request_key_frame (encode);
+  return TRUE;
+}
+
+guint64
+lb_output_webrtc_get_packets (LbOutputWebrtc *self)
+{
+  return __atomic_load_n (&self->packets, __ATOMIC_RELAXED);
+}
+
+char *
+lb_output_webrtc_get_state (LbOutputWebrtc *self)
+{
+  GstWebRTCPeerConnectionState state = 0;
+  g_object_get (self->webrtc, "connection-state", &state, NULL);
+  g_autoptr (GEnumClass) klass = g_type_class_ref (GST_TYPE_WEBRTC_PEER_CONNECTION_STATE);
+  GEnumValue *v = g_enum_get_value (klass, state);
+  return g_strdup (v ? v->value_nick : "unknown");
+}

@@ -1,0 +1,29 @@
+/* lb-output-webrtc.h — one browser viewer over WebRTC (WHEP): a webrtcbin
+ * branch on an encode's tee, negotiated from the viewer's SDP offer. */
+#pragma once
+
+#include <gst/gst.h>
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LbOutputWebrtc LbOutputWebrtc;
+typedef struct _LbEncode LbEncode;
+
+/* The H.264 payload type the offer accepts for packetization-mode 1 and a
+ * constrained-baseline/baseline profile-level-id, or -1 (error set). */
+int lb_webrtc_offer_h264_payload (const char *offer_sdp, GError **error);
+
+/* Answers @offer_sdp (non-trickle: the answer carries every ICE candidate,
+ * as WHEP clients expect). @stun_server: "stun://host:port" or NULL. */
+LbOutputWebrtc *lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer_sdp,
+                                      const char *stun_server, char **answer_sdp, GError **error);
+void lb_output_webrtc_free (LbOutputWebrtc *output);
+gboolean lb_output_webrtc_move (LbOutputWebrtc *output, LbEncode *encode, GError **error);
+guint64 lb_output_webrtc_get_packets (LbOutputWebrtc *output);
+/* "new", "connecting", "connected", "failed", ... (RTCPeerConnectionState). */
+char *lb_output_webrtc_get_state (LbOutputWebrtc *output);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbOutputWebrtc, lb_output_webrtc_free)
+
+G_END_DECLS

@@ -1,0 +1,50 @@
+// Drives Debian's chromium (playwright-core) through lobbyd's viewer page and
+// prints one JSON object with what the browser saw. Used by
+// tests/integration/test_browser.py, which makes the assertions.
+//   node viewer-check.mjs URL SCREENSHOT_PATH
+import { chromium } from "playwright-core";
+
+const [url, shot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    // Host candidates as real addresses: lobbyd cannot resolve mDNS .local names.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--autoplay-policy=no-user-gesture-required"],
+});
+const out = {};
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on("console", (m) => { (out.console ||= []).push(m.text()); });
+  const t0 = Date.now();
+  await page.goto(url);
+  await page.waitForFunction(() => window.lobbydViewer && window.lobbydViewer.framesDecoded > 0, null, { timeout: 20000 });
+  out.first_frame_ms = Date.now() - t0;
+  await page.waitForFunction(() => window.lobbydViewer.framesDecoded > 30, null, { timeout: 20000 });
+  const a = await page.evaluate(() => window.lobbydViewer.framesDecoded);
+  await page.waitForTimeout(2000);
+  const b = await page.evaluate(() => window.lobbydViewer.framesDecoded);
+  out.frames = [a, b];
+  Object.assign(out, await page.evaluate(() => {
+    const v = document.getElementById("video");
+    const c = document.createElement("canvas");
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext("2d");
+    g.drawImage(v, 0, 0);
+    const px = g.getImageData(0, 0, c.width, c.height).data;
+    let sum = 0, sum2 = 0, n = 0;
+    for (let i = 0; i < px.length; i += 4 * 97) { const y = (px[i] + px[i + 1] + px[i + 2]) / 3; sum += y; sum2 += y * y; n++; }
+    const mean = sum / n;
+    return { width: v.videoWidth, height: v.videoHeight, luma_mean: mean, luma_stddev: Math.sqrt(sum2 / n - mean * mean),
+      state: window.lobbydViewer.state, session: window.lobbydViewer.sessionId, encoding: window.lobbydViewer.encoding || null,
+      banner: document.getElementById("banner").classList.contains("hidden") ? null : document.getElementById("banner").textContent };
+  }));
+  if (shot) await page.screenshot({ path: shot });
+} catch (e) {
+  out.error = String(e);
+  try { out.viewer_error = await browser.contexts()[0].pages()[0].evaluate(() => window.lobbydViewer && window.lobbydViewer.error); } catch (_) {}
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));

@@ -1,0 +1,72 @@
+// WHEP viewer: offer recvonly video, POST it to lobbyd, play the answer.
+import { api, softwareBanner } from "/static/api.js";
+
+const lobbyId = decodeURIComponent(location.pathname.split("/").pop());
+const $ = (id) => document.getElementById(id);
+const viewer = (window.lobbydViewer = { lobbyId, sessionId: null, framesDecoded: 0, state: "new" });
+
+async function gatheringComplete(pc, timeoutMs) {
+  if (pc.iceGatheringState === "complete") return;
+  await new Promise((resolve) => {
+    const t = setTimeout(resolve, timeoutMs);
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") { clearTimeout(t); resolve(); }
+    });
+  });
+}
+
+async function start() {
+  const lobby = await api.json(`/api/v1/lobbies/${encodeURIComponent(lobbyId)}`);
+  $("title").textContent = `${lobby.name} (${lobby.video.width}x${lobby.video.height}@${lobby.video.fps})`;
+  const pc = (viewer.pc = new RTCPeerConnection());
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.ontrack = (ev) => { $("video").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
+  pc.onconnectionstatechange = () => { viewer.state = pc.connectionState; $("state").textContent = pc.connectionState; };
+  await pc.setLocalDescription(await pc.createOffer());
+  await gatheringComplete(pc, 2000);
+  const r = await api.fetch(`/api/v1/lobbies/${encodeURIComponent(lobbyId)}/whep`, {
+    method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp,
+  });
+  if (r.status !== 201) {
+    const body = await r.json().catch(() => null);
+    throw new Error(body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${r.status}`);
+  }
+  viewer.resource = r.headers.get("Location");
+  viewer.sessionId = viewer.resource.split("/")[4];
+  await pc.setRemoteDescription({ type: "answer", sdp: await r.text() });
+  addEventListener("pagehide", () => { api.fetch(viewer.resource, { method: "DELETE", keepalive: true }); });
+  setInterval(stats, 1000);
+}
+
+let lastBytes = 0, lastTime = 0;
+async function stats() {
+  const report = await viewer.pc.getStats();
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") {
+      viewer.framesDecoded = s.framesDecoded || 0;
+      $("frames").textContent = viewer.framesDecoded;
+      $("fps").textContent = s.framesPerSecond ?? "-";
+      $("size").textContent = s.frameWidth ? `${s.frameWidth}x${s.frameHeight}` : "-";
+      if (lastTime) $("bitrate").textContent = `${Math.round((8 * (s.bytesReceived - lastBytes)) / (s.timestamp - lastTime))} kbit/s`;
+      lastBytes = s.bytesReceived; lastTime = s.timestamp;
+    }
+    if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined)
+      $("rtt").textContent = `${Math.round(s.currentRoundTripTime * 1000)} ms`;
+  });
+  if (viewer.sessionId) {
+    const s = await api.json(`/api/v1/sessions/${viewer.sessionId}`).catch(() => null);
+    if (s && s.encoding) {
+      viewer.encoding = s.encoding;
+      $("encoder").textContent = `${s.encoding.hardware ? "hardware" : "software"} (${s.encoding.pool})`;
+    }
+  }
+}
+
+async function watchStatus() {
+  const refresh = async () => softwareBanner($("banner"), await api.json("/api/v1/system/gpu-status"));
+  await refresh();
+  api.events((type) => { if (type.startsWith("encoder.") || type.startsWith("session.")) refresh(); });
+}
+
+start().catch((e) => { viewer.error = String(e); $("state").textContent = "error: " + e.message; });
+watchStatus().catch(() => {});
