@@ -20,11 +20,15 @@ def have_browser():
 
 
 def run_check(url, shot):
-    p = subprocess.run(["node", os.path.join(BROWSER_DIR, "viewer-check.mjs"), url, shot],
+    return run_node("viewer-check.mjs", url, shot)
+
+
+def run_node(script, *args):
+    p = subprocess.run(["node", os.path.join(BROWSER_DIR, script)] + list(args),
                        capture_output=True, text=True, timeout=90, cwd=BROWSER_DIR)
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
     if not lines:
-        raise AssertionError("viewer-check printed nothing: %s %s" % (p.stdout[-2000:], p.stderr[-2000:]))
+        raise AssertionError("%s printed nothing: %s %s" % (script, p.stdout[-2000:], p.stderr[-2000:]))
     return json.loads(lines[-1])
 
 
@@ -71,6 +75,32 @@ class ViewerTest(DaemonTest):
         self.assertIn(b"viewer.js", r.body)
         self.assertEqual(self.d.request("GET", "/static/../token", tcp=True).status, 401)
         self.assertEqual(self.d.request("GET", "/api/v1/lobbies", tcp=True).status, 401)
+
+
+@unittest.skipUnless(have_browser(), "chromium, node and tests/browser/node_modules are needed")
+class DashboardTest(unittest.TestCase):
+    def test_software_mode_warning_follows_fallback_and_upgrade(self):
+        from lbtest import Daemon, free_port
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        # TEST DOUBLE hardware pool with one real slot; one encode per session.
+        d = Daemon(config_extra="[encoder]\nhardware=off\n[testing]\nhw_double=true\n"
+                                "hw_double_believed_limit=1\nhw_double_real_limit=1\n").start()
+        try:
+            lobby = d.request("POST", "/api/v1/lobbies", {"name": "dash", "encoder_sharing": "off",
+                                                          "video": {"width": 320, "height": 240, "fps": 30}}).json
+            out = run_node("dashboard-check.mjs", "http://127.0.0.1:%d" % d.tcp_port, d.token, lobby["id"],
+                           str(free_port()), str(free_port()), ARTIFACTS)
+            self.assertNotIn("error", out, out)
+            self.assertEqual((out["first_pool"], out["second_pool"]), ("test-double@0", "software"))
+            self.assertFalse(out["banner_before"])
+            # Live through SSE: within 2 s of the fallback, gone after the upgrade.
+            self.assertLess(out["banner_after_fallback_ms"], 2000)
+            self.assertIn("GPU encoding sessions exhausted (1/1). Using CPU software encoding", out["banner_text"])
+            self.assertLess(out["banner_gone_after_upgrade_ms"], 5000)
+            self.assertTrue(any("test-double@0" in r and "configured" in r for r in out["pool_rows"]), out)
+            self.assertTrue(os.path.getsize(os.path.join(ARTIFACTS, "dashboard-software-mode.png")) > 10000)
+        finally:
+            d.cleanup()
 
 
 if __name__ == "__main__":
