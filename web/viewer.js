@@ -5,13 +5,16 @@ const lobbyId = decodeURIComponent(location.pathname.split("/").pop());
 const $ = (id) => document.getElementById(id);
 const viewer = (window.lobbydViewer = { lobbyId, sessionId: null, framesDecoded: 0, state: "new" });
 
-async function gatheringComplete(pc, timeoutMs) {
+// WHEP here is non-trickle: the offer carries the candidates. Host
+// candidates arrive within milliseconds, while "complete" can take seconds
+// (chromium keeps probing), so send shortly after the first candidate.
+async function gatheringDone(pc, timeoutMs) {
   if (pc.iceGatheringState === "complete") return;
   await new Promise((resolve) => {
     const t = setTimeout(resolve, timeoutMs);
-    pc.addEventListener("icegatheringstatechange", () => {
-      if (pc.iceGatheringState === "complete") { clearTimeout(t); resolve(); }
-    });
+    const finish = () => { clearTimeout(t); resolve(); };
+    pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") finish(); });
+    pc.addEventListener("icecandidate", (ev) => { if (ev.candidate) setTimeout(finish, 100); });
   });
 }
 
@@ -21,9 +24,17 @@ async function start() {
   const pc = (viewer.pc = new RTCPeerConnection());
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.ontrack = (ev) => { $("video").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
+  // The first frame on screen, in ms since navigation started.
+  $("video").requestVideoFrameCallback(() => { viewer.firstFrameMs = performance.now(); });
   pc.onconnectionstatechange = () => { viewer.state = pc.connectionState; $("state").textContent = pc.connectionState; };
+  const t0 = performance.now();
+  viewer.timing = {};
+  pc.addEventListener("connectionstatechange", () => {
+    if (pc.connectionState === "connected") viewer.timing.connected_ms = performance.now() - t0;
+  });
   await pc.setLocalDescription(await pc.createOffer());
-  await gatheringComplete(pc, 2000);
+  await gatheringDone(pc, 2000);
+  viewer.timing.offer_ms = performance.now() - t0;
   const r = await api.fetch(`/api/v1/lobbies/${encodeURIComponent(lobbyId)}/whep`, {
     method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp,
   });
@@ -31,6 +42,7 @@ async function start() {
     const body = await r.json().catch(() => null);
     throw new Error(body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${r.status}`);
   }
+  viewer.timing.answer_ms = performance.now() - t0;
   viewer.resource = r.headers.get("Location");
   viewer.sessionId = viewer.resource.split("/")[4];
   await pc.setRemoteDescription({ type: "answer", sdp: await r.text() });

@@ -7,6 +7,7 @@
 #include "lb-producer.h"
 
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
 #include <stdlib.h>
@@ -19,7 +20,37 @@ struct _LbOutputWebrtc
   LbBranch *branch;
   GstElement *webrtc;
   guint64 packets;
+  gint64 first_candidate_us; /* atomically set by webrtcbin's thread */
 };
+
+/* After the first local candidate the host candidates follow within
+ * milliseconds, while "gathering complete" can take over a second (libnice
+ * keeps probing): answering at whichever comes first keeps join fast. */
+#define CANDIDATE_GRACE_US (150 * 1000)
+
+/* Frames sent before DTLS is up are lost, the join's key frame among them:
+ * ask the encoder for another once the viewer is connected. */
+static void
+on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
+{
+  LbOutputWebrtc *self = user_data;
+  GstWebRTCPeerConnectionState state = 0;
+
+  g_object_get (webrtc, "connection-state", &state, NULL);
+  if (state != GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED || self->branch == NULL)
+    return;
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (lb_branch_get_bin (self->branch), "sink");
+  gst_pad_push_event (sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+static void
+on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer user_data)
+{
+  LbOutputWebrtc *self = user_data;
+  gint64 expected = 0;
+  __atomic_compare_exchange_n (&self->first_candidate_us, &expected, g_get_monotonic_time (), FALSE,
+                               __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
 
 int
 lb_webrtc_offer_h264_payload (const char *offer, GError **error)
@@ -123,13 +154,15 @@ negotiate (LbOutputWebrtc *self, const char *offer, char **answer_sdp, GError **
   gst_webrtc_session_description_free (answer);
   g_clear_pointer (&promise, gst_promise_unref);
 
-  /* Non-trickle WHEP: wait until every local candidate is in the description. */
+  /* Non-trickle WHEP: the answer must carry the candidates. */
   gint64 deadline = g_get_monotonic_time () + NEGOTIATION_TIMEOUT_US;
   GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
   while (g_get_monotonic_time () < deadline)
     {
       g_object_get (self->webrtc, "ice-gathering-state", &state, NULL);
-      if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+      gint64 first = __atomic_load_n (&self->first_candidate_us, __ATOMIC_RELAXED);
+      if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE
+          || (first != 0 && g_get_monotonic_time () - first > CANDIDATE_GRACE_US))
         break;
       g_usleep (5000);
     }
@@ -180,6 +213,8 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
   if (stun_server != NULL && *stun_server != '\0')
     g_object_set (e[3], "stun-server", stun_server, NULL);
   self->webrtc = gst_object_ref (e[3]);
+  g_signal_connect (e[3], "on-ice-candidate", G_CALLBACK (on_ice_candidate), self);
+  g_signal_connect (e[3], "notify::connection-state", G_CALLBACK (on_connection_state), self);
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
 
@@ -198,6 +233,8 @@ lb_output_webrtc_free (LbOutputWebrtc *self)
 {
   if (self == NULL)
     return;
+  if (self->webrtc != NULL)
+    g_signal_handlers_disconnect_by_data (self->webrtc, self);
   lb_branch_detach (self->branch);
   g_clear_object (&self->webrtc);
   g_free (self);

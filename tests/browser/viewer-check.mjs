@@ -17,10 +17,10 @@ const out = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on("console", (m) => { (out.console ||= []).push(m.text()); });
-  const t0 = Date.now();
   await page.goto(url);
-  await page.waitForFunction(() => window.lobbydViewer && window.lobbydViewer.framesDecoded > 0, null, { timeout: 20000 });
-  out.first_frame_ms = Date.now() - t0;
+  // Page load (navigation start) → first decoded frame on screen.
+  await page.waitForFunction(() => window.lobbydViewer && window.lobbydViewer.firstFrameMs, null, { timeout: 20000 });
+  out.first_frame_ms = await page.evaluate(() => window.lobbydViewer.firstFrameMs);
   await page.waitForFunction(() => window.lobbydViewer.framesDecoded > 30, null, { timeout: 20000 });
   const a = await page.evaluate(() => window.lobbydViewer.framesDecoded);
   await page.waitForTimeout(2000);
@@ -37,7 +37,7 @@ try {
     for (let i = 0; i < px.length; i += 4 * 97) { const y = (px[i] + px[i + 1] + px[i + 2]) / 3; sum += y; sum2 += y * y; n++; }
     const mean = sum / n;
     return { width: v.videoWidth, height: v.videoHeight, luma_mean: mean, luma_stddev: Math.sqrt(sum2 / n - mean * mean),
-      state: window.lobbydViewer.state, session: window.lobbydViewer.sessionId, encoding: window.lobbydViewer.encoding || null,
+      state: window.lobbydViewer.state, timing: window.lobbydViewer.timing, session: window.lobbydViewer.sessionId, encoding: window.lobbydViewer.encoding || null,
       banner: document.getElementById("banner").classList.contains("hidden") ? null : document.getElementById("banner").textContent };
   }));
   if (shot) await page.screenshot({ path: shot });
