@@ -117,6 +117,15 @@ lb_encode_free (LbEncode *self)
   g_free (self);
 }
 
+LbBranch *
+lb_encode_attach_output (LbEncode *self, const char *name, GstElement **elements, GError **error)
+{
+  GstElement *bin = lb_media_chain_bin (name, elements, error);
+  if (bin == NULL)
+    return NULL;
+  return lb_branch_attach (lb_producer_get_pipeline (self->producer), self->tee, bin, NULL, error);
+}
+
 void
 lb_encode_request_key_frame (LbEncode *self)
 {

@@ -16,6 +16,11 @@ LbEncode *lb_encode_new (LbProducer *producer, const char *name, const LbProfile
 void lb_encode_free (LbEncode *encode);
 
 GstElement *lb_encode_get_tee (LbEncode *encode);
+/* Chains @elements (NULL-terminated) into a bin named @name and attaches it
+ * to the encoded tee: how every viewer's output joins an encode. */
+typedef struct _LbBranch LbBranch;
+LbBranch *lb_encode_attach_output (LbEncode *encode, const char *name, GstElement **elements,
+                                   GError **error);
 /* The encoder's next frame is an IDR with SPS/PPS: for a viewer that joins. */
 void lb_encode_request_key_frame (LbEncode *encode);
 LbProducer *lb_encode_get_producer (LbEncode *encode);

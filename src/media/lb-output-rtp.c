@@ -51,7 +51,6 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
 {
   g_autoptr (LbOutputRtp) self = g_new0 (LbOutputRtp, 1);
   GstElement *e[3] = { NULL };
-  GstElement *pipeline = lb_producer_get_pipeline (lb_encode_get_producer (encode));
 
   self->name = g_strdup (name);
   self->host = g_strdup (host);
@@ -78,10 +77,7 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[0], "src");
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
 
-  GstElement *bin = lb_media_chain_bin (name, e, error);
-  if (bin == NULL)
-    return NULL;
-  self->branch = lb_branch_attach (pipeline, lb_encode_get_tee (encode), bin, NULL, error);
+  self->branch = lb_encode_attach_output (encode, name, e, error);
   if (self->branch == NULL)
     return NULL;
 

@@ -40,7 +40,8 @@ on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
   if (state != GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED || self->branch == NULL)
     return;
   g_autoptr (GstPad) sink = gst_element_get_static_pad (lb_branch_get_bin (self->branch), "sink");
-  gst_pad_push_event (sink, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+  gst_pad_push_event (sink,
+                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 static void
@@ -187,7 +188,6 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
                       const char *stun_server, char **answer_sdp, GError **error)
 {
   g_autoptr (LbOutputWebrtc) self = g_new0 (LbOutputWebrtc, 1);
-  GstElement *pipeline = lb_producer_get_pipeline (lb_encode_get_producer (encode));
   GstElement *e[5] = { NULL };
   static const LbElementSpec chain[] = {
     { "queue", NULL },
@@ -218,10 +218,7 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
 
-  GstElement *bin = lb_media_chain_bin (name, e, error);
-  if (bin == NULL)
-    return NULL;
-  self->branch = lb_branch_attach (pipeline, lb_encode_get_tee (encode), bin, NULL, error);
+  self->branch = lb_encode_attach_output (encode, name, e, error);
   if (self->branch == NULL || !negotiate (self, offer, answer_sdp, error))
     return NULL;
   g_debug ("%s: WebRTC answered (payload type %d)", name, pt);
