@@ -46,6 +46,9 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "fps=30\n"
                                    "rtp_port=5004\n"
                                    "\n"
+                                   "[apps]\n"
+                                   "xterm=xterm\n"
+                                   "\n"
                                    "[testing]\n"
                                    "hw_double=false\n"
                                    "hw_double_believed_limit=8\n"
@@ -219,6 +222,32 @@ validate (LbConfig *config, GError **error)
   return TRUE;
 }
 
+/* Every key of [apps] is an app name; its value a command line, split here
+ * like a shell would (no shell runs it). */
+static gboolean
+load_apps (LbConfig *config, GKeyFile *kf, GError **error)
+{
+  g_auto (GStrv) names = g_key_file_get_keys (kf, "apps", NULL, NULL);
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      g_autofree char *line = g_key_file_get_string (kf, "apps", names[i], NULL);
+      char **argv = NULL;
+      if (strspn (names[i], "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen (names[i]))
+        {
+          g_set_error (error, LB_ERROR, LB_ERROR_CONFIG,
+                       "[apps] %s: names use a-z, 0-9, '-' and '_'", names[i]);
+          return FALSE;
+        }
+      if (line == NULL || !g_shell_parse_argv (line, NULL, &argv, NULL))
+        {
+          g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[apps] %s: not a command line", names[i]);
+          return FALSE;
+        }
+      g_hash_table_replace (config->apps, g_strdup (names[i]), argv);
+    }
+  return TRUE;
+}
+
 gboolean
 lb_config_load_data (LbConfig *config, const char *data, GError **error)
 {
@@ -235,6 +264,12 @@ lb_config_load_data (LbConfig *config, const char *data, GError **error)
   groups = g_key_file_get_groups (kf, NULL);
   for (guint g = 0; groups[g] != NULL; g++)
     {
+      if (g_str_equal (groups[g], "apps"))
+        {
+          if (!load_apps (config, kf, error))
+            return FALSE;
+          continue;
+        }
       gboolean known = FALSE;
       for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
         known |= g_str_equal (keys[i].group, groups[g]);
@@ -284,6 +319,9 @@ lb_config_new_default (void)
 {
   g_autoptr (LbConfig) config = g_new0 (LbConfig, 1);
   g_autoptr (GError) error = NULL;
+
+  config->apps
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
 
   if (!lb_config_load_data (config, default_text, &error))
     g_error ("embedded default config is invalid: %s", error->message);
@@ -335,6 +373,7 @@ lb_config_free (LbConfig *config)
 {
   if (config == NULL)
     return;
+  g_clear_pointer (&config->apps, g_hash_table_unref);
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     {
       gpointer field = (guint8 *)config + keys[i].offset;

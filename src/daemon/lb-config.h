@@ -48,6 +48,9 @@ struct _LbConfig
   char *demo_pattern;
   guint demo_width, demo_height, demo_fps;
   guint demo_rtp_port; /* 0 = no demo RTP session */
+  /* [apps]: x11-app catalogue, name → argv (GStrv). Requests name an app,
+   * never a command line. */
+  GHashTable *apps;
   /* [testing]: the test-double hardware encoder pool (never for production). */
   gboolean hw_double;
   guint hw_double_believed_limit;

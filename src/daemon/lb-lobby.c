@@ -1,6 +1,8 @@
 /* lb-lobby.c — lobby state and its JSON view. */
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-lobby.h"
+#include "lb-desktop.h"
+#include "lb-error.h"
 #include "lb-producer.h"
 #include "lb-spec.h"
 
@@ -14,6 +16,9 @@ struct _LbLobby
   LbProducer *producer;
   GPtrArray *sessions; /* LbSession, not owned: the registry owns sessions */
   gpointer owner;      /* the registry */
+  LbDesktop *desktop;  /* x11-app lobbies */
+  LbMediaErrorFunc on_error;
+  gpointer on_error_data;
 };
 
 LbLobby *
@@ -28,12 +33,41 @@ lb_lobby_new (const char *id, const LbLobbySpec *spec, gint64 created_at, gpoint
   return self;
 }
 
+/* The app or the X server went away: the lobby fails instead of streaming a
+ * frozen frame forever. */
+static void
+on_desktop_exit (const char *message, gpointer user_data)
+{
+  LbLobby *self = user_data;
+  g_autoptr (GError) error = g_error_new (LB_ERROR, LB_ERROR_MEDIA, "desktop %s: %s",
+                                          lb_desktop_get_display (self->desktop), message);
+  if (self->on_error != NULL)
+    self->on_error (NULL, error, self->on_error_data);
+  g_clear_pointer (&self->producer, lb_producer_free);
+}
+
 gboolean
-lb_lobby_start (LbLobby *self, LbMediaErrorFunc on_error, gpointer user_data, GError **error)
+lb_lobby_start (LbLobby *self, const char *const *app_argv, LbMediaErrorFunc on_error,
+                gpointer user_data, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
 
-  self->producer = lb_producer_new (self->id, self->spec, on_error, user_data, &local_error);
+  self->on_error = on_error;
+  self->on_error_data = user_data;
+  if (self->spec->source_type == LB_SOURCE_X11_APP)
+    {
+      self->desktop = lb_desktop_start (self->spec->width, self->spec->height, app_argv,
+                                        on_desktop_exit, self, &local_error);
+      if (self->desktop == NULL)
+        {
+          lb_lobby_set_failed (self, local_error->message);
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+  self->producer = lb_producer_new (self->id, self->spec,
+                                    self->desktop ? lb_desktop_get_display (self->desktop) : NULL,
+                                    on_error, user_data, &local_error);
   if (self->producer == NULL)
     {
       lb_lobby_set_failed (self, local_error->message);
@@ -59,6 +93,7 @@ lb_lobby_free (LbLobby *self)
     return;
   g_warn_if_fail (self->sessions->len == 0);
   lb_producer_free (self->producer);
+  lb_desktop_stop (self->desktop);
   g_ptr_array_unref (self->sessions);
   lb_lobby_spec_free (self->spec);
   g_free (self->error);
@@ -117,6 +152,8 @@ lb_lobby_to_json (const LbLobby *self)
   g_autofree char *created_text = g_date_time_format_iso8601 (created);
   json_object_set_string_member (obj, "created_at", created_text);
   json_object_set_int_member (obj, "sessions", self->sessions->len);
+  if (self->desktop != NULL)
+    json_object_set_string_member (obj, "display", lb_desktop_get_display (self->desktop));
   return node;
 }
 

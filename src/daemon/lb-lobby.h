@@ -25,7 +25,9 @@ JsonNode *lb_lobby_to_json (const LbLobby *lobby);
 LbLobby *lb_lobby_new (const char *id, const LbLobbySpec *spec, gint64 created_at, gpointer owner);
 gpointer lb_lobby_get_owner (const LbLobby *lobby);
 /* Starts the producer; on failure the lobby is LB_LOBBY_FAILED and the error is kept. */
-gboolean lb_lobby_start (LbLobby *lobby, LbMediaErrorFunc on_error, gpointer user_data,
+/* @app_argv: the catalogue command for x11-app lobbies (else NULL). */
+gboolean lb_lobby_start (LbLobby *lobby, const char *const *app_argv, LbMediaErrorFunc on_error,
+                         gpointer user_data,
                          GError **error);
 LbProducer *lb_lobby_get_producer (const LbLobby *lobby);
 void lb_lobby_set_failed (LbLobby *lobby, const char *message);

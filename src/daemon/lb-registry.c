@@ -441,6 +441,16 @@ lb_registry_get_pools (LbRegistry *self)
   return self->pools;
 }
 
+/* The catalogue's command line for an x11-app lobby (NULL for others, or
+ * when the config no longer has the app). */
+static const char *const *
+lookup_app (LbRegistry *self, const LbLobbySpec *spec)
+{
+  if (spec->source_type != LB_SOURCE_X11_APP)
+    return NULL;
+  return g_hash_table_lookup (self->config->apps, spec->app);
+}
+
 LbLobby *
 lb_registry_create_lobby (LbRegistry *self, const LbLobbySpec *spec, gboolean *created,
                           GError **error)
@@ -461,10 +471,19 @@ lb_registry_create_lobby (LbRegistry *self, const LbLobbySpec *spec, gboolean *c
       return NULL;
     }
 
+  const char *const *app_argv = lookup_app (self, spec);
+  if (spec->source_type == LB_SOURCE_X11_APP && app_argv == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                   "field 'source.app': no app '%s' in the catalogue ([apps] in the config)",
+                   spec->app);
+      return NULL;
+    }
+
   g_autofree char *id = g_uuid_string_random ();
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   LbLobby *lobby = add_lobby (self, id, spec, now);
-  if (!lb_lobby_start (lobby, on_media_error, lobby, error))
+  if (!lb_lobby_start (lobby, app_argv, on_media_error, lobby, error))
     {
       forget_lobby (self, lobby);
       return NULL;
@@ -661,7 +680,7 @@ restore_lobby (const char *id, const char *session_key, const char *spec_json, g
       return;
     }
   LbLobby *lobby = add_lobby (st->self, id, spec, created_at);
-  if (!lb_lobby_start (lobby, on_media_error, lobby, &error))
+  if (!lb_lobby_start (lobby, lookup_app (st->self, spec), on_media_error, lobby, &error))
     {
       g_warning ("lobby %s: failed to restart: %s", id, error->message);
       st->failed++;

@@ -5,6 +5,7 @@
 #include "lb-json.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 /* Bounds: x264 needs even sizes for 4:2:0; 8K and 240 fps are far beyond
  * what a software encode sustains, and keep arithmetic on pixel rates small. */
@@ -121,19 +122,33 @@ lb_lobby_spec_new_default (void)
 static gboolean
 read_source (JsonObject *source, LbLobbySpec *spec, GError **error)
 {
-  static const char *const members[] = { "type", "pattern", NULL };
+  static const char *const members[] = { "type", "pattern", "app", NULL };
   g_autofree char *type = NULL;
   g_autofree char *pattern = NULL;
 
   if (!lb_json_check_members (source, "source", members, error)
       || !lb_json_get_string (source, "source", "type", TRUE, 32, &type, error)
-      || !lb_json_get_string (source, "source", "pattern", FALSE, 32, &pattern, error))
+      || !lb_json_get_string (source, "source", "pattern", FALSE, 32, &pattern, error)
+      || !lb_json_get_string (source, "source", "app", FALSE, 32, &spec->app, error))
     return FALSE;
 
+  if (g_strcmp0 (type, "x11-app") == 0)
+    {
+      spec->source_type = LB_SOURCE_X11_APP;
+      if (spec->app == NULL
+          || strspn (spec->app, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen (spec->app))
+        {
+          g_set_error (
+              error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+              "field 'source.app' must name an app of the catalogue ([apps] in the config)");
+          return FALSE;
+        }
+      return TRUE;
+    }
   if (g_strcmp0 (type, "testsrc") != 0)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
-                   "field 'source.type' must be one of: testsrc");
+                   "field 'source.type' must be one of: testsrc, x11-app");
       return FALSE;
     }
   if (pattern != NULL)
@@ -202,9 +217,18 @@ lb_lobby_spec_to_json (const LbLobbySpec *spec)
   json_builder_set_member_name (b, "source");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "testsrc");
-  json_builder_set_member_name (b, "pattern");
-  json_builder_add_string_value (b, spec->pattern);
+  if (spec->source_type == LB_SOURCE_X11_APP)
+    {
+      json_builder_add_string_value (b, "x11-app");
+      json_builder_set_member_name (b, "app");
+      json_builder_add_string_value (b, spec->app);
+    }
+  else
+    {
+      json_builder_add_string_value (b, "testsrc");
+      json_builder_set_member_name (b, "pattern");
+      json_builder_add_string_value (b, spec->pattern);
+    }
   json_builder_end_object (b);
   json_builder_set_member_name (b, "video");
   json_builder_begin_object (b);
@@ -229,6 +253,7 @@ lb_lobby_spec_copy (const LbLobbySpec *spec)
   LbLobbySpec *copy = g_memdup2 (spec, sizeof *spec);
   copy->name = g_strdup (spec->name);
   copy->session_key = g_strdup (spec->session_key);
+  copy->app = g_strdup (spec->app);
   return copy;
 }
 
@@ -239,6 +264,7 @@ lb_lobby_spec_free (LbLobbySpec *spec)
     return;
   g_free (spec->name);
   g_free (spec->session_key);
+  g_free (spec->app);
   g_free (spec);
 }
 

@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 typedef enum
 {
   LB_SOURCE_TESTSRC,
+  LB_SOURCE_X11_APP, /* Xvfb + an app from the config's [apps] catalogue */
 } LbSourceType;
 
 typedef enum
@@ -41,7 +42,8 @@ struct _LbLobbySpec
   char *name;
   char *session_key; /* nullable */
   LbSourceType source_type;
-  const char *pattern; /* one of lb_spec_patterns(), static */
+  const char *pattern; /* testsrc: one of lb_spec_patterns(), static */
+  char *app;           /* x11-app: a catalogue name (checked against the config by the registry) */
   guint width, height, fps;
   LbEncoderPreference encoder; /* default for its sessions */
   gboolean share_encodes;      /* encoder_sharing: auto (TRUE) | off (one encode per session) */

@@ -39,12 +39,12 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
 }
 
 LbProducer *
-lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, LbMediaErrorFunc on_error,
-                 gpointer user_data, GError **error)
+lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, const char *display,
+                 LbMediaErrorFunc on_error, gpointer user_data, GError **error)
 {
   g_autoptr (LbProducer) self = g_new0 (LbProducer, 1);
   g_autofree char *pipeline_name = g_strdup_printf ("lobby-%s", lobby_id);
-  GstElement *src, *caps, *clock, *tee;
+  GstElement *src, *caps, *tee;
 
   self->lobby_id = g_strdup (lobby_id);
   self->fps = spec->fps;
@@ -54,38 +54,57 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, LbMediaErrorFunc
   gst_object_ref_sink (self->pipeline);
   lb_media_track_pipeline (self->pipeline);
 
-  static const LbElementSpec specs[] = {
+  /* A desktop is captured from its X display; a test pattern gets a clock
+   * drawn on it. Either way the raw tee sees I420 at the lobby's size/rate. */
+  static const LbElementSpec test_specs[] = {
     { "videotestsrc", "source" },
     { "capsfilter", "source-caps" },
     { "clockoverlay", "clock" },
     { "tee", "raw-tee" },
   };
-  GstElement *e[G_N_ELEMENTS (specs)];
-  if (!lb_media_make_all (specs, G_N_ELEMENTS (specs), e, error))
+  static const LbElementSpec x11_specs[] = {
+    { "ximagesrc", "source" }, { "videoconvert", NULL },        { "videoscale", NULL },
+    { "videorate", NULL },     { "capsfilter", "source-caps" }, { "tee", "raw-tee" },
+  };
+  const LbElementSpec *specs = display ? x11_specs : test_specs;
+  guint n = display ? G_N_ELEMENTS (x11_specs) : G_N_ELEMENTS (test_specs);
+  GstElement *e[G_N_ELEMENTS (x11_specs)] = { NULL };
+  if (!lb_media_make_all (specs, n, e, error))
     return NULL;
-  src = e[0], caps = e[1], clock = e[2], tee = e[3];
+  src = e[0];
+  caps = display ? e[4] : e[1];
+  tee = e[n - 1];
 
-  /* is-live: frames are produced at the lobby's rate in real time, like a
-   * desktop, not as fast as the CPU allows. The pattern is an enumeration
-   * value checked by lb-spec, never request text. */
-  g_object_set (src, "is-live", TRUE, NULL);
-  gst_util_set_object_arg (G_OBJECT (src), "pattern", spec->pattern);
   g_autoptr (GstCaps) raw = gst_caps_new_simple (
       "video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT, (int)spec->width,
       "height", G_TYPE_INT, (int)spec->height, "framerate", GST_TYPE_FRACTION, (int)spec->fps, 1,
       "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
   g_object_set (caps, "caps", raw, NULL);
-  g_object_set (clock, "time-format", "%H:%M:%S", "shaded-background", TRUE, "font-desc", "Sans 36",
-                NULL);
+  if (display != NULL)
+    /* use-damage=false: whole frames, so every frame is complete for the encoder. */
+    g_object_set (src, "display-name", display, "use-damage", FALSE, "show-pointer", TRUE, NULL);
+  else
+    {
+      /* is-live: frames are produced at the lobby's rate in real time, like a
+       * desktop, not as fast as the CPU allows. The pattern is an enumeration
+       * value checked by lb-spec, never request text. */
+      g_object_set (src, "is-live", TRUE, NULL);
+      gst_util_set_object_arg (G_OBJECT (src), "pattern", spec->pattern);
+      g_object_set (e[2], "time-format", "%H:%M:%S", "shaded-background", TRUE, "font-desc",
+                    "Sans 36", NULL);
+    }
   /* With no viewer the source must keep running, not stall on not-linked. */
   g_object_set (tee, "allow-not-linked", TRUE, NULL);
 
-  gst_bin_add_many (GST_BIN (self->pipeline), src, caps, clock, tee, NULL);
-  if (!gst_element_link_many (src, caps, clock, tee, NULL))
-    {
-      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s: cannot link the producer", lobby_id);
-      return NULL;
-    }
+  for (guint i = 0; i < n; i++)
+    gst_bin_add (GST_BIN (self->pipeline), e[i]);
+  for (guint i = 0; i + 1 < n; i++)
+    if (!gst_element_link (e[i], e[i + 1]))
+      {
+        g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s: cannot link the producer",
+                     lobby_id);
+        return NULL;
+      }
   self->tee = gst_object_ref (tee);
 
   g_autoptr (GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
@@ -96,8 +115,8 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, LbMediaErrorFunc
       g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s: producer failed to start", lobby_id);
       return NULL;
     }
-  g_debug ("lobby %s: producer %ux%u@%u pattern %s started", lobby_id, spec->width, spec->height,
-           spec->fps, spec->pattern);
+  g_debug ("lobby %s: producer %ux%u@%u (%s) started", lobby_id, spec->width, spec->height,
+           spec->fps, display ? display : spec->pattern);
   return g_steal_pointer (&self);
 }
 

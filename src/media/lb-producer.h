@@ -7,7 +7,8 @@
 
 G_BEGIN_DECLS
 
-LbProducer *lb_producer_new (const char *lobby_id, const LbLobbySpec *spec,
+/* @display: capture this X display (x11-app lobbies), or NULL for the test pattern. */
+LbProducer *lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, const char *display,
                              LbMediaErrorFunc on_error, gpointer user_data, GError **error);
 /* Stops the pipeline (state NULL). All encodes must be freed first. */
 void lb_producer_free (LbProducer *producer);

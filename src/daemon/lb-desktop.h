@@ -1,0 +1,24 @@
+/* lb-desktop.h — a headless X server (Xvfb) on a free display with one
+ * application from the config's catalogue, for x11-app lobbies. */
+#pragma once
+
+#include "lb-types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LbDesktop LbDesktop;
+
+/* Called on the main loop once, when the app or the X server is gone. */
+typedef void (*LbDesktopExitFunc) (const char *message, gpointer user_data);
+
+/* @argv: the catalogue's command line for the app (never request text). */
+LbDesktop *lb_desktop_start (guint width, guint height, const char *const *argv,
+                             LbDesktopExitFunc on_exit, gpointer user_data, GError **error);
+/* ":99" */
+const char *lb_desktop_get_display (LbDesktop *desktop);
+/* Terminates the app and the X server. */
+void lb_desktop_stop (LbDesktop *desktop);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbDesktop, lb_desktop_stop)
+
+G_END_DECLS
