@@ -9,9 +9,9 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libglib2.0-dev libjson-glib-dev libsoup-3.0-dev libsqlite3-dev
       libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev gstreamer1.0-nice
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-      gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools xvfb xterm)
+      gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools xvfb xterm libx11-dev libxtst-dev)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev chromium)
+  pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev chromium x11-utils)
   # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
   # Debian's npm package conflicts with): only ask Debian when npm is absent.
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

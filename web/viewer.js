@@ -2,6 +2,8 @@
 import { api, softwareBanner } from "/static/api.js";
 
 const lobbyId = decodeURIComponent(location.pathname.split("/").pop());
+// ?control=1 asks for a controlling viewer; otherwise lobbyd drops input.
+const control = new URLSearchParams(location.search).get("control") === "1";
 const $ = (id) => document.getElementById(id);
 const viewer = (window.lobbydViewer = { lobbyId, sessionId: null, framesDecoded: 0, state: "new" });
 
@@ -23,6 +25,8 @@ async function start() {
   $("title").textContent = `${lobby.name} (${lobby.video.width}x${lobby.video.height}@${lobby.video.fps})`;
   const pc = (viewer.pc = new RTCPeerConnection());
   pc.addTransceiver("video", { direction: "recvonly" });
+  viewer.input = pc.createDataChannel("input");
+  captureInput($("video"), viewer.input);
   pc.ontrack = (ev) => { $("video").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
   // The first frame on screen, in ms since navigation started.
   $("video").requestVideoFrameCallback(() => { viewer.firstFrameMs = performance.now(); });
@@ -35,7 +39,8 @@ async function start() {
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringDone(pc, 2000);
   viewer.timing.offer_ms = performance.now() - t0;
-  const r = await api.fetch(`/api/v1/lobbies/${encodeURIComponent(lobbyId)}/whep`, {
+  const endpoint = `/api/v1/lobbies/${encodeURIComponent(lobbyId)}/whep${control ? "/control" : ""}`;
+  const r = await api.fetch(endpoint, {
     method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp,
   });
   if (r.status !== 201) {
@@ -48,6 +53,23 @@ async function start() {
   await pc.setRemoteDescription({ type: "answer", sdp: await r.text() });
   addEventListener("pagehide", () => { api.fetch(viewer.resource, { method: "DELETE", keepalive: true }); });
   setInterval(stats, 1000);
+}
+
+// Keyboard and mouse over the data channel, as lobbyd's input events:
+// positions are fractions of the picture, keys are KeyboardEvent.key.
+function captureInput(video, channel) {
+  const send = (ev) => { if (channel.readyState === "open") channel.send(JSON.stringify(ev)); };
+  const pos = (e) => {
+    const r = video.getBoundingClientRect();
+    return { x: (e.clientX - r.left) / r.width, y: (e.clientY - r.top) / r.height };
+  };
+  video.tabIndex = 0;
+  video.addEventListener("mousemove", (e) => send({ t: "move", ...pos(e) }));
+  video.addEventListener("mousedown", (e) => { video.focus(); send({ t: "move", ...pos(e) }); send({ t: "down", b: e.button + 1 }); });
+  video.addEventListener("mouseup", (e) => send({ t: "up", b: e.button + 1 }));
+  video.addEventListener("contextmenu", (e) => e.preventDefault());
+  video.addEventListener("keydown", (e) => { e.preventDefault(); send({ t: "key", k: e.key, down: true }); });
+  video.addEventListener("keyup", (e) => { e.preventDefault(); send({ t: "key", k: e.key, down: false }); });
 }
 
 let lastBytes = 0, lastTime = 0;

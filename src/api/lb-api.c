@@ -410,7 +410,7 @@ join_lobby (LbApi *api, Request *req, LbApiResponse *resp)
 /* WHEP (WebRTC-HTTP Egress Protocol): POST an SDP offer, get the answer
  * (201, Location = the session's WHEP resource); DELETE that resource to leave. */
 static void
-whep_offer (LbApi *api, Request *req, LbApiResponse *resp)
+whep (LbApi *api, Request *req, LbApiResponse *resp, gboolean control)
 {
   g_autoptr (GError) error = NULL;
   LbLobby *lobby = find_lobby (api, req->params[0], resp);
@@ -430,6 +430,7 @@ whep_offer (LbApi *api, Request *req, LbApiResponse *resp)
     }
   LbSessionSpec *spec = lb_session_spec_new_webrtc (lb_lobby_get_spec (lobby));
   spec->webrtc_offer = g_strndup (req->body, req->body_len);
+  spec->control = control;
   LbSession *session = lb_registry_join (api->registry, lobby, spec, &error);
   if (session == NULL)
     {
@@ -440,6 +441,20 @@ whep_offer (LbApi *api, Request *req, LbApiResponse *resp)
   resp->content_type = "application/sdp";
   resp->body = g_strdup (lb_session_get_answer (session));
   resp->location = g_strdup_printf ("/api/v1/sessions/%s/whep", lb_session_get_id (session));
+}
+
+/* Watch only: whatever the viewer sends is dropped. */
+static void
+whep_offer (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  whep (api, req, resp, FALSE);
+}
+
+/* Control: keyboard and mouse from the data channel reach the desktop. */
+static void
+whep_control_offer (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  whep (api, req, resp, TRUE);
 }
 
 static void
@@ -495,6 +510,7 @@ static const Route routes[] = {
   { "api/v1/lobbies/{}", { { "GET", get_lobby }, { "DELETE", delete_lobby } } },
   { "api/v1/lobbies/{}/sessions", { { "GET", list_lobby_sessions }, { "POST", join_lobby } } },
   { "api/v1/lobbies/{}/whep", { { "POST", whep_offer } } },
+  { "api/v1/lobbies/{}/whep/control", { { "POST", whep_control_offer } } },
   { "api/v1/sessions/{}/whep", { { "DELETE", delete_session } } },
   { "api/v1/sessions", { { "GET", list_sessions } } },
   { "api/v1/sessions/{}", { { "GET", get_session }, { "DELETE", delete_session } } },

@@ -3,6 +3,10 @@
 #include "lb-desktop.h"
 #include "lb-error.h"
 
+#include <X11/Xlib.h>
+#include <X11/extensions/XTest.h>
+#include <X11/keysym.h>
+#include <json-glib/json-glib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +23,8 @@ struct _LbDesktop
   LbDesktopExitFunc on_exit;
   gpointer user_data;
   gboolean stopping, reported;
+  guint width, height;
+  Display *x; /* input connection, opened on first use */
 };
 
 static void
@@ -63,6 +69,8 @@ lb_desktop_start (guint width, guint height, const char *const *argv, LbDesktopE
 
   self->on_exit = on_exit;
   self->user_data = user_data;
+  self->width = width;
+  self->height = height;
   /* A display is free when neither its lock file nor its socket exists. */
   for (n = FIRST_DISPLAY; n <= LAST_DISPLAY; n++)
     {
@@ -110,6 +118,74 @@ lb_desktop_start (guint width, guint height, const char *const *argv, LbDesktopE
   return g_steal_pointer (&self);
 }
 
+/* KeyboardEvent.key names that are not X keysym names. */
+static KeySym
+keysym_for (const char *key)
+{
+  static const struct
+  {
+    const char *web;
+    KeySym sym;
+  } names[] = {
+    { "Enter", XK_Return },      { "Backspace", XK_BackSpace }, { "Tab", XK_Tab },
+    { "Escape", XK_Escape },     { "ArrowLeft", XK_Left },      { "ArrowRight", XK_Right },
+    { "ArrowUp", XK_Up },        { "ArrowDown", XK_Down },      { "Shift", XK_Shift_L },
+    { "Control", XK_Control_L }, { "Alt", XK_Alt_L },           { " ", XK_space },
+    { "Delete", XK_Delete },     { "Home", XK_Home },           { "End", XK_End },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_str_equal (key, names[i].web))
+      return names[i].sym;
+  if (g_utf8_strlen (key, -1) == 1)
+    {
+      KeySym sym = XStringToKeysym (key);
+      if (sym != NoSymbol)
+        return sym;
+      /* Unicode keysyms for the rest (X11 keysym 0x01000000 + code point). */
+      return 0x01000000 | g_utf8_get_char (key);
+    }
+  return XStringToKeysym (key);
+}
+
+void
+lb_desktop_input (LbDesktop *self, const char *text)
+{
+  g_autoptr (JsonNode) node = json_from_string (text, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  JsonObject *o = json_node_get_object (node);
+  const char *t = json_object_get_string_member_with_default (o, "t", "");
+
+  if (self->x == NULL && (self->x = XOpenDisplay (self->display)) == NULL)
+    {
+      g_warning ("desktop %s: cannot open the display for input", self->display);
+      return;
+    }
+  if (g_str_equal (t, "move"))
+    {
+      double x = CLAMP (json_object_get_double_member_with_default (o, "x", 0), 0.0, 1.0);
+      double y = CLAMP (json_object_get_double_member_with_default (o, "y", 0), 0.0, 1.0);
+      XTestFakeMotionEvent (self->x, -1, (int)(x * (self->width - 1)),
+                            (int)(y * (self->height - 1)), CurrentTime);
+    }
+  else if (g_str_equal (t, "down") || g_str_equal (t, "up"))
+    {
+      gint64 b = json_object_get_int_member_with_default (o, "b", 1);
+      if (b >= 1 && b <= 5)
+        XTestFakeButtonEvent (self->x, (unsigned)b, g_str_equal (t, "down"), CurrentTime);
+    }
+  else if (g_str_equal (t, "key"))
+    {
+      const char *key = json_object_get_string_member_with_default (o, "k", "");
+      KeyCode code = *key ? XKeysymToKeycode (self->x, keysym_for (key)) : 0;
+      if (code != 0)
+        XTestFakeKeyEvent (self->x, code,
+                           json_object_get_boolean_member_with_default (o, "down", TRUE),
+                           CurrentTime);
+    }
+  XFlush (self->x);
+}
+
 const char *
 lb_desktop_get_display (LbDesktop *self)
 {
@@ -138,6 +214,8 @@ lb_desktop_stop (LbDesktop *self)
   if (self == NULL)
     return;
   self->stopping = TRUE;
+  if (self->x != NULL)
+    XCloseDisplay (self->x);
   terminate (&self->app, &self->app_watch);
   terminate (&self->xvfb, &self->xvfb_watch);
   g_free (self->display);

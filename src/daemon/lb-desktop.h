@@ -16,6 +16,11 @@ LbDesktop *lb_desktop_start (guint width, guint height, const char *const *argv,
                              LbDesktopExitFunc on_exit, gpointer user_data, GError **error);
 /* ":99" */
 const char *lb_desktop_get_display (LbDesktop *desktop);
+/* Injects one input event from a viewer (XTest), e.g.
+ * {"t":"move","x":0.5,"y":0.25} (x, y: 0..1 of the screen),
+ * {"t":"down"|"up","b":1} (mouse button), {"t":"key","k":"a","down":true}
+ * (KeyboardEvent.key). Malformed events are ignored (logged). */
+void lb_desktop_input (LbDesktop *desktop, const char *json);
 /* Terminates the app and the X server. */
 void lb_desktop_stop (LbDesktop *desktop);
 

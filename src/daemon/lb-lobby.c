@@ -162,3 +162,10 @@ lb_lobby_get_owner (const LbLobby *self)
 {
   return self->owner;
 }
+
+void
+lb_lobby_input (LbLobby *self, const char *message)
+{
+  if (self->desktop != NULL)
+    lb_desktop_input (self->desktop, message);
+}

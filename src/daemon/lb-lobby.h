@@ -24,6 +24,8 @@ JsonNode *lb_lobby_to_json (const LbLobby *lobby);
 /* For the registry. */
 LbLobby *lb_lobby_new (const char *id, const LbLobbySpec *spec, gint64 created_at, gpointer owner);
 gpointer lb_lobby_get_owner (const LbLobby *lobby);
+/* A viewer's input event for the lobby's desktop (ignored for test patterns). */
+void lb_lobby_input (LbLobby *lobby, const char *message);
 /* Starts the producer; on failure the lobby is LB_LOBBY_FAILED and the error is kept. */
 /* @app_argv: the catalogue command for x11-app lobbies (else NULL). */
 gboolean lb_lobby_start (LbLobby *lobby, const char *const *app_argv, LbMediaErrorFunc on_error,

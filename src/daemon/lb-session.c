@@ -43,6 +43,13 @@ lb_session_set_stun_server (LbSession *self, const char *stun_server)
   self->stun_server = g_strdup (stun_server);
 }
 
+static void
+on_input (const char *message, gpointer user_data)
+{
+  LbSession *self = user_data;
+  lb_lobby_input (self->lobby, message);
+}
+
 gboolean
 lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
 {
@@ -50,9 +57,9 @@ lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
   if (self->spec->transport == LB_TRANSPORT_WEBRTC)
     {
       g_clear_pointer (&self->answer, g_free);
-      self->webrtc = lb_output_webrtc_new (lb_shared_encode_get_media (encode), self->output_name,
-                                           self->spec->webrtc_offer, self->stun_server,
-                                           &self->answer, error);
+      self->webrtc = lb_output_webrtc_new (
+          lb_shared_encode_get_media (encode), self->output_name, self->spec->webrtc_offer,
+          self->stun_server, self->spec->control ? on_input : NULL, self, &self->answer, error);
       if (self->webrtc == NULL)
         return FALSE;
     }
@@ -177,6 +184,8 @@ lb_session_to_json (const LbSession *self)
   if (self->error != NULL)
     json_object_set_string_member (obj, "error", self->error);
   json_object_set_string_member (obj, "created_at", created_text);
+  if (self->spec->transport == LB_TRANSPORT_WEBRTC)
+    json_object_set_string_member (obj, "role", self->spec->control ? "control" : "watch");
   if (self->encode != NULL)
     json_object_set_object_member (obj, "encoding", lb_shared_encode_to_json (self->encode));
   if (self->webrtc != NULL)

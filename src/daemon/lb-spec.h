@@ -66,6 +66,7 @@ struct _LbSessionSpec
   LbEncoderPreference encoder; /* defaults to the lobby's */
   gboolean require_hardware;   /* refuse rather than fall back to software */
   char *webrtc_offer;          /* WebRTC: the viewer's SDP offer (not stored) */
+  gboolean control;            /* WebRTC: keyboard/mouse reach the lobby's desktop */
 };
 
 /* The test patterns a lobby may use (NULL-terminated, static). */

@@ -44,6 +44,49 @@ on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
                       gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
+/* Data-channel messages arrive on the SCTP thread; input is applied on the
+ * main loop. The handler lives in the webrtcbin's qdata and is cleared when
+ * the output goes, so a message still in flight then is dropped. */
+typedef struct
+{
+  LbWebrtcInputFunc func;
+  gpointer data;
+} InputHandler;
+
+typedef struct
+{
+  GstElement *webrtc;
+  char *message;
+} InputMessage;
+
+static gboolean
+deliver_input (gpointer user_data)
+{
+  InputMessage *m = user_data;
+  InputHandler *h = g_object_get_data (G_OBJECT (m->webrtc), "lb-input");
+  if (h != NULL && h->func != NULL)
+    h->func (m->message, h->data);
+  gst_object_unref (m->webrtc);
+  g_free (m->message);
+  g_free (m);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_message (GObject *channel, const char *message, gpointer webrtc)
+{
+  InputMessage *m = g_new0 (InputMessage, 1);
+  m->webrtc = gst_object_ref (webrtc);
+  m->message = g_strdup (message);
+  g_main_context_invoke (NULL, deliver_input, m);
+}
+
+static void
+on_data_channel (GstElement *webrtc, GObject *channel, gpointer user_data)
+{
+  g_signal_connect_object (channel, "on-message-string", G_CALLBACK (on_message), webrtc, 0);
+}
+
 static void
 on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer user_data)
 {
@@ -185,7 +228,8 @@ fail:
 
 LbOutputWebrtc *
 lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
-                      const char *stun_server, char **answer_sdp, GError **error)
+                      const char *stun_server, LbWebrtcInputFunc on_input, gpointer input_data,
+                      char **answer_sdp, GError **error)
 {
   g_autoptr (LbOutputWebrtc) self = g_new0 (LbOutputWebrtc, 1);
   GstElement *e[5] = { NULL };
@@ -215,6 +259,11 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
   self->webrtc = gst_object_ref (e[3]);
   g_signal_connect (e[3], "on-ice-candidate", G_CALLBACK (on_ice_candidate), self);
   g_signal_connect (e[3], "notify::connection-state", G_CALLBACK (on_connection_state), self);
+  g_signal_connect (e[3], "on-data-channel", G_CALLBACK (on_data_channel), NULL);
+  InputHandler *handler = g_new0 (InputHandler, 1);
+  handler->func = on_input;
+  handler->data = input_data;
+  g_object_set_data_full (G_OBJECT (e[3]), "lb-input", handler, g_free);
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
 
@@ -231,7 +280,10 @@ lb_output_webrtc_free (LbOutputWebrtc *self)
   if (self == NULL)
     return;
   if (self->webrtc != NULL)
-    g_signal_handlers_disconnect_by_data (self->webrtc, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->webrtc, self);
+      g_object_set_data (G_OBJECT (self->webrtc), "lb-input", NULL);
+    }
   lb_branch_detach (self->branch);
   g_clear_object (&self->webrtc);
   g_free (self);

@@ -14,10 +14,15 @@ typedef struct _LbEncode LbEncode;
  * constrained-baseline/baseline profile-level-id, or -1 (error set). */
 int lb_webrtc_offer_h264_payload (const char *offer_sdp, GError **error);
 
+/* Text messages from the viewer's data channel, on the main loop. */
+typedef void (*LbWebrtcInputFunc) (const char *message, gpointer user_data);
+
 /* Answers @offer_sdp (non-trickle: the answer carries every ICE candidate,
- * as WHEP clients expect). @stun_server: "stun://host:port" or NULL. */
+ * as WHEP clients expect). @stun_server: "stun://host:port" or NULL.
+ * @on_input: NULL drops what the viewer sends (watch-only). */
 LbOutputWebrtc *lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer_sdp,
-                                      const char *stun_server, char **answer_sdp, GError **error);
+                                      const char *stun_server, LbWebrtcInputFunc on_input,
+                                      gpointer input_data, char **answer_sdp, GError **error);
 void lb_output_webrtc_free (LbOutputWebrtc *output);
 gboolean lb_output_webrtc_move (LbOutputWebrtc *output, LbEncode *encode, GError **error);
 guint64 lb_output_webrtc_get_packets (LbOutputWebrtc *output);

@@ -103,5 +103,45 @@ class DashboardTest(unittest.TestCase):
             d.cleanup()
 
 
+@unittest.skipUnless(have_browser() and shutil.which("Xvfb") and shutil.which("xev"),
+                     "chromium, node, Xvfb and xev are needed")
+class DesktopInputTest(unittest.TestCase):
+    def test_control_viewer_input_reaches_the_app_and_watch_only_does_not(self):
+        from lbtest import Daemon
+        d = Daemon()
+        log = os.path.join(d.tmp, "xev.log")
+        # The test app: xev in a window covering the screen, logging every event it gets.
+        with open(d.config, "a") as f:
+            f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n' % log)
+        d.start()
+        try:
+            lobby = d.request("POST", "/api/v1/lobbies", {
+                "name": "desk", "source": {"type": "x11-app", "app": "recorder"},
+                "video": {"width": 640, "height": 480, "fps": 15}}).json
+            base = "http://127.0.0.1:%d/view/%s" % (d.tcp_port, lobby["id"])
+
+            def events():
+                with open(log, errors="replace") as f:
+                    text = f.read()
+                return text.count("ButtonPress event"), text.count("KeyPress event"), text
+
+            out = run_node("desktop-check.mjs", base + "?control=1#token=" + d.token, "hi")
+            self.assertNotIn("error", out, out)
+            self.assertEqual(d.request("GET", "/api/v1/sessions/" + out["session"]).json["role"], "control")
+            buttons, keys, text = events()
+            self.assertGreaterEqual(buttons, 1, text[-2000:])
+            self.assertIn("(keysym 0x68, h)", text)
+            self.assertIn("(keysym 0x69, i)", text)
+
+            out = run_node("desktop-check.mjs", base + "#token=" + d.token, "xyz")
+            self.assertNotIn("error", out, out)
+            self.assertEqual(d.request("GET", "/api/v1/sessions/" + out["session"]).json["role"], "watch")
+            b2, k2, text2 = events()
+            self.assertEqual((b2, k2), (buttons, keys), "watch-only input reached the app")
+            self.assertNotIn("(keysym 0x78, x)", text2)
+        finally:
+            d.cleanup()
+
+
 if __name__ == "__main__":
     unittest.main()
