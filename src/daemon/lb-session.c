@@ -195,6 +195,15 @@ lb_session_to_json (const LbSession *self)
       json_object_set_int_member (stats, "packets_sent",
                                   (gint64)lb_output_webrtc_get_packets (self->webrtc));
       json_object_set_string_member (stats, "connection_state", state);
+      guint offset = 0;
+      gint64 zero = 0;
+      if (lb_output_webrtc_get_rtp_clock (self->webrtc, &offset, &zero))
+        {
+          JsonObject *clock = json_object_new ();
+          json_object_set_int_member (clock, "timestamp_offset", offset);
+          json_object_set_int_member (clock, "running_time_zero_unix_us", zero);
+          json_object_set_object_member (stats, "rtp_clock", clock);
+        }
       json_object_set_object_member (obj, "stats", stats);
     }
   if (self->output != NULL)

@@ -19,6 +19,7 @@ struct _LbOutputWebrtc
 {
   LbBranch *branch;
   GstElement *webrtc;
+  GstElement *payloader;
   guint64 packets;
   gint64 first_candidate_us; /* atomically set by webrtcbin's thread */
 };
@@ -257,6 +258,7 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
   if (stun_server != NULL && *stun_server != '\0')
     g_object_set (e[3], "stun-server", stun_server, NULL);
   self->webrtc = gst_object_ref (e[3]);
+  self->payloader = gst_object_ref (e[1]);
   g_signal_connect (e[3], "on-ice-candidate", G_CALLBACK (on_ice_candidate), self);
   g_signal_connect (e[3], "notify::connection-state", G_CALLBACK (on_connection_state), self);
   g_signal_connect (e[3], "on-data-channel", G_CALLBACK (on_data_channel), NULL);
@@ -286,6 +288,7 @@ lb_output_webrtc_free (LbOutputWebrtc *self)
     }
   lb_branch_detach (self->branch);
   g_clear_object (&self->webrtc);
+  g_clear_object (&self->payloader);
   g_free (self);
 }
 
@@ -312,4 +315,25 @@ lb_output_webrtc_get_state (LbOutputWebrtc *self)
   g_autoptr (GEnumClass) klass = g_type_class_ref (GST_TYPE_WEBRTC_PEER_CONNECTION_STATE);
   GEnumValue *v = g_enum_get_value (klass, state);
   return g_strdup (v ? v->value_nick : "unknown");
+}
+
+gboolean
+lb_output_webrtc_get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, gint64 *zero_unix_us)
+{
+  g_autoptr (GstPad) src = gst_element_get_static_pad (self->payloader, "src");
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (src);
+  if (caps == NULL
+      || !gst_structure_get_uint (gst_caps_get_structure (caps, 0), "timestamp-offset",
+                                  timestamp_offset))
+    return FALSE;
+  /* Buffers carry running time (live source), and the payloader stamps
+   * offset + running time at 90 kHz: running time 0 happened this long ago. */
+  GstElement *pipeline = GST_ELEMENT (gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (self->branch))));
+  g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
+  GstClockTime running = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
+  gst_object_unref (pipeline);
+  if (clock == NULL)
+    return FALSE;
+  *zero_unix_us = g_get_real_time () - (gint64)(running / 1000);
+  return TRUE;
 }

@@ -29,6 +29,12 @@ guint64 lb_output_webrtc_get_packets (LbOutputWebrtc *output);
 /* "new", "connecting", "connected", "failed", ... (RTCPeerConnectionState). */
 char *lb_output_webrtc_get_state (LbOutputWebrtc *output);
 
+/* How RTP timestamps map to wall-clock capture time: a frame stamped T was
+ * produced at zero_unix_us + (T - timestamp_offset) / 90 kHz. For
+ * glass-to-glass estimates (bench/browser). */
+gboolean lb_output_webrtc_get_rtp_clock (LbOutputWebrtc *output, guint *timestamp_offset,
+                                         gint64 *zero_unix_us);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbOutputWebrtc, lb_output_webrtc_free)
 
 G_END_DECLS

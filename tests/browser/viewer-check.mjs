@@ -40,6 +40,17 @@ try {
       state: window.lobbydViewer.state, timing: window.lobbydViewer.timing, session: window.lobbydViewer.sessionId, encoding: window.lobbydViewer.encoding || null,
       banner: document.getElementById("banner").classList.contains("hidden") ? null : document.getElementById("banner").textContent };
   }));
+  // Glass-to-glass samples: for 60 frames on screen, the RTP timestamp and
+  // when the frame is displayed (wall clock, µs).
+  out.frames_shown = await page.evaluate(() => new Promise((resolve) => {
+    const v = document.getElementById("video"), got = [];
+    const cb = (now, m) => {
+      if (m.rtpTimestamp !== undefined)
+        got.push({ rtp: m.rtpTimestamp, shown_unix_us: (performance.timeOrigin + m.expectedDisplayTime) * 1000 });
+      if (got.length < 60) v.requestVideoFrameCallback(cb); else resolve(got);
+    };
+    v.requestVideoFrameCallback(cb);
+  }));
   if (shot) await page.screenshot({ path: shot });
 } catch (e) {
   out.error = String(e);
