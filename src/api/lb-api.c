@@ -217,6 +217,46 @@ get_hardware (LbApi *api, Request *req, LbApiResponse *resp)
   reply_json (resp, 200, lb_pools_hardware_to_json (lb_registry_get_pools (api->registry)));
 }
 
+typedef guint64 (*PoolValue) (LbPool *pool, guint index, gpointer data);
+
+static guint64
+pool_used (LbPool *p, guint i, gpointer data)
+{
+  return p->used;
+}
+
+static guint64
+pool_viewers (LbPool *p, guint i, gpointer data)
+{
+  return ((guint *)data)[i];
+}
+
+static guint64
+pool_external (LbPool *p, guint i, gpointer data)
+{
+  return p->external;
+}
+
+static guint64
+pool_usable (LbPool *p, guint i, gpointer data)
+{
+  return p->usable ? 1 : 0;
+}
+
+/* One gauge with a sample per pool. */
+static void
+append_pool_gauge (GString *out, LbPools *pools, const char *name, const char *help,
+                   PoolValue value, gpointer data)
+{
+  g_string_append_printf (out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+  for (guint i = 0; i < lb_pools_get_n (pools); i++)
+    {
+      LbPool *p = lb_pools_get (pools, i);
+      g_string_append_printf (out, "%s{pool=\"%s\"} %" G_GUINT64_FORMAT "\n", name, p->name,
+                              value (p, i, data));
+    }
+}
+
 /* Prometheus text exposition format 0.0.4. */
 static void
 get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
@@ -225,22 +265,16 @@ get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
   const LbRegistryCounters *c = lb_registry_get_counters (api->registry);
   GString *out = g_string_new (NULL);
 
-  g_string_append (out, "# HELP lobbyd_pool_slots_used Encoder slots lobbyd holds in a pool.\n"
-                        "# TYPE lobbyd_pool_slots_used gauge\n");
-  for (guint i = 0; i < lb_pools_get_n (pools); i++)
-    g_string_append_printf (out, "lobbyd_pool_slots_used{pool=\"%s\"} %u\n",
-                            lb_pools_get (pools, i)->name, lb_pools_get (pools, i)->used);
   g_autofree guint *viewers = lb_registry_count_pool_viewers (api->registry);
-  g_string_append (out, "# HELP lobbyd_pool_sessions Sessions watching encodes of a pool (shared "
-                        "encodes: many sessions, one slot).\n# TYPE lobbyd_pool_sessions gauge\n");
-  for (guint i = 0; i < lb_pools_get_n (pools); i++)
-    g_string_append_printf (out, "lobbyd_pool_sessions{pool=\"%s\"} %u\n",
-                            lb_pools_get (pools, i)->name, viewers[i]);
-  g_string_append (out, "# HELP lobbyd_pool_slots_external Encoder sessions other processes hold "
-                        "on the pool's GPU (NVML).\n# TYPE lobbyd_pool_slots_external gauge\n");
-  for (guint i = 0; i < lb_pools_get_n (pools); i++)
-    g_string_append_printf (out, "lobbyd_pool_slots_external{pool=\"%s\"} %u\n",
-                            lb_pools_get (pools, i)->name, lb_pools_get (pools, i)->external);
+  append_pool_gauge (out, pools, "lobbyd_pool_slots_used", "Encoder slots lobbyd holds in a pool.",
+                     pool_used, NULL);
+  append_pool_gauge (
+      out, pools, "lobbyd_pool_sessions",
+      "Sessions watching encodes of a pool (shared encodes: many sessions, one slot).",
+      pool_viewers, viewers);
+  append_pool_gauge (out, pools, "lobbyd_pool_slots_external",
+                     "Encoder sessions other processes hold on the pool's GPU (NVML).",
+                     pool_external, NULL);
   g_string_append (out, "# HELP lobbyd_pool_slots_limit Slot limit of a hardware pool (absent: "
                         "unlimited).\n# TYPE lobbyd_pool_slots_limit gauge\n");
   for (guint i = 0; i < lb_pools_get_n (pools); i++)
@@ -250,11 +284,8 @@ get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
         g_string_append_printf (out, "lobbyd_pool_slots_limit{pool=\"%s\",source=\"%s\"} %u\n",
                                 p->name, lb_limit_source_name (p->limit_source), p->limit);
     }
-  g_string_append (out, "# HELP lobbyd_pool_usable 1 if the pool can open encodes.\n"
-                        "# TYPE lobbyd_pool_usable gauge\n");
-  for (guint i = 0; i < lb_pools_get_n (pools); i++)
-    g_string_append_printf (out, "lobbyd_pool_usable{pool=\"%s\"} %d\n",
-                            lb_pools_get (pools, i)->name, lb_pools_get (pools, i)->usable);
+  append_pool_gauge (out, pools, "lobbyd_pool_usable", "1 if the pool can open encodes.",
+                     pool_usable, NULL);
   g_string_append (out, "# HELP lobbyd_pool_encode_errors_total Encoder failures per pool.\n"
                         "# TYPE lobbyd_pool_encode_errors_total counter\n");
   for (guint i = 0; i < lb_pools_get_n (pools); i++)
