@@ -6,6 +6,8 @@
 #include "lb-store.h"
 
 #include <glib/gstdio.h>
+
+#include "test-util.h"
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -44,13 +46,8 @@ teardown (Fixture *f, gconstpointer data)
   lb_pools_free (f->pools);
   lb_store_close (f->store);
   lb_config_free (f->config);
-  const char *files[] = { "lobbyd.db", "lobbyd.db-wal", "lobbyd.db-shm" };
-  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autofree char *p = g_build_filename (f->dir, files[i], NULL);
-      g_unlink (p);
-    }
-  g_rmdir (f->dir);
+  g_autofree char *db = g_build_filename (f->dir, "lobbyd.db", NULL);
+  test_remove_db_dir (db);
   g_free (f->dir);
 }
 

@@ -10,6 +10,8 @@
 #include "lb-store.h"
 
 #include <glib/gstdio.h>
+
+#include "test-util.h"
 #include <gst/gst.h>
 #include <string.h>
 
@@ -45,13 +47,7 @@ teardown (Fixture *f, gconstpointer data)
   g_clear_pointer (&f->pools, lb_pools_free);
   g_clear_pointer (&f->store, lb_store_close);
   lb_config_free (f->config);
-  const char *suffixes[] = { "", "-wal", "-shm" };
-  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
-    {
-      g_autofree char *p = g_strconcat (f->db, suffixes[i], NULL);
-      g_unlink (p);
-    }
-  g_rmdir (f->dir);
+  test_remove_db_dir (f->db);
   g_free (f->db);
   g_free (f->dir);
   g_assert_cmpuint (lb_media_live_pipelines (), ==, 0);

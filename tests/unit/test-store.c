@@ -4,6 +4,8 @@
 
 #include <glib/gstdio.h>
 
+#include "test-util.h"
+
 typedef struct
 {
   char *dir;
@@ -20,13 +22,7 @@ setup (Fixture *f, gconstpointer data)
 static void
 teardown (Fixture *f, gconstpointer data)
 {
-  const char *suffixes[] = { "", "-wal", "-shm" };
-  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
-    {
-      g_autofree char *p = g_strconcat (f->path, suffixes[i], NULL);
-      g_unlink (p);
-    }
-  g_rmdir (f->dir);
+  test_remove_db_dir (f->path);
   g_free (f->path);
   g_free (f->dir);
 }
