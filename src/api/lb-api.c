@@ -24,6 +24,8 @@ struct _LbApi
 #define MAX_PARAMS 2
 /* Sessions end or pools free slots on a human time scale. */
 #define RETRY_AFTER_S 5
+/* A database lock held by another process is usually a short transaction. */
+#define STORE_BUSY_RETRY_AFTER_S 1
 
 typedef struct
 {
@@ -101,6 +103,8 @@ lb_api_response_set_error_details (LbApiResponse *resp, const GError *error, Jso
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (node, root);
   reply_json (resp, lb_error_http_status (code), node);
+  if (code == LB_ERROR_STORE_BUSY)
+    resp->retry_after_s = STORE_BUSY_RETRY_AFTER_S;
 }
 
 static void reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...)

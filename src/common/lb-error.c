@@ -27,6 +27,7 @@ static const struct
   [LB_ERROR_STORE] = { "store_error", 500 },
   [LB_ERROR_CAPACITY] = { "encoder_capacity_exhausted", 503 },
   [LB_ERROR_ENCODER_OPEN] = { "encoder_open_failed", 503 },
+  [LB_ERROR_STORE_BUSY] = { "store_busy", 503 },
 };
 
 const char *

@@ -33,6 +33,7 @@ typedef enum
   LB_ERROR_STORE,                   /* 500 store_error */
   LB_ERROR_CAPACITY,                /* 503 encoder_capacity_exhausted */
   LB_ERROR_ENCODER_OPEN, /* 503 encoder_open_failed: a hardware encoder refused to open */
+  LB_ERROR_STORE_BUSY,   /* 503 store_busy: another process holds the database locked */
 } LbErrorCode;
 
 const char *lb_error_code_name (LbErrorCode code);

@@ -512,9 +512,9 @@ lb_registry_delete_lobby (LbRegistry *self, const char *id, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "lobby %s not found", id);
       return FALSE;
     }
-  if (!lb_store_delete_lobby (self->store, id, error))
-    return FALSE;
+  /* Media first: stopping must never depend on the disk or a lock. */
   forget_lobby (self, lobby);
+  lb_store_remove_lobby (self->store, id);
   g_info ("lobby %s deleted", id);
   emit (self, "lobby.deleted", fields ("lobby_id", id, NULL));
   return TRUE;
@@ -596,10 +596,10 @@ lb_registry_leave (LbRegistry *self, const char *session_id, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "session %s not found", session_id);
       return FALSE;
     }
-  if (lb_session_get_spec (session)->transport == LB_TRANSPORT_RTP
-      && !lb_store_delete_session (self->store, session_id, error))
-    return FALSE;
+  gboolean stored = lb_session_get_spec (session)->transport == LB_TRANSPORT_RTP;
   forget_session (self, session);
+  if (stored)
+    lb_store_remove_session (self->store, session_id);
   g_info ("session %s left", session_id);
   emit (self, "session.ended", fields ("session_id", session_id, NULL));
   return TRUE;

@@ -1,8 +1,10 @@
 /* lb-registry.h — lobbies and sessions, kept in step with the store.
  *
- * Main-loop only. Every mutation writes the store and starts (or stops) the
- * media in one call, and undoes both if either fails: a request never leaves
- * a half-created lobby or session behind. */
+ * Main-loop only. A create or join writes the store and starts the media in
+ * one call, and undoes both if either fails: a request never leaves a
+ * half-created lobby or session behind. A delete or leave stops the media
+ * first and never fails on the store: a row it cannot remove yet (disk full,
+ * database locked) is removed later (lb_store_remove_lobby). */
 #pragma once
 
 #include "lb-types.h"

@@ -3,11 +3,37 @@
 #include "lb-store.h"
 #include "lb-error.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Every write runs on the main loop: while another process holds the
+ * database, a write may wait this long and then fails with
+ * LB_ERROR_STORE_BUSY. Small, so a locked database never stalls the API. */
+#define BUSY_TIMEOUT_MS 100
+/* Start-up and shutdown serve no requests: wait longer there. */
+#define OPEN_BUSY_TIMEOUT_MS 5000
+/* How often pending row removals are retried. */
+#define RETRY_INTERVAL_MS 250
+
+typedef struct
+{
+  gboolean lobby; /* TRUE: a lobbies row (its sessions cascade); FALSE: a sessions row */
+  char *id;
+} PendingRemoval;
 
 struct _LbStore
 {
   sqlite3 *db;
+  char *path;
+  /* Rows of lobbies and sessions that are gone from memory (their media
+   * stopped) but could not be removed from the file yet: disk full or
+   * database locked. Retried on a timer, before every write and at close. */
+  GArray *pending; /* PendingRemoval */
+  guint retry_source;
 };
 
 #define SCHEMA_VERSION 1
@@ -31,7 +57,19 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS lobbies ("
 static gboolean
 set_sqlite_error (LbStore *store, int rc, const char *what, GError **error)
 {
-  LbErrorCode code = (rc & 0xff) == SQLITE_CONSTRAINT ? LB_ERROR_CONFLICT : LB_ERROR_STORE;
+  LbErrorCode code;
+  switch (rc & 0xff)
+    {
+    case SQLITE_CONSTRAINT:
+      code = LB_ERROR_CONFLICT;
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      code = LB_ERROR_STORE_BUSY;
+      break;
+    default:
+      code = LB_ERROR_STORE;
+    }
   g_set_error (error, LB_ERROR, code, "%s: %s", what, sqlite3_errmsg (store->db));
   return FALSE;
 }
@@ -45,10 +83,42 @@ exec (LbStore *store, const char *sql, GError **error)
   return TRUE;
 }
 
+/* The database holds session keys (callers' secrets): owner only. SQLite
+ * creates -wal and -shm with the main file's mode, so creating that one 0600
+ * covers them; files left looser by an older lobbyd are tightened. */
+static gboolean
+make_private (const char *path, GError **error)
+{
+  int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 || fchmod (fd, 0600) != 0)
+    {
+      int saved = errno;
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, LB_ERROR, LB_ERROR_STORE, "%s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  close (fd);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *side = g_strconcat (path, i == 0 ? "-wal" : "-shm", NULL);
+      if (g_chmod (side, 0600) != 0 && errno != ENOENT)
+        {
+          g_set_error (error, LB_ERROR, LB_ERROR_STORE, "%s: %s", side, g_strerror (errno));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 LbStore *
 lb_store_open (const char *path, GError **error)
 {
   g_autoptr (LbStore) store = g_new0 (LbStore, 1);
+  store->path = g_strdup (path);
+  store->pending = g_array_new (FALSE, FALSE, sizeof (PendingRemoval));
+  if (!make_private (path, error))
+    return NULL;
   int rc = sqlite3_open_v2 (
       path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
   if (rc != SQLITE_OK)
@@ -56,7 +126,7 @@ lb_store_open (const char *path, GError **error)
       set_sqlite_error (store, rc, path, error);
       return NULL;
     }
-  sqlite3_busy_timeout (store->db, 2000);
+  sqlite3_busy_timeout (store->db, OPEN_BUSY_TIMEOUT_MS);
 
   /* WAL: a kill -9 loses at most the transaction in flight, never the file.
    * synchronous=NORMAL is durable across process crashes in WAL mode. */
@@ -68,8 +138,15 @@ lb_store_open (const char *path, GError **error)
   g_autofree char *version = g_strdup_printf ("PRAGMA user_version=%d;", SCHEMA_VERSION);
   if (!exec (store, version, error))
     return NULL;
+  sqlite3_busy_timeout (store->db, BUSY_TIMEOUT_MS);
   g_debug ("opened %s", path);
   return g_steal_pointer (&store);
+}
+
+static void
+pending_clear (gpointer data)
+{
+  g_free (((PendingRemoval *)data)->id);
 }
 
 void
@@ -77,7 +154,26 @@ lb_store_close (LbStore *store)
 {
   if (store == NULL)
     return;
+  if (store->db != NULL && store->pending->len > 0)
+    {
+      /* Last chance: rows of deleted things would come back at the next start. */
+      g_autoptr (GError) error = NULL;
+      sqlite3_busy_timeout (store->db, OPEN_BUSY_TIMEOUT_MS);
+      if (!lb_store_flush (store, &error))
+        for (guint i = 0; i < store->pending->len; i++)
+          g_warning ("%s %s: row not removed (%s); it will be restored at the next start",
+                     g_array_index (store->pending, PendingRemoval, i).lobby ? "lobby" : "session",
+                     g_array_index (store->pending, PendingRemoval, i).id, error->message);
+    }
+  if (store->retry_source != 0)
+    g_source_remove (store->retry_source);
+  if (store->pending != NULL)
+    {
+      g_array_set_clear_func (store->pending, pending_clear);
+      g_array_unref (store->pending);
+    }
   sqlite3_close_v2 (store->db);
+  g_free (store->path);
   g_free (store);
 }
 
@@ -110,6 +206,9 @@ lb_store_insert_lobby (LbStore *store, const char *id, const char *session_key,
                        const char *spec_json, gint64 created_at, GError **error)
 {
   const char *texts[] = { id, session_key, spec_json };
+  /* A pending removal may hold the session key this lobby wants. */
+  if (!lb_store_flush (store, error))
+    return FALSE;
   return run (store, "INSERT INTO lobbies(id, session_key, spec, created_at) VALUES (?,?,?,?)",
               texts, 3, &created_at, NULL, error);
 }
@@ -139,6 +238,8 @@ lb_store_insert_session (LbStore *store, const char *id, const char *lobby_id,
                          const char *spec_json, gint64 created_at, GError **error)
 {
   const char *texts[] = { id, lobby_id, spec_json };
+  if (!lb_store_flush (store, error))
+    return FALSE;
   return run (store, "INSERT INTO sessions(id, lobby_id, spec, created_at) VALUES (?,?,?,?)", texts,
               3, &created_at, NULL, error);
 }
@@ -149,12 +250,94 @@ lb_store_delete_session (LbStore *store, const char *id, GError **error)
   return delete_by_id (store, "DELETE FROM sessions WHERE id = ?", "session", id, error);
 }
 
+static gboolean
+remove_row (LbStore *store, const PendingRemoval *p, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  gboolean ok = p->lobby ? lb_store_delete_lobby (store, p->id, &local_error)
+                         : lb_store_delete_session (store, p->id, &local_error);
+  /* Already gone (a cascade, or it never got a row) is what we wanted. */
+  if (ok || g_error_matches (local_error, LB_ERROR, LB_ERROR_NOT_FOUND))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+gboolean
+lb_store_flush (LbStore *store, GError **error)
+{
+  while (store->pending->len > 0)
+    {
+      PendingRemoval *p = &g_array_index (store->pending, PendingRemoval, 0);
+      if (!remove_row (store, p, error))
+        return FALSE;
+      g_info ("%s %s: pending row removal written", p->lobby ? "lobby" : "session", p->id);
+      g_free (p->id);
+      g_array_remove_index (store->pending, 0);
+    }
+  return TRUE;
+}
+
+static gboolean
+retry_pending (gpointer user_data)
+{
+  LbStore *store = user_data;
+  g_autoptr (GError) error = NULL;
+
+  /* No waiting for a lock on the timer: the next tick comes soon enough. */
+  sqlite3_busy_timeout (store->db, 0);
+  gboolean done = lb_store_flush (store, &error);
+  sqlite3_busy_timeout (store->db, BUSY_TIMEOUT_MS);
+  if (!done)
+    {
+      g_debug ("%u row removals still pending: %s", store->pending->len, error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  store->retry_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+remove_or_remember (LbStore *store, gboolean lobby, const char *id)
+{
+  PendingRemoval p = { lobby, g_strdup (id) };
+  g_autoptr (GError) error = NULL;
+
+  g_array_append_val (store->pending, p);
+  if (lb_store_flush (store, &error))
+    return;
+  g_warning ("%s %s: row removal pending (%s); retrying every %d ms", lobby ? "lobby" : "session",
+             id, error->message, RETRY_INTERVAL_MS);
+  if (store->retry_source == 0)
+    store->retry_source = g_timeout_add (RETRY_INTERVAL_MS, retry_pending, store);
+}
+
+void
+lb_store_remove_lobby (LbStore *store, const char *id)
+{
+  remove_or_remember (store, TRUE, id);
+}
+
+void
+lb_store_remove_session (LbStore *store, const char *id)
+{
+  remove_or_remember (store, FALSE, id);
+}
+
+guint
+lb_store_get_n_pending (LbStore *store)
+{
+  return store->pending->len;
+}
+
 gboolean
 lb_store_set_learned_limit (LbStore *store, const char *pool_key, guint slots, GError **error)
 {
   const char *texts[] = { pool_key };
   gint64 values[] = { slots, g_get_real_time () / G_USEC_PER_SEC };
   sqlite3_stmt *stmt = NULL;
+  if (!lb_store_flush (store, error))
+    return FALSE;
   int rc
       = sqlite3_prepare_v2 (store->db,
                             "INSERT INTO learned_limits(pool_key, slots, learned_at) VALUES (?,?,?)"

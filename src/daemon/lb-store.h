@@ -16,7 +16,10 @@ typedef void (*LbStoreLobbyFunc) (const char *id, const char *session_key, const
 typedef void (*LbStoreSessionFunc) (const char *id, const char *lobby_id, const char *spec_json,
                                     gint64 created_at, gpointer user_data);
 
-/* Opens (creating if needed) the database at @path in WAL mode. */
+/* Opens (creating if needed) the database at @path in WAL mode, owner-only
+ * (0600, with its -wal and -shm). Writes wait at most ~100 ms for a lock held
+ * by another process, then fail with LB_ERROR_STORE_BUSY; a full disk gives
+ * LB_ERROR_STORE. */
 LbStore *lb_store_open (const char *path, GError **error);
 void lb_store_close (LbStore *store);
 
@@ -28,6 +31,16 @@ gboolean lb_store_delete_lobby (LbStore *store, const char *id, GError **error);
 gboolean lb_store_insert_session (LbStore *store, const char *id, const char *lobby_id,
                                   const char *spec_json, gint64 created_at, GError **error);
 gboolean lb_store_delete_session (LbStore *store, const char *id, GError **error);
+
+/* For things already stopped: removes the row now if the database lets us,
+ * else remembers the removal (in memory) and retries it on a timer, before
+ * every later write (which fails while it still cannot be made) and at
+ * close. Never fails, so stopping media never depends on the disk. */
+void lb_store_remove_lobby (LbStore *store, const char *id);
+void lb_store_remove_session (LbStore *store, const char *id);
+/* Writes the pending removals; FALSE with the reason while some remain. */
+gboolean lb_store_flush (LbStore *store, GError **error);
+guint lb_store_get_n_pending (LbStore *store);
 
 /* The session limit learned for a hardware pool, keyed by what it depends on
  * (GPU UUID + driver version), so it survives restarts but not a driver update. */
