@@ -14,6 +14,9 @@
  * database, a write may wait this long and then fails with
  * LB_ERROR_STORE_BUSY. Small, so a locked database never stalls the API. */
 #define BUSY_TIMEOUT_MS 100
+/* After a write found the database locked, later writes do not wait at all
+ * for this long: a burst of requests against a held lock costs one wait. */
+#define BUSY_HOLDOFF_US (1 * G_USEC_PER_SEC)
 /* Start-up and shutdown serve no requests: wait longer there. */
 #define OPEN_BUSY_TIMEOUT_MS 5000
 /* How often pending row removals are retried. */
@@ -34,6 +37,8 @@ struct _LbStore
    * database locked. Retried on a timer, before every write and at close. */
   GArray *pending; /* PendingRemoval */
   guint retry_source;
+  int wait_ms;       /* lock wait for writes; -1: BUSY_TIMEOUT_MS unless held off */
+  gint64 busy_until; /* monotonic µs: the database was found locked until then */
 };
 
 #define SCHEMA_VERSION 1
@@ -66,6 +71,7 @@ set_sqlite_error (LbStore *store, int rc, const char *what, GError **error)
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       code = LB_ERROR_STORE_BUSY;
+      store->busy_until = g_get_monotonic_time () + BUSY_HOLDOFF_US;
       break;
     default:
       code = LB_ERROR_STORE;
@@ -117,6 +123,7 @@ lb_store_open (const char *path, GError **error)
   g_autoptr (LbStore) store = g_new0 (LbStore, 1);
   store->path = g_strdup (path);
   store->pending = g_array_new (FALSE, FALSE, sizeof (PendingRemoval));
+  store->wait_ms = -1;
   if (!make_private (path, error))
     return NULL;
   int rc = sqlite3_open_v2 (
@@ -158,7 +165,7 @@ lb_store_close (LbStore *store)
     {
       /* Last chance: rows of deleted things would come back at the next start. */
       g_autoptr (GError) error = NULL;
-      sqlite3_busy_timeout (store->db, OPEN_BUSY_TIMEOUT_MS);
+      store->wait_ms = OPEN_BUSY_TIMEOUT_MS;
       if (!lb_store_flush (store, &error))
         for (guint i = 0; i < store->pending->len; i++)
           g_warning ("%s %s: row not removed (%s); it will be restored at the next start",
@@ -177,12 +184,23 @@ lb_store_close (LbStore *store)
   g_free (store);
 }
 
+/* Sets how long the next write may wait for another process's lock. */
+static void
+set_lock_wait (LbStore *store)
+{
+  int ms = store->wait_ms;
+  if (ms < 0)
+    ms = g_get_monotonic_time () < store->busy_until ? 0 : BUSY_TIMEOUT_MS;
+  sqlite3_busy_timeout (store->db, ms);
+}
+
 /* Runs one statement with text (or NULL) parameters and one optional trailing int64. */
 static gboolean
 run (LbStore *store, const char *sql, const char *const *texts, guint n_texts,
      const gint64 *int_param, int *changes, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
+  set_lock_wait (store);
   int rc = sqlite3_prepare_v2 (store->db, sql, -1, &stmt, NULL);
   if (rc != SQLITE_OK)
     return set_sqlite_error (store, rc, "prepare", error);
@@ -285,9 +303,9 @@ retry_pending (gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   /* No waiting for a lock on the timer: the next tick comes soon enough. */
-  sqlite3_busy_timeout (store->db, 0);
+  store->wait_ms = 0;
   gboolean done = lb_store_flush (store, &error);
-  sqlite3_busy_timeout (store->db, BUSY_TIMEOUT_MS);
+  store->wait_ms = -1;
   if (!done)
     {
       g_debug ("%u row removals still pending: %s", store->pending->len, error->message);
@@ -338,6 +356,7 @@ lb_store_set_learned_limit (LbStore *store, const char *pool_key, guint slots, G
   sqlite3_stmt *stmt = NULL;
   if (!lb_store_flush (store, error))
     return FALSE;
+  set_lock_wait (store);
   int rc
       = sqlite3_prepare_v2 (store->db,
                             "INSERT INTO learned_limits(pool_key, slots, learned_at) VALUES (?,?,?)"
