@@ -3,6 +3,8 @@
 #include "lb-store.h"
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "test-util.h"
 
@@ -113,6 +115,106 @@ test_open_failure (void)
   g_assert_error (error, LB_ERROR, LB_ERROR_STORE);
 }
 
+/* Another process (here: another connection) holding the write lock. */
+static sqlite3 *
+hold_lock (const char *path)
+{
+  sqlite3 *other = NULL;
+  g_assert_cmpint (sqlite3_open (path, &other), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+  return other;
+}
+
+static void
+release_lock (sqlite3 *other)
+{
+  g_assert_cmpint (sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (other);
+}
+
+static void
+test_locked_fails_fast_and_removal_waits (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LbStore) store = lb_store_open (f->path, NULL);
+  g_autoptr (GPtrArray) lobbies = g_ptr_array_new_with_free_func (g_free);
+  g_assert_true (lb_store_insert_lobby (store, "L1", "k1", "{}", 1, NULL));
+  g_assert_true (lb_store_insert_session (store, "S1", "L1", "{}", 1, NULL));
+
+  sqlite3 *other = hold_lock (f->path);
+  gint64 t0 = g_get_monotonic_time ();
+  g_assert_false (lb_store_insert_lobby (store, "L2", "k2", "{}", 2, &error));
+  g_assert_error (error, LB_ERROR, LB_ERROR_STORE_BUSY);
+  g_clear_error (&error);
+  /* The old 2 s busy timeout stalled the main loop; now it is a short wait. */
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, G_USEC_PER_SEC / 2);
+
+  /* Removing never fails: it is remembered, and writes wait for it. */
+  g_test_expect_message ("lobbyd-store", G_LOG_LEVEL_WARNING, "session S1: row removal pending*");
+  lb_store_remove_session (store, "S1");
+  g_test_expect_message ("lobbyd-store", G_LOG_LEVEL_WARNING, "lobby L1: row removal pending*");
+  lb_store_remove_lobby (store, "L1");
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (lb_store_get_n_pending (store), ==, 2);
+  g_assert_false (lb_store_insert_lobby (store, "L3", "k1", "{}", 3, &error));
+  g_assert_error (error, LB_ERROR, LB_ERROR_STORE_BUSY);
+  g_clear_error (&error);
+  release_lock (other);
+
+  /* The retry timer writes them once the lock is gone. */
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (lb_store_get_n_pending (store) > 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (lb_store_get_n_pending (store), ==, 0);
+  g_assert_true (lb_store_foreach_lobby (store, collect_lobby, lobbies, NULL));
+  g_assert_cmpuint (lobbies->len, ==, 0);
+  /* The removed lobby's session key is free again. */
+  g_assert_true (lb_store_insert_lobby (store, "L3", "k1", "{}", 3, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_pending_removal_written_at_close (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) lobbies = g_ptr_array_new_with_free_func (g_free);
+  {
+    g_autoptr (LbStore) store = lb_store_open (f->path, NULL);
+    g_assert_true (lb_store_insert_lobby (store, "L1", NULL, "{}", 1, NULL));
+    sqlite3 *other = hold_lock (f->path);
+    g_test_expect_message ("lobbyd-store", G_LOG_LEVEL_WARNING, "lobby L1: row removal pending*");
+    lb_store_remove_lobby (store, "L1");
+    g_test_assert_expected_messages ();
+    g_assert_cmpuint (lb_store_get_n_pending (store), ==, 1);
+    release_lock (other);
+    /* No main loop ran: closing writes it. */
+  }
+  g_autoptr (LbStore) store = lb_store_open (f->path, NULL);
+  g_assert_true (lb_store_foreach_lobby (store, collect_lobby, lobbies, NULL));
+  g_assert_cmpuint (lobbies->len, ==, 0);
+}
+
+static void
+test_files_are_private (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (g_chmod (f->dir, 0755), ==, 0);
+  {
+    /* A file left world-readable by an older version is tightened too. */
+    g_assert_true (g_file_set_contents (f->path, "", 0, NULL));
+    g_assert_cmpint (g_chmod (f->path, 0644), ==, 0);
+  }
+  g_autoptr (LbStore) store = lb_store_open (f->path, NULL);
+  g_assert_nonnull (store);
+  g_assert_true (lb_store_insert_lobby (store, "L1", NULL, "{}", 1, NULL));
+  const char *suffixes[] = { "", "-wal", "-shm" };
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (f->path, suffixes[i], NULL);
+      GStatBuf st;
+      g_assert_cmpint (g_stat (p, &st), ==, 0);
+      g_assert_cmpuint (st.st_mode & 0777, ==, 0600);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -123,5 +225,10 @@ main (int argc, char **argv)
   g_test_add ("/store/cascade-and-not-found", Fixture, NULL, setup, test_cascade_and_not_found,
               teardown);
   g_test_add_func ("/store/open-failure", test_open_failure);
+  g_test_add ("/store/locked-fails-fast-and-removal-waits", Fixture, NULL, setup,
+              test_locked_fails_fast_and_removal_waits, teardown);
+  g_test_add ("/store/pending-removal-written-at-close", Fixture, NULL, setup,
+              test_pending_removal_written_at_close, teardown);
+  g_test_add ("/store/files-are-private", Fixture, NULL, setup, test_files_are_private, teardown);
   return g_test_run ();
 }
