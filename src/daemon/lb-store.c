@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Every write runs on the main loop: while another process holds the
@@ -17,8 +18,12 @@
 /* After a write found the database locked, later writes do not wait at all
  * for this long: a burst of requests against a held lock costs one wait. */
 #define BUSY_HOLDOFF_US (1 * G_USEC_PER_SEC)
-/* Start-up and shutdown serve no requests: wait longer there. */
+/* Start-up serves no requests yet: wait longer there. Shutdown a little. */
 #define OPEN_BUSY_TIMEOUT_MS 5000
+#define CLOSE_BUSY_TIMEOUT_MS 1000
+/* Space reserved (while there is some) for the list of pending removals, so
+ * that recording one never needs the disk: ~1,500 removals. */
+#define PENDING_FILE_BYTES 65536
 /* How often pending row removals are retried. */
 #define RETRY_INTERVAL_MS 250
 
@@ -36,6 +41,7 @@ struct _LbStore
    * stopped) but could not be removed from the file yet: disk full or
    * database locked. Retried on a timer, before every write and at close. */
   GArray *pending; /* PendingRemoval */
+  int pending_fd;  /* <db>-pending: the same list, for a restart before it is written */
   guint retry_source;
   int wait_ms;       /* lock wait for writes; -1: BUSY_TIMEOUT_MS unless held off */
   gint64 busy_until; /* monotonic µs: the database was found locked until then */
@@ -80,6 +86,18 @@ set_sqlite_error (LbStore *store, int rc, const char *what, GError **error)
   return FALSE;
 }
 
+static int
+user_version (LbStore *store)
+{
+  sqlite3_stmt *stmt = NULL;
+  int version = -1;
+  if (sqlite3_prepare_v2 (store->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    version = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  return version;
+}
+
 static gboolean
 exec (LbStore *store, const char *sql, GError **error)
 {
@@ -117,6 +135,75 @@ make_private (const char *path, GError **error)
   return TRUE;
 }
 
+static gboolean
+is_pending (LbStore *store, gboolean lobby, const char *id)
+{
+  for (guint i = 0; i < store->pending->len; i++)
+    {
+      const PendingRemoval *p = &g_array_index (store->pending, PendingRemoval, i);
+      if (p->lobby == lobby && g_str_equal (p->id, id))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Rewrites the pending list in place, inside the space reserved at open: a
+ * NUL-terminated text of "lobby <id>" / "session <id>" lines. */
+static void
+save_pending (LbStore *store)
+{
+  if (store->pending_fd < 0)
+    return;
+  g_autoptr (GString) text = g_string_new (NULL);
+  for (guint i = 0; i < store->pending->len; i++)
+    {
+      const PendingRemoval *p = &g_array_index (store->pending, PendingRemoval, i);
+      g_string_append_printf (text, "%s %s\n", p->lobby ? "lobby" : "session", p->id);
+    }
+  if (text->len + 1 > PENDING_FILE_BYTES)
+    {
+      g_warning ("%u row removals pending: too many to keep across a restart", store->pending->len);
+      return;
+    }
+  if (pwrite (store->pending_fd, text->str, text->len + 1, 0) != (ssize_t)text->len + 1)
+    g_warning ("%s-pending: %s; pending row removals would be lost by a restart", store->path,
+               g_strerror (errno));
+}
+
+/* Loads the removals a previous run could not write, and reserves the space
+ * for this run's. */
+static gboolean
+open_pending (LbStore *store, GError **error)
+{
+  g_autofree char *path = g_strconcat (store->path, "-pending", NULL);
+  store->pending_fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (store->pending_fd < 0 || fchmod (store->pending_fd, 0600) != 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_STORE, "%s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  g_autofree char *buf = g_malloc0 (PENDING_FILE_BYTES + 1);
+  ssize_t n = pread (store->pending_fd, buf, PENDING_FILE_BYTES, 0);
+  g_auto (GStrv) lines = g_strsplit (n > 0 ? buf : "", "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      gboolean lobby = g_str_has_prefix (lines[i], "lobby ");
+      const char *id = strchr (lines[i], ' ');
+      if (id == NULL || id[1] == '\0' || (!lobby && !g_str_has_prefix (lines[i], "session ")))
+        continue;
+      PendingRemoval p = { lobby, g_strdup (id + 1) };
+      g_array_append_val (store->pending, p);
+      g_info ("%s %s: deleted before the last stop, not restored", lobby ? "lobby" : "session",
+              id + 1);
+    }
+  int rc = posix_fallocate (store->pending_fd, 0, PENDING_FILE_BYTES);
+  if (rc != 0)
+    g_warning ("%s: cannot reserve space: %s", path, g_strerror (rc));
+  return TRUE;
+}
+
+static gboolean retry_pending (gpointer user_data);
+
 LbStore *
 lb_store_open (const char *path, GError **error)
 {
@@ -124,7 +211,8 @@ lb_store_open (const char *path, GError **error)
   store->path = g_strdup (path);
   store->pending = g_array_new (FALSE, FALSE, sizeof (PendingRemoval));
   store->wait_ms = -1;
-  if (!make_private (path, error))
+  store->pending_fd = -1;
+  if (!make_private (path, error) || !open_pending (store, error))
     return NULL;
   int rc = sqlite3_open_v2 (
       path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
@@ -142,9 +230,16 @@ lb_store_open (const char *path, GError **error)
       || !exec (store, "PRAGMA foreign_keys=ON;", error) || !exec (store, schema, error))
     return NULL;
 
-  g_autofree char *version = g_strdup_printf ("PRAGMA user_version=%d;", SCHEMA_VERSION);
-  if (!exec (store, version, error))
-    return NULL;
+  /* Written only when it changes: a daemon must be able to start on a full
+   * disk (and serve what it has) as long as the schema is there. */
+  if (user_version (store) != SCHEMA_VERSION)
+    {
+      g_autofree char *version = g_strdup_printf ("PRAGMA user_version=%d;", SCHEMA_VERSION);
+      if (!exec (store, version, error))
+        return NULL;
+    }
+  if (store->pending->len > 0 && retry_pending (store))
+    store->retry_source = g_timeout_add (RETRY_INTERVAL_MS, retry_pending, store);
   sqlite3_busy_timeout (store->db, BUSY_TIMEOUT_MS);
   g_debug ("opened %s", path);
   return g_steal_pointer (&store);
@@ -163,15 +258,15 @@ lb_store_close (LbStore *store)
     return;
   if (store->db != NULL && store->pending->len > 0)
     {
-      /* Last chance: rows of deleted things would come back at the next start. */
+      /* Once more; what remains stays in <db>-pending for the next start. */
       g_autoptr (GError) error = NULL;
-      store->wait_ms = OPEN_BUSY_TIMEOUT_MS;
+      store->wait_ms = CLOSE_BUSY_TIMEOUT_MS;
       if (!lb_store_flush (store, &error))
-        for (guint i = 0; i < store->pending->len; i++)
-          g_warning ("%s %s: row not removed (%s); it will be restored at the next start",
-                     g_array_index (store->pending, PendingRemoval, i).lobby ? "lobby" : "session",
-                     g_array_index (store->pending, PendingRemoval, i).id, error->message);
+        g_warning ("%u row removals still pending (%s): kept in %s-pending for the next start",
+                   store->pending->len, error->message, store->path);
     }
+  if (store->pending_fd >= 0)
+    close (store->pending_fd);
   if (store->retry_source != 0)
     g_source_remove (store->retry_source);
   if (store->pending != NULL)
@@ -284,16 +379,21 @@ remove_row (LbStore *store, const PendingRemoval *p, GError **error)
 gboolean
 lb_store_flush (LbStore *store, GError **error)
 {
-  while (store->pending->len > 0)
+  guint before = store->pending->len;
+  gboolean ok = TRUE;
+  while (ok && store->pending->len > 0)
     {
       PendingRemoval *p = &g_array_index (store->pending, PendingRemoval, 0);
-      if (!remove_row (store, p, error))
-        return FALSE;
+      ok = remove_row (store, p, error);
+      if (!ok)
+        break;
       g_info ("%s %s: pending row removal written", p->lobby ? "lobby" : "session", p->id);
       g_free (p->id);
       g_array_remove_index (store->pending, 0);
     }
-  return TRUE;
+  if (store->pending->len != before)
+    save_pending (store);
+  return ok;
 }
 
 static gboolean
@@ -324,6 +424,7 @@ remove_or_remember (LbStore *store, gboolean lobby, const char *id)
   g_array_append_val (store->pending, p);
   if (lb_store_flush (store, &error))
     return;
+  save_pending (store);
   g_warning ("%s %s: row removal pending (%s); retrying every %d ms", lobby ? "lobby" : "session",
              id, error->message, RETRY_INTERVAL_MS);
   if (store->retry_source == 0)
@@ -396,7 +497,7 @@ lb_store_get_learned_limit (LbStore *store, const char *pool_key, guint *slots)
 
 /* Iterates rows of (text, text, text, int64); rowid breaks created_at ties. */
 static gboolean
-foreach_row (LbStore *store, const char *sql,
+foreach_row (LbStore *store, gboolean lobbies, const char *sql,
              void (*func) (const char *, const char *, const char *, gint64, gpointer),
              gpointer user_data, GError **error)
 {
@@ -406,8 +507,15 @@ foreach_row (LbStore *store, const char *sql,
     return set_sqlite_error (store, rc, "prepare", error);
 
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    func ((const char *)sqlite3_column_text (stmt, 0), (const char *)sqlite3_column_text (stmt, 1),
-          (const char *)sqlite3_column_text (stmt, 2), sqlite3_column_int64 (stmt, 3), user_data);
+    {
+      const char *id = (const char *)sqlite3_column_text (stmt, 0);
+      const char *second = (const char *)sqlite3_column_text (stmt, 1);
+      /* Deleted, only the row is left: never bring it back. */
+      if (is_pending (store, lobbies, id) || (!lobbies && is_pending (store, TRUE, second)))
+        continue;
+      func (id, second, (const char *)sqlite3_column_text (stmt, 2), sqlite3_column_int64 (stmt, 3),
+            user_data);
+    }
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     return set_sqlite_error (store, rc, "read", error);
@@ -417,7 +525,7 @@ foreach_row (LbStore *store, const char *sql,
 gboolean
 lb_store_foreach_lobby (LbStore *store, LbStoreLobbyFunc func, gpointer user_data, GError **error)
 {
-  return foreach_row (store,
+  return foreach_row (store, TRUE,
                       "SELECT id, session_key, spec, created_at FROM lobbies"
                       " ORDER BY created_at, rowid",
                       func, user_data, error);
@@ -427,7 +535,7 @@ gboolean
 lb_store_foreach_session (LbStore *store, LbStoreSessionFunc func, gpointer user_data,
                           GError **error)
 {
-  return foreach_row (store,
+  return foreach_row (store, FALSE,
                       "SELECT id, lobby_id, spec, created_at FROM sessions"
                       " ORDER BY created_at, rowid",
                       func, user_data, error);

@@ -258,6 +258,44 @@ class DiskFullTest(unittest.TestCase):
         self.assertEqual(count_udp_packets(pb, 0.5), 0)
 
 
+    def test_restart_while_disk_is_full_does_not_bring_deleted_things_back(self):
+        d = self.d.start()
+        a = d.create_lobby(name="a", key="a").json
+        b = d.create_lobby(name="b", key="b").json
+        pa, pb = free_port(), free_port()
+        sa = d.join(a["id"], pa, width=160, height=120).json
+        d.join(b["id"], pb, width=160, height=120)
+        self.assertGreater(count_udp_packets(pb, 0.5), 0)
+
+        fill(self.filler)
+        r = d.request("DELETE", "/api/v1/lobbies/%s" % b["id"])
+        self.assertIn(r.status, (200, 204), r.body)
+        d.stop()
+        # Still full: the daemon starts, serves what exists, and the deleted
+        # lobby (and its session) stay deleted.
+        d.start()
+        lobbies = {l["id"] for l in d.request("GET", "/api/v1/lobbies").json["lobbies"]}
+        self.assertEqual(lobbies, {a["id"]})
+        sessions = {s["id"] for s in d.request("GET", "/api/v1/sessions").json["sessions"]}
+        self.assertEqual(sessions, {sa["id"]})
+        self.assertEqual(count_udp_packets(pb, 0.6), 0, "a deleted lobby came back")
+        self.assertGreater(count_udp_packets(pa, 0.5), 0)
+        r = d.create_lobby(name="x", key="x")
+        self.assertEqual((r.status, r.error_code()), (500, "store_error"), r.body)
+
+        t_free = time.monotonic()
+        self.free_space()
+        ok = wait_until(lambda: b["id"] not in rows(d, "lobbies"), timeout=5, interval=0.02)
+        print("\n  disk full across a restart: pending deletion written %.0f ms after space was freed"
+              % ((time.monotonic() - t_free) * 1000))
+        self.assertTrue(ok, "the deleted lobby's row is still in the database")
+        d.stop()
+        d.start()
+        lobbies = {l["id"] for l in d.request("GET", "/api/v1/lobbies").json["lobbies"]}
+        self.assertEqual(lobbies, {a["id"]})
+        self.assertEqual(count_udp_packets(pb, 0.5), 0)
+
+
 class StateFileModesTest(unittest.TestCase):
     def test_database_wal_and_shm_are_private_in_a_loose_state_dir(self):
         tmp = tempfile.mkdtemp(prefix="lobbyd-modes-")

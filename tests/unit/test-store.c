@@ -194,6 +194,40 @@ test_pending_removal_written_at_close (Fixture *f, gconstpointer data)
 }
 
 static void
+test_pending_removal_survives_restart (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) lobbies = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) sessions = g_ptr_array_new_with_free_func (g_free);
+  sqlite3 *other = NULL;
+  {
+    g_autoptr (LbStore) store = lb_store_open (f->path, NULL);
+    g_assert_true (lb_store_insert_lobby (store, "L1", NULL, "{}", 1, NULL));
+    g_assert_true (lb_store_insert_lobby (store, "L2", NULL, "{}", 2, NULL));
+    g_assert_true (lb_store_insert_session (store, "S1", "L1", "{}", 1, NULL));
+    g_assert_true (lb_store_insert_session (store, "S2", "L2", "{}", 2, NULL));
+    other = hold_lock (f->path);
+    g_test_expect_message ("lobbyd-store", G_LOG_LEVEL_WARNING, "lobby L1: row removal pending*");
+    lb_store_remove_lobby (store, "L1");
+    g_test_expect_message ("lobbyd-store", G_LOG_LEVEL_WARNING, "session S2: row removal pending*");
+    lb_store_remove_session (store, "S2");
+    g_test_expect_message ("lobbyd-store", G_LOG_LEVEL_WARNING, "2 row removals still pending*");
+  }
+  g_test_assert_expected_messages ();
+  /* Restarted while still locked: the rows are there, but not restored. */
+  g_autoptr (LbStore) store = lb_store_open (f->path, NULL);
+  g_assert_nonnull (store);
+  g_assert_cmpuint (lb_store_get_n_pending (store), ==, 2);
+  g_assert_true (lb_store_foreach_lobby (store, collect_lobby, lobbies, NULL));
+  g_assert_true (lb_store_foreach_session (store, collect_session, sessions, NULL));
+  g_assert_cmpuint (lobbies->len, ==, 1);
+  g_assert_true (g_str_has_prefix (g_ptr_array_index (lobbies, 0), "L2|"));
+  g_assert_cmpuint (sessions->len, ==, 0); /* S1 by its lobby, S2 itself */
+  release_lock (other);
+  g_assert_true (lb_store_flush (store, NULL));
+  g_assert_cmpuint (lb_store_get_n_pending (store), ==, 0);
+}
+
+static void
 test_files_are_private (Fixture *f, gconstpointer data)
 {
   g_assert_cmpint (g_chmod (f->dir, 0755), ==, 0);
@@ -229,6 +263,8 @@ main (int argc, char **argv)
               test_locked_fails_fast_and_removal_waits, teardown);
   g_test_add ("/store/pending-removal-written-at-close", Fixture, NULL, setup,
               test_pending_removal_written_at_close, teardown);
+  g_test_add ("/store/pending-removal-survives-restart", Fixture, NULL, setup,
+              test_pending_removal_survives_restart, teardown);
   g_test_add ("/store/files-are-private", Fixture, NULL, setup, test_files_are_private, teardown);
   return g_test_run ();
 }

@@ -9,7 +9,7 @@
 static inline void
 test_remove_db_dir (const char *db_path)
 {
-  const char *suffixes[] = { "", "-wal", "-shm" };
+  const char *suffixes[] = { "", "-wal", "-shm", "-pending" };
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
       g_autofree char *p = g_strconcat (db_path, suffixes[i], NULL);
