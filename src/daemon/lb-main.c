@@ -74,7 +74,9 @@ start_demo (LbRegistry *registry, const LbConfig *config, const char *sdp_path)
   if (sessions->len == 0)
     return;
   g_autofree char *sdp = lb_session_get_sdp (g_ptr_array_index (sessions, 0));
-  if (sdp != NULL && g_file_set_contents (sdp_path, sdp, -1, NULL))
+  /* Like every file in the state dir: the owner's, whatever the dir's mode. */
+  if (sdp != NULL
+      && g_file_set_contents_full (sdp_path, sdp, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
     printf ("  watch it:   ffplay -protocol_whitelist file,udp,rtp -i %s\n", sdp_path);
 }
 

@@ -302,16 +302,19 @@ class StateFileModesTest(unittest.TestCase):
         state = os.path.join(tmp, "state")
         os.mkdir(state)
         os.chmod(state, 0o755)
-        # No token in the config: the daemon writes its own token file too.
+        # No token in the config: the daemon writes its own token file too;
+        # the demo lobby writes demo.sdp.
         d = Daemon(state_dir=tmp)
         with open(d.config, "w") as f:
-            f.write("[daemon]\nlisten=127.0.0.1:%d\n[demo]\nenabled=false\n" % d.tcp_port)
+            f.write("[daemon]\nlisten=127.0.0.1:%d\n[demo]\nenabled=true\nwidth=160\nheight=120\n"
+                    "rtp_port=%d\n" % (d.tcp_port, free_port()))
         try:
             d.start()
             self.assertEqual(d.create_lobby(name="m").status, 201)
             base = db_path(d)
-            for suffix in ("", "-wal", "-shm"):
-                self.assertTrue(os.path.exists(base + suffix), base + suffix)
+            for name in ("lobbyd.db", "lobbyd.db-wal", "lobbyd.db-shm", "lobbyd.db-pending",
+                         "token", "demo.sdp"):
+                self.assertTrue(os.path.exists(os.path.join(state, name)), name)
             self.check_private(state)
 
             # A database left 0644 by an older lobbyd is tightened on start.
