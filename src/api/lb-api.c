@@ -216,11 +216,26 @@ get_gpu_status (LbApi *api, Request *req, LbApiResponse *resp)
   lb_pools_hardware_totals (pools, &used, &limit);
   json_object_set_int_member (obj, "nvenc_sessions_used", used);
   json_object_set_int_member (obj, "nvenc_sessions_limit", limit);
-  json_object_set_boolean_member (obj, "software_mode",
-                                  lb_registry_count_fallback_sessions (api->registry) > 0);
+  gboolean software_mode = lb_registry_count_fallback_sessions (api->registry) > 0;
+  json_object_set_boolean_member (obj, "software_mode", software_mode);
   json_object_set_int_member (obj, "active_lobbies", lb_registry_get_lobbies (api->registry)->len);
   json_object_set_int_member (obj, "active_sessions", running);
   json_object_set_int_member (obj, "active_encodes", lb_registry_get_encodes (api->registry)->len);
+  /* What the warning says: never "exhausted (0/0)" on a host without a GPU. */
+  g_autofree char *message = NULL;
+  const char *reason = lb_pools_software_reason (pools, software_mode, &message);
+  if (reason != NULL)
+    {
+      JsonObject *r = json_object_new ();
+      json_object_set_string_member (r, "code", reason);
+      json_object_set_string_member (r, "message", message);
+      g_autofree char *detail = lb_pools_software_reason_detail (pools);
+      if (detail != NULL)
+        json_object_set_string_member (r, "detail", detail);
+      json_object_set_object_member (obj, "software_reason", r);
+    }
+  else
+    json_object_set_null_member (obj, "software_reason");
   g_autofree guint *viewers = lb_registry_count_pool_viewers (api->registry);
   json_object_set_member (obj, "gpus", lb_pools_gpus_to_json (pools));
   json_object_set_member (obj, "pools", lb_pools_to_json (pools, viewers));

@@ -10,6 +10,8 @@ Item 13: the software-encoding warning says what is true: capacity exhausted
 (the seed's sentence, with real numbers), no GPU here, or hardware turned off
 in the config — in gpu-status (`software_reason`) and in `lobbyctl status`."""
 import json
+import os
+import shutil
 import subprocess
 import time
 import unittest
@@ -254,6 +256,69 @@ class HardwareOffReasonTest(SoftwareReasonMixin, DaemonTest):
         self.assertIn("[encoder] hardware", reason["message"])
         self.assertNotIn("exhausted", reason["message"])
         self.assertIn(reason["message"], self.ctl_status())
+
+
+# TEST DOUBLE for the NVIDIA driver we lack: an NVML that lists one GPU. With
+# no CUDA/NVENC library next to it, lobbyd's real NVENC probe then finds the
+# GPU unable to encode — the "NVENC not supported on this GPU" case.
+FAKE_NVML = r"""
+#include <string.h>
+static const char *gpu = "NVIDIA Test Double GPU";
+int nvmlInit_v2 (void) { return 0; }
+int nvmlShutdown (void) { return 0; }
+const char *nvmlErrorString (int rc) { return rc ? "Not Supported" : "Success"; }
+int nvmlSystemGetDriverVersion (char *v, unsigned n) { strncpy (v, "999.99", n); return 0; }
+int nvmlSystemGetNVMLVersion (char *v, unsigned n) { strncpy (v, "99.999", n); return 0; }
+int nvmlDeviceGetCount_v2 (unsigned *c) { *c = 1; return 0; }
+int nvmlDeviceGetHandleByIndex_v2 (unsigned i, void **d) { *d = (void *)gpu; return 0; }
+int nvmlDeviceGetName (void *d, char *v, unsigned n) { strncpy (v, gpu, n); return 0; }
+int nvmlDeviceGetUUID (void *d, char *v, unsigned n) { strncpy (v, "GPU-test-double", n); return 0; }
+int nvmlDeviceGetPciInfo_v3 (void *d, void *p) { return 3; }
+int nvmlDeviceGetBrand (void *d, int *b) { *b = 0; return 0; }
+int nvmlDeviceGetEncoderStats (void *d, unsigned *n, unsigned *f, unsigned *l)
+{ *n = 0; *f = 0; *l = 0; return 0; }
+int nvmlDeviceGetEncoderSessions (void *d, unsigned *c, void *s) { *c = 0; return 0; }
+int nvmlDeviceGetEncoderUtilization (void *d, unsigned *u, unsigned *p) { return 3; }
+int nvmlDeviceGetEncoderCapacity (void *d, int q, unsigned *c) { return 3; }
+"""
+
+
+@unittest.skipUnless(shutil.which("cc"), "a C compiler builds the NVML test double")
+class UnsupportedGpuReasonTest(SoftwareReasonMixin, unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon()
+        src = os.path.join(self.d.tmp, "fake-nvml.c")
+        lib = os.path.join(self.d.tmp, "libnvidia-ml-test-double.so")
+        with open(src, "w") as f:
+            f.write(FAKE_NVML)
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", lib, src], check=True)
+        self.env = {k: os.environ.get(k) for k in ("LOBBYD_NVML_LIBRARY", "LOBBYD_CUDA_LIBRARY")}
+        os.environ["LOBBYD_NVML_LIBRARY"] = lib
+        os.environ["LOBBYD_CUDA_LIBRARY"] = "libcuda-test-double-absent.so"
+        self.d.start()
+
+    def tearDown(self):
+        for k, v in self.env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self.d.cleanup()
+
+    def test_nvenc_not_supported_gives_the_drivers_reason(self):
+        g = self.gpu()
+        self.assertEqual([p["usable"] for p in g["pools"] if p["name"] == "nvenc@0"], [False])
+        self.assertEqual(g["software_reason"]["code"], "hardware_unavailable")
+        self.join(self.lobby())
+        g = self.gpu()
+        self.assertTrue(g["software_mode"])
+        reason = g["software_reason"]
+        self.assertEqual(reason["code"], "hardware_unavailable", reason)
+        msg = reason["message"]
+        self.assertIn("NVENC is not usable on this GPU (NVIDIA Test Double GPU", msg)
+        self.assertIn("libcuda-test-double-absent.so", msg)  # the probe's own words
+        self.assertNotIn("exhausted", msg)
+        self.assertIn(msg, self.ctl_status())
 
 
 class ExhaustedReasonTest(SoftwareReasonMixin, DaemonTest):
