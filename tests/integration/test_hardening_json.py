@@ -238,6 +238,20 @@ class NoGpuReasonTest(SoftwareReasonMixin, DaemonTest):
         self.assertIn(reason["message"], out)
         self.assertNotIn("exhausted", out)
 
+    def test_browser_banner_says_no_gpu(self):
+        from test_browser import have_browser, run_check
+        if not have_browser():
+            self.skipTest("chromium, node and tests/browser/node_modules are needed")
+        lobby = self.lobby()
+        url = "http://127.0.0.1:%d/view/%s#token=%s" % (self.d.tcp_port, lobby["id"], self.d.token)
+        out = run_check(url, os.path.join(self.d.tmp, "viewer-no-gpu.png"))
+        self.assertNotIn("error", out, out)
+        self.assertEqual(out["encoding"]["pool"], "software")
+        banner = out["banner"] or ""
+        self.assertIn("No NVIDIA GPU", banner)
+        self.assertIn("Using CPU software encoding - performance may be reduced.", banner)
+        self.assertNotIn("exhausted", banner)
+
 
 class HardwareOffReasonTest(SoftwareReasonMixin, DaemonTest):
     config_extra = "[encoder]\nhardware=off\n"
