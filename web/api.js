@@ -67,11 +67,16 @@ export function showLogin() {
 }
 
 // The seed's warning, shown while sessions encode in software because
-// hardware was unavailable.
+// hardware was unavailable, in lobbyd's words (software_reason): the seed's
+// sentence when hardware slots are exhausted, otherwise what is true (no GPU,
+// NVENC not supported with the driver's reason, hardware turned off).
 export function softwareBanner(el, status) {
   if (status.software_mode) {
-    el.textContent = `GPU encoding sessions exhausted (${status.nvenc_sessions_used}/${status.nvenc_sessions_limit}). ` +
+    const reason = status.software_reason;
+    el.textContent = reason && reason.message ? reason.message :
+      `GPU encoding sessions exhausted (${status.nvenc_sessions_used}/${status.nvenc_sessions_limit}). ` +
       "Using CPU software encoding - performance may be reduced.";
+    el.dataset.reason = reason && reason.code ? reason.code : "capacity_exhausted";
     el.classList.remove("hidden");
   } else {
     el.classList.add("hidden");

@@ -98,7 +98,15 @@ lb_api_response_set_error_details (LbApiResponse *resp, const GError *error, Jso
   JsonObject *root = json_object_new ();
 
   json_object_set_string_member (err, "code", lb_error_code_name (code));
-  json_object_set_string_member (err, "message", error->message);
+  /* Messages echo request text (paths, keys, headers) and json-glib writes
+   * strings byte for byte: keep every error body valid UTF-8 JSON. */
+  if (g_utf8_validate (error->message, -1, NULL))
+    json_object_set_string_member (err, "message", error->message);
+  else
+    {
+      g_autofree char *valid = g_utf8_make_valid (error->message, -1);
+      json_object_set_string_member (err, "message", valid);
+    }
   json_object_set_object_member (root, "error", err);
   JsonNode *node = json_node_new (JSON_NODE_OBJECT);
   json_node_take_object (node, root);
@@ -134,14 +142,24 @@ list_node (GPtrArray *items, JsonNode *(*to_json) (gconstpointer), const char *m
   return node;
 }
 
+/* Whether the Content-Type header @value names exactly @media_type
+ * (case-insensitive; parameters such as "; charset=utf-8" allowed).
+ * "application/jsonx" is not "application/json". */
+static gboolean
+media_type_is (const char *value, const char *media_type)
+{
+  const char *end = strchr (value, ';');
+  g_autofree char *type = g_strndup (value, end ? (gsize)(end - value) : strlen (value));
+  return g_ascii_strcasecmp (g_strstrip (type), media_type) == 0;
+}
+
 /* Parses the body as a JSON object, replying 400/415 itself on failure. */
 static JsonNode *
 read_body (Request *req, LbApiResponse *resp)
 {
   g_autoptr (GError) error = NULL;
 
-  if (req->content_type != NULL
-      && g_ascii_strncasecmp (req->content_type, "application/json", 16) != 0)
+  if (req->content_type != NULL && !media_type_is (req->content_type, "application/json"))
     {
       reply_error (resp, LB_ERROR_UNSUPPORTED_MEDIA_TYPE,
                    "request body must be application/json, not %s", req->content_type);
@@ -202,11 +220,26 @@ get_gpu_status (LbApi *api, Request *req, LbApiResponse *resp)
   lb_pools_hardware_totals (pools, &used, &limit);
   json_object_set_int_member (obj, "nvenc_sessions_used", used);
   json_object_set_int_member (obj, "nvenc_sessions_limit", limit);
-  json_object_set_boolean_member (obj, "software_mode",
-                                  lb_registry_count_fallback_sessions (api->registry) > 0);
+  gboolean software_mode = lb_registry_count_fallback_sessions (api->registry) > 0;
+  json_object_set_boolean_member (obj, "software_mode", software_mode);
   json_object_set_int_member (obj, "active_lobbies", lb_registry_get_lobbies (api->registry)->len);
   json_object_set_int_member (obj, "active_sessions", running);
   json_object_set_int_member (obj, "active_encodes", lb_registry_get_encodes (api->registry)->len);
+  /* What the warning says: never "exhausted (0/0)" on a host without a GPU. */
+  g_autofree char *message = NULL;
+  const char *reason = lb_pools_software_reason (pools, software_mode, &message);
+  if (reason != NULL)
+    {
+      JsonObject *r = json_object_new ();
+      json_object_set_string_member (r, "code", reason);
+      json_object_set_string_member (r, "message", message);
+      g_autofree char *detail = lb_pools_software_reason_detail (pools);
+      if (detail != NULL)
+        json_object_set_string_member (r, "detail", detail);
+      json_object_set_object_member (obj, "software_reason", r);
+    }
+  else
+    json_object_set_null_member (obj, "software_reason");
   g_autofree guint *viewers = lb_registry_count_pool_viewers (api->registry);
   json_object_set_member (obj, "gpus", lb_pools_gpus_to_json (pools));
   json_object_set_member (obj, "pools", lb_pools_to_json (pools, viewers));
@@ -451,8 +484,7 @@ whep (LbApi *api, Request *req, LbApiResponse *resp, gboolean control)
   LbLobby *lobby = find_lobby (api, req->params[0], resp);
   if (lobby == NULL)
     return;
-  if (req->content_type == NULL
-      || g_ascii_strncasecmp (req->content_type, "application/sdp", 15) != 0)
+  if (req->content_type == NULL || !media_type_is (req->content_type, "application/sdp"))
     {
       reply_error (resp, LB_ERROR_UNSUPPORTED_MEDIA_TYPE, "a WHEP offer must be application/sdp");
       return;

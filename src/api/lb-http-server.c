@@ -311,8 +311,11 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
   gsize len = 0;
   const char *data = g_bytes_get_data (bytes, &len);
-  const char *content_type
-      = soup_message_headers_get_content_type (soup_server_message_get_request_headers (msg), NULL);
+  /* The raw header, not libsoup's parse: that drops a malformed value
+   * ("application/json garbage") as if none had been sent. Repeated headers
+   * come joined with ", " and match nothing. */
+  const char *content_type = soup_message_headers_get_list (
+      soup_server_message_get_request_headers (msg), "Content-Type");
   /* libsoup hands over the path percent-decoded. */
   const char *raw_path = g_uri_get_path (soup_server_message_get_uri (msg));
   LbApiResponse resp = { 0 };

@@ -442,8 +442,18 @@ run (Ctl *ctl, int argc, char **argv)
         }
       else
         {
+          JsonObject *g = json_node_get_object (gpu);
           print_object (json_node_get_object (status), "");
-          print_object (json_node_get_object (gpu), "");
+          print_object (g, "");
+          /* The same words as the web UI's banner: why encodes run in software. */
+          JsonNode *rn = json_object_get_member (g, "software_reason");
+          JsonObject *reason = rn && JSON_NODE_HOLDS_OBJECT (rn) ? json_node_get_object (rn) : NULL;
+          if (reason != NULL)
+            printf ("\n%s: %s\n",
+                    json_object_get_boolean_member_with_default (g, "software_mode", FALSE)
+                        ? "WARNING"
+                        : "note",
+                    str (reason, "message"));
           printf ("\n");
           print_pools (json_object_get_array_member (json_node_get_object (gpu), "pools"));
         }

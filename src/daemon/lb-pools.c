@@ -365,6 +365,100 @@ lb_pools_hardware_totals (LbPools *self, guint *used, int *limit)
     }
 }
 
+#define SOFTWARE_SENTENCE "Using CPU software encoding - performance may be reduced."
+
+static const lb_hw_gpu *
+find_gpu (LbPools *self, int index)
+{
+  for (int i = 0; self->hw != NULL && i < self->hw->gpu_count; i++)
+    if (self->hw->gpus[i].index == index)
+      return &self->hw->gpus[i];
+  return NULL;
+}
+
+const char *
+lb_pools_software_reason (LbPools *self, gboolean software_mode, char **message)
+{
+  guint n_hardware = 0, n_usable = 0;
+  LbPool *failed = NULL;
+
+  *message = NULL;
+  for (guint i = 0; i < self->pools->len; i++)
+    {
+      LbPool *p = g_ptr_array_index (self->pools, i);
+      if (p->backend == LB_BACKEND_SOFTWARE)
+        continue;
+      n_hardware++;
+      n_usable += p->usable;
+      if (p->usable && p->last_error != NULL && failed == NULL)
+        failed = p;
+    }
+
+  if (n_hardware == 0 && self->hw == NULL)
+    {
+      *message = g_strdup ("Hardware encoding is turned off in the configuration "
+                           "([encoder] hardware = off). " SOFTWARE_SENTENCE);
+      return "hardware_disabled";
+    }
+  if (n_hardware == 0)
+    {
+      *message = g_strdup ("No NVIDIA GPU and no other hardware video encoder found on this "
+                           "machine. " SOFTWARE_SENTENCE);
+      return "no_hardware_encoder";
+    }
+  if (n_usable == 0)
+    {
+      /* Each pool with the driver's (or the probe's) own words. */
+      GString *why = g_string_new (NULL);
+      for (guint i = 0; i < self->pools->len; i++)
+        {
+          LbPool *p = g_ptr_array_index (self->pools, i);
+          const lb_hw_gpu *gpu = find_gpu (self, p->device_index);
+          if (p->backend == LB_BACKEND_SOFTWARE)
+            continue;
+          if (why->len > 0)
+            g_string_append (why, "; ");
+          if (p->backend == LB_BACKEND_NVENC)
+            g_string_append_printf (why, "NVENC is not usable on this GPU (%s, %s): %s",
+                                    gpu != NULL ? gpu->name : "?", p->name,
+                                    p->reason ? p->reason : "unknown reason");
+          else
+            g_string_append_printf (why, "%s is not usable: %s", p->name,
+                                    p->reason ? p->reason : "unknown reason");
+        }
+      *message
+          = g_strdup_printf ("No usable hardware video encoder. %s. " SOFTWARE_SENTENCE, why->str);
+      g_string_free (why, TRUE);
+      return "hardware_unavailable";
+    }
+  if (!software_mode)
+    return NULL;
+  if (lb_pools_pick_hardware (self, NULL) < 0 || failed == NULL)
+    {
+      guint used = 0;
+      int limit = 0;
+      /* The seed's sentence, word for word. */
+      lb_pools_hardware_totals (self, &used, &limit);
+      *message = g_strdup_printf ("GPU encoding sessions exhausted (%u/%d). " SOFTWARE_SENTENCE,
+                                  used, limit);
+      return "capacity_exhausted";
+    }
+  *message = g_strdup_printf ("Hardware encoder %s failed: %s. " SOFTWARE_SENTENCE, failed->name,
+                              failed->last_error);
+  return "hardware_error";
+}
+
+char *
+lb_pools_software_reason_detail (LbPools *self)
+{
+  const lb_hw_report *hw = self->hw;
+  if (hw == NULL || hw->gpu_count > 0 || hw->node_count > 0)
+    return NULL;
+  return g_strdup_printf ("NVML: %s; VA-API: %s",
+                          !hw->nvml_loaded && hw->nvml_error[0] ? hw->nvml_error : "no GPU listed",
+                          !hw->va_loaded && hw->va_error[0] ? hw->va_error : "no render node");
+}
+
 static const char *const backend_names[] = { "software", "nvenc", "vaapi", "test-double" };
 static const char *const limit_source_names[]
     = { "configured", "driver-default", "learned", "unlimited", "cpu-budget" };

@@ -90,6 +90,16 @@ JsonNode *lb_pools_hardware_to_json (LbPools *pools);
  * (-1 if any usable hardware pool is unlimited), over usable pools. */
 void lb_pools_hardware_totals (LbPools *pools, guint *used, int *limit);
 
+/* Why encodes that prefer hardware are (or would be) in software, as a
+ * stable code and a sentence for people (caller frees *message):
+ * "hardware_disabled", "no_hardware_encoder", "hardware_unavailable" describe
+ * the host and are returned whenever no hardware pool is usable;
+ * "capacity_exhausted" and "hardware_error" only while @software_mode (some
+ * encode fell back). NULL: hardware can take encodes and none fell back. */
+const char *lb_pools_software_reason (LbPools *pools, gboolean software_mode, char **message);
+/* What the probe saw for "no_hardware_encoder" (NVML, VA-API); NULL otherwise. */
+char *lb_pools_software_reason_detail (LbPools *pools);
+
 const char *lb_backend_name (LbBackend backend);
 const char *lb_limit_source_name (LbLimitSource source);
 

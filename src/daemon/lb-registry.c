@@ -290,10 +290,13 @@ admit (LbRegistry *self, LbSharedEncode *encode, gboolean *excluded, GError **er
           if (d.fallback)
             {
               self->counters.fallbacks++;
+              /* The same truth as gpu-status: not "no slot" on a host without a GPU. */
+              g_autofree char *why = NULL;
+              const char *code = lb_pools_software_reason (self->pools, TRUE, &why);
               emit (self, "encoder.fallback",
                     fields ("encode_id", lb_shared_encode_get_id (encode), "lobby_id",
                             lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), "pool",
-                            pool->name, "reason", "no hardware encoder slot available", NULL));
+                            pool->name, "reason", why, "reason_code", code, NULL));
             }
           return TRUE;
         }
