@@ -133,7 +133,9 @@ static void
 on_message (GObject *channel, const char *message, gpointer webrtc)
 {
   InputLimit *limit = g_object_get_data (G_OBJECT (webrtc), "lb-input-limit");
-  if (limit == NULL || !limit->control || !input_limit_take (limit))
+  if (limit == NULL || !limit->control
+      || strnlen (message, LB_WEBRTC_INPUT_MAX_BYTES + 1) > LB_WEBRTC_INPUT_MAX_BYTES
+      || !input_limit_take (limit))
     {
       if (limit != NULL)
         __atomic_fetch_add (&limit->dropped, 1, __ATOMIC_RELAXED);

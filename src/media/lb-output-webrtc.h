@@ -33,10 +33,12 @@ typedef struct _LbWebrtcOptions
 } LbWebrtcOptions;
 
 /* Input from one viewer is limited to this many messages a second, with
- * bursts up to INPUT_BURST; the rest is dropped before it reaches the main
- * loop (and counted). */
+ * bursts up to INPUT_BURST, and to messages of INPUT_MAX_BYTES (an input
+ * event is under 100); the rest is dropped on the data channel's thread,
+ * before it reaches the main loop, and counted. */
 #define LB_WEBRTC_INPUT_RATE 250
 #define LB_WEBRTC_INPUT_BURST 100
+#define LB_WEBRTC_INPUT_MAX_BYTES 4096
 
 /* Answers @offer_sdp (non-trickle: the answer carries every ICE candidate,
  * as WHEP clients expect). @on_input: NULL drops what the viewer sends
