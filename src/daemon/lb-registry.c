@@ -575,9 +575,11 @@ LbSession *
 lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError **error)
 {
   g_autoptr (LbSessionSpec) owned = spec;
-  /* WebRTC needs no allow-list: ICE consent checks mean media only flows to
-   * a peer that asked for it. It is not stored either: a peer connection
-   * cannot outlive the process, the viewer reconnects. */
+  /* WebRTC needs no destination allow-list: ICE checks mean media only
+   * flows to a peer that answered with the session's credentials (remote
+   * candidates, where the checks go, are filtered by [webrtc]
+   * allowed_candidates). It is not stored either: a peer connection cannot
+   * outlive the process, the viewer reconnects. */
   gboolean rtp = spec->transport == LB_TRANSPORT_RTP;
 
   if (rtp && !lb_allow_list_contains (self->allow, spec->host))

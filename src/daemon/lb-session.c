@@ -39,8 +39,8 @@ lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 crea
 }
 
 void
-lb_session_set_webrtc (LbSession *self, const LbWebrtcOptions *options,
-                       LbSessionEndedFunc on_ended, gpointer user_data)
+lb_session_set_webrtc (LbSession *self, const LbWebrtcOptions *options, LbSessionEndedFunc on_ended,
+                       gpointer user_data)
 {
   self->webrtc_options = options;
   self->on_ended = on_ended;

@@ -369,7 +369,8 @@ watch_receive (LbOutputWebrtc *self)
               g_autoptr (GstPad) src = gst_element_get_static_pad (e, "src");
               if (src != NULL)
                 {
-                  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                  gst_pad_add_probe (src,
+                                     GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                                      on_receive, self, NULL);
                   self->n_watched++;
                 }
@@ -397,7 +398,8 @@ check_peer (LbOutputWebrtc *self)
   g_object_get (self->webrtc, "connection-state", &state, "ice-connection-state", &ice, NULL);
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && self->connected_us == 0)
     self->connected_us = now;
-  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED || ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED
+      || ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
     {
       if (self->failed_us == 0)
         self->failed_us = now;

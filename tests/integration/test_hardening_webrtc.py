@@ -141,6 +141,33 @@ class VanishedBrowserTest(DaemonTest):
             viewer.close()
             events.close()
 
+    def test_failed_ice_ends_the_session(self):
+        # A peer whose only candidate never answers: every check fails.
+        self.d.stop()
+        self.d = Daemon(config_extra=self.config_extra + "[webrtc]\nice_addresses=127.0.0.1\n").start()
+        lobby = self.d.create_lobby().json["id"]
+        silent = UdpCounter("127.0.0.1")
+        events = EventStream(self.d)
+        try:
+            r = self.d.request("POST", "/api/v1/lobbies/%s/whep" % lobby,
+                               raw=offer(96, [("127.0.0.1", silent.port)]).encode(),
+                               headers={"Content-Type": "application/sdp"})
+            self.assertEqual(r.status, 201, r.body)
+            sid = r.headers["Location"].split("/")[4]
+            t0 = time.time()
+            gone = wait_until(lambda: self.d.request("GET", "/api/v1/sessions/" + sid).status == 404,
+                              timeout=20, interval=0.2)
+            print("\n[webrtc] ICE failed -> session gone %.1f s" % (time.time() - t0))
+            self.assertTrue(gone, "session with failed ICE still there after 20 s")
+            ended = events.wait_for("session.ended")
+            self.assertEqual((ended[0]["data"]["session_id"], ended[0]["data"]["reason"]),
+                             (sid, "connection_failed"))
+            g = self.gpu()
+            self.assertEqual((g["active_encodes"], g["nvenc_sessions_used"]), (0, 0))
+        finally:
+            silent.close()
+            events.close()
+
     def test_leave_says_why(self):
         lobby = self.d.create_lobby().json
         events = EventStream(self.d)
