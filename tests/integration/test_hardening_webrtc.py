@@ -279,6 +279,11 @@ class WhepPayloadTypeTest(DaemonTest):
         self.assertTrue(all(p["used"] == 0 for p in g["pools"]), g["pools"])
         self.assertEqual(self.d.request("GET", "/api/v1/sessions").json["sessions"], [])
         self.assertNotIn("CRITICAL", self.d.read_log())
+        # Other formats beside a good H.264 one are no reason to refuse (or fail).
+        for fmt in ("0 96", "200 96", "96 255 35"):
+            r = self.post(lobby, offer(96, fmt=fmt))
+            self.assertEqual(r.status, 201, "%s: %s" % (fmt, r.body))
+            self.assertEqual(self.d.request("DELETE", r.headers["Location"]).status, 204)
         # A good one still works, at the edges of the dynamic range too.
         for pt in (96, 127):
             r = self.post(lobby, offer(pt))
