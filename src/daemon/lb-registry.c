@@ -588,6 +588,9 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
                    "destination %s is not in [rtp] allowed_destinations", spec->host);
       return NULL;
     }
+  /* A bad offer is the client's error: refuse it before an encoder opens. */
+  if (!rtp && lb_webrtc_offer_h264_payload (spec->webrtc_offer, error) < 0)
+    return NULL;
   if (self->sessions->len >= self->config->max_sessions)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_LIMIT_REACHED, "session limit (%u) reached",
