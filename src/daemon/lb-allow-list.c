@@ -46,6 +46,23 @@ lb_allow_list_contains (const LbAllowList *list, const char *ip_literal)
   return FALSE;
 }
 
+gboolean
+lb_allow_list_allows_all (const LbAllowList *list)
+{
+  gboolean v4 = FALSE, v6 = FALSE;
+  for (guint i = 0; i < list->masks->len; i++)
+    {
+      GInetAddressMask *mask = g_ptr_array_index (list->masks, i);
+      if (g_inet_address_mask_get_length (mask) != 0)
+        continue;
+      if (g_inet_address_mask_get_family (mask) == G_SOCKET_FAMILY_IPV4)
+        v4 = TRUE;
+      else
+        v6 = TRUE;
+    }
+  return v4 && v6;
+}
+
 void
 lb_allow_list_free (LbAllowList *list)
 {

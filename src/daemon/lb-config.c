@@ -24,6 +24,9 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "\n"
                                    "[webrtc]\n"
                                    "stun_server=\n"
+                                   "allowed_candidates=0.0.0.0/0;::/0\n"
+                                   "ice_addresses=\n"
+                                   "peer_timeout_s=10\n"
                                    "\n"
                                    "[encoder]\n"
                                    "x264_speed_preset=ultrafast\n"
@@ -91,6 +94,9 @@ static const KeyDesc keys[] = {
   { "daemon", "max_sessions", KEY_UINT, F (max_sessions), 1, 1000000 },
   { "rtp", "allowed_destinations", KEY_STRV, F (allowed_destinations) },
   { "webrtc", "stun_server", KEY_STRING, F (stun_server) },
+  { "webrtc", "allowed_candidates", KEY_STRV, F (allowed_candidates) },
+  { "webrtc", "ice_addresses", KEY_STRV, F (ice_addresses) },
+  { "webrtc", "peer_timeout_s", KEY_UINT, F (peer_timeout_s), 3, 3600 },
   { "encoder", "x264_speed_preset", KEY_STRING, F (x264_speed_preset), 0, 0, speed_presets },
   { "encoder", "keyframe_interval_ms", KEY_UINT, F (keyframe_interval_ms), 100, 60000 },
   { "encoder", "hardware", KEY_STRING, F (hardware), 0, 0, hardware_modes },
@@ -212,6 +218,14 @@ validate (LbConfig *config, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[demo] width and height must be even");
       return FALSE;
     }
+  for (guint i = 0; config->ice_addresses != NULL && config->ice_addresses[i] != NULL; i++)
+    if (*g_strstrip (config->ice_addresses[i]) != '\0'
+        && !g_hostname_is_ip_address (config->ice_addresses[i]))
+      {
+        g_set_error (error, LB_ERROR, LB_ERROR_CONFIG,
+                     "[webrtc] ice_addresses: '%s' is not an IP address", config->ice_addresses[i]);
+        return FALSE;
+      }
   if (*config->listen != '\0')
     {
       g_autofree char *host = NULL;

@@ -31,6 +31,9 @@ struct _LbConfig
   char **allowed_destinations;
   /* [webrtc] */
   char *stun_server; /* "stun://host:port" for viewers behind NAT; "" = host candidates only */
+  char **allowed_candidates; /* CIDRs remote ICE candidates may name (STUN checks go there) */
+  char **ice_addresses;      /* local IPs to gather host candidates on; empty = all but loopback */
+  guint peer_timeout_s;      /* a connected viewer silent this long is gone */
   /* [encoder] */
   char *x264_speed_preset;
   guint keyframe_interval_ms;

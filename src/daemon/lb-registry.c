@@ -7,6 +7,7 @@
 #include "lb-json.h"
 #include "lb-events.h"
 #include "lb-lobby.h"
+#include "lb-output-webrtc.h"
 #include "lb-pools.h"
 #include "lb-session.h"
 #include "lb-shared-encode.h"
@@ -25,6 +26,8 @@ struct _LbRegistry
   guint upgrade_source;
   gboolean closing; /* lb_registry_free: no events, no upgrades */
   LbAllowList *allow;
+  LbAllowList *allowed_candidates; /* [webrtc]; NULL when it allows every address */
+  LbWebrtcOptions webrtc;
   GPtrArray *lobbies;        /* LbLobby, owned, creation order */
   GPtrArray *sessions;       /* LbSession, owned, creation order */
   GPtrArray *encodes;        /* LbSharedEncode, owned, creation order */
@@ -41,6 +44,15 @@ lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvent
       = lb_allow_list_new ((const char *const *)config->allowed_destinations, error);
   if (allow == NULL)
     return NULL;
+  g_autoptr (LbAllowList) candidates
+      = lb_allow_list_new ((const char *const *)config->allowed_candidates, error);
+  if (candidates == NULL)
+    {
+      g_prefix_error (error, "[webrtc] allowed_candidates: ");
+      return NULL;
+    }
+  if (lb_allow_list_allows_all (candidates))
+    g_clear_pointer (&candidates, lb_allow_list_free);
 
   LbRegistry *self = g_new0 (LbRegistry, 1);
   self->config = config;
@@ -48,6 +60,11 @@ lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvent
   self->pools = pools;
   self->events = events;
   self->allow = g_steal_pointer (&allow);
+  self->allowed_candidates = g_steal_pointer (&candidates);
+  self->webrtc.stun_server = config->stun_server;
+  self->webrtc.ice_addresses = (const char *const *)config->ice_addresses;
+  self->webrtc.allowed_candidates = self->allowed_candidates;
+  self->webrtc.peer_timeout_s = config->peer_timeout_s;
   self->lobbies = g_ptr_array_new ();
   self->sessions = g_ptr_array_new ();
   self->encodes = g_ptr_array_new ();
@@ -190,6 +207,7 @@ lb_registry_free (LbRegistry *self)
   g_ptr_array_unref (self->sessions);
   g_ptr_array_unref (self->lobbies);
   lb_allow_list_free (self->allow);
+  lb_allow_list_free (self->allowed_candidates);
   if (self->upgrade_source != 0)
     g_source_remove (self->upgrade_source);
   g_free (self);
@@ -541,13 +559,30 @@ lb_registry_get_lobbies (LbRegistry *self)
   return self->lobbies;
 }
 
+/* A WebRTC viewer vanished or its connection failed: the session goes
+ * (WebRTC sessions are not stored) with what it holds, and says why. */
+static void
+on_session_ended (LbSession *session, const char *reason, gpointer user_data)
+{
+  LbRegistry *self = user_data;
+  g_autofree char *id = g_strdup (lb_session_get_id (session));
+  g_autofree char *lobby_id = g_strdup (lb_lobby_get_id (lb_session_get_lobby (session)));
+
+  forget_session (self, session);
+  g_info ("session %s ended: %s", id, reason);
+  emit (self, "session.ended",
+        fields ("session_id", id, "lobby_id", lobby_id, "reason", reason, NULL));
+}
+
 LbSession *
 lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError **error)
 {
   g_autoptr (LbSessionSpec) owned = spec;
-  /* WebRTC needs no allow-list: ICE consent checks mean media only flows to
-   * a peer that asked for it. It is not stored either: a peer connection
-   * cannot outlive the process, the viewer reconnects. */
+  /* WebRTC needs no destination allow-list: ICE checks mean media only
+   * flows to a peer that answered with the session's credentials (remote
+   * candidates, where the checks go, are filtered by [webrtc]
+   * allowed_candidates). It is not stored either: a peer connection cannot
+   * outlive the process, the viewer reconnects. */
   gboolean rtp = spec->transport == LB_TRANSPORT_RTP;
 
   if (rtp && !lb_allow_list_contains (self->allow, spec->host))
@@ -556,6 +591,9 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
                    "destination %s is not in [rtp] allowed_destinations", spec->host);
       return NULL;
     }
+  /* A bad offer is the client's error: refuse it before an encoder opens. */
+  if (!rtp && lb_webrtc_offer_h264_payload (spec->webrtc_offer, error) < 0)
+    return NULL;
   if (self->sessions->len >= self->config->max_sessions)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_LIMIT_REACHED, "session limit (%u) reached",
@@ -569,7 +607,7 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
   g_autofree char *json = lb_json_to_string (node);
   LbSession *session = add_session (self, id, lobby, g_steal_pointer (&owned), now);
 
-  lb_session_set_stun_server (session, self->config->stun_server);
+  lb_session_set_webrtc (session, &self->webrtc, on_session_ended, self);
   if (!start_session (self, session, error))
     {
       forget_session (self, session);
@@ -600,11 +638,13 @@ lb_registry_leave (LbRegistry *self, const char *session_id, GError **error)
       return FALSE;
     }
   gboolean stored = lb_session_get_spec (session)->transport == LB_TRANSPORT_RTP;
+  g_autofree char *lobby_id = g_strdup (lb_lobby_get_id (lb_session_get_lobby (session)));
   forget_session (self, session);
   if (stored)
     lb_store_remove_session (self->store, session_id);
   g_info ("session %s left", session_id);
-  emit (self, "session.ended", fields ("session_id", session_id, NULL));
+  emit (self, "session.ended",
+        fields ("session_id", session_id, "lobby_id", lobby_id, "reason", "deleted", NULL));
   return TRUE;
 }
 

@@ -21,7 +21,9 @@ struct _LbSession
   LbOutputRtp *output;    /* transport rtp */
   LbOutputWebrtc *webrtc; /* transport webrtc */
   char *answer;           /* webrtc: the SDP answer */
-  char *stun_server;
+  const LbWebrtcOptions *webrtc_options; /* borrowed from the registry */
+  LbSessionEndedFunc on_ended;
+  gpointer ended_data;
 };
 
 LbSession *
@@ -37,10 +39,12 @@ lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 crea
 }
 
 void
-lb_session_set_stun_server (LbSession *self, const char *stun_server)
+lb_session_set_webrtc (LbSession *self, const LbWebrtcOptions *options, LbSessionEndedFunc on_ended,
+                       gpointer user_data)
 {
-  g_free (self->stun_server);
-  self->stun_server = g_strdup (stun_server);
+  self->webrtc_options = options;
+  self->on_ended = on_ended;
+  self->ended_data = user_data;
 }
 
 static void
@@ -50,16 +54,26 @@ on_input (const char *message, gpointer user_data)
   lb_lobby_input (self->lobby, message);
 }
 
+static void
+on_webrtc_ended (const char *reason, gpointer user_data)
+{
+  LbSession *self = user_data;
+  self->on_ended (self, reason, self->ended_data);
+}
+
 gboolean
 lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
 {
   g_return_val_if_fail (self->encode == NULL, FALSE);
   if (self->spec->transport == LB_TRANSPORT_WEBRTC)
     {
+      static const LbWebrtcOptions no_options = { 0 };
       g_clear_pointer (&self->answer, g_free);
       self->webrtc = lb_output_webrtc_new (
           lb_shared_encode_get_media (encode), self->output_name, self->spec->webrtc_offer,
-          self->stun_server, self->spec->control ? on_input : NULL, self, &self->answer, error);
+          self->webrtc_options ? self->webrtc_options : &no_options,
+          self->spec->control ? on_input : NULL, self, self->on_ended ? on_webrtc_ended : NULL,
+          self, &self->answer, error);
       if (self->webrtc == NULL)
         return FALSE;
     }
@@ -132,7 +146,6 @@ lb_session_free (LbSession *self)
   g_clear_pointer (&self->output, lb_output_rtp_free);
   g_clear_pointer (&self->webrtc, lb_output_webrtc_free);
   g_free (self->answer);
-  g_free (self->stun_server);
   lb_session_spec_free (self->spec);
   g_free (self->output_name);
   g_free (self->error);
@@ -195,6 +208,8 @@ lb_session_to_json (const LbSession *self)
       json_object_set_int_member (stats, "packets_sent",
                                   (gint64)lb_output_webrtc_get_packets (self->webrtc));
       json_object_set_string_member (stats, "connection_state", state);
+      json_object_set_int_member (stats, "input_dropped",
+                                  (gint64)lb_output_webrtc_get_input_dropped (self->webrtc));
       guint offset = 0;
       gint64 zero = 0;
       if (lb_output_webrtc_get_rtp_clock (self->webrtc, &offset, &zero))

@@ -6,6 +6,7 @@
 
 typedef struct _LbSharedEncode LbSharedEncode;
 typedef struct _LbEncode LbEncode;
+typedef struct _LbWebrtcOptions LbWebrtcOptions;
 
 G_BEGIN_DECLS
 
@@ -27,8 +28,12 @@ LbSharedEncode *lb_session_detach (LbSession *session);
 /* Moves the running output onto another encoder (same SSRC and sequence). */
 gboolean lb_session_move_output (LbSession *session, LbEncode *media, GError **error);
 LbSharedEncode *lb_session_get_encode (const LbSession *session);
-/* WebRTC: the STUN server the answer's candidates may use (before attach). */
-void lb_session_set_stun_server (LbSession *session, const char *stun_server);
+/* WebRTC: ICE settings (borrowed, must outlive the session) and who hears
+ * that the viewer is gone (on the main loop, with "connection_failed",
+ * "connect_timeout" or "peer_timeout"); set before attach. */
+typedef void (*LbSessionEndedFunc) (LbSession *session, const char *reason, gpointer user_data);
+void lb_session_set_webrtc (LbSession *session, const LbWebrtcOptions *options,
+                            LbSessionEndedFunc on_ended, gpointer user_data);
 /* WebRTC: the SDP answer for the viewer's offer (after attach). */
 const char *lb_session_get_answer (const LbSession *session);
 /* Records why the session stopped (detach first); it stays listed as failed. */

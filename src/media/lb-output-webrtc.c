@@ -1,6 +1,7 @@
 /* lb-output-webrtc.c — WHEP viewer: queue ! rtph264pay ! caps ! webrtcbin. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-webrtc.h"
+#include "lb-allow-list.h"
 #include "lb-encode.h"
 #include "lb-error.h"
 #include "lb-media-branch.h"
@@ -15,6 +16,14 @@
 
 #define NEGOTIATION_TIMEOUT_US (5 * G_USEC_PER_SEC)
 
+/* A viewer that connected, then went silent this long, is gone; one that
+ * never connects gets this long (or peer_timeout_s, if longer). */
+#define CONNECT_TIMEOUT_US (30 * G_USEC_PER_SEC)
+/* libnice may report a failure that incoming checks then repair. */
+#define FAILED_GRACE_US (3 * G_USEC_PER_SEC)
+
+typedef struct _InputLimit InputLimit;
+
 struct _LbOutputWebrtc
 {
   LbBranch *branch;
@@ -22,6 +31,17 @@ struct _LbOutputWebrtc
   GstElement *payloader;
   guint64 packets;
   gint64 first_candidate_us; /* atomically set by webrtcbin's thread */
+  InputLimit *limit;         /* owned by the webrtcbin's qdata */
+  /* Liveness, checked on the main loop. */
+  LbWebrtcEndedFunc on_ended;
+  gpointer ended_data;
+  guint watch_source;
+  gint64 peer_timeout_us;
+  gint64 created_us;
+  gint64 connected_us; /* 0 until connected */
+  gint64 failed_us;    /* since when the connection reads "failed", or 0 */
+  gint64 last_rx_us;   /* atomically set by nicesrc's thread: the last packet from the peer */
+  guint n_watched;     /* nicesrc pads probed */
 };
 
 /* After the first local candidate the host candidates follow within
@@ -60,6 +80,42 @@ typedef struct
   char *message;
 } InputMessage;
 
+/* A token bucket per viewer, on the SCTP thread(s): a flood must not queue
+ * thousands of callbacks (each an X request and a flush) on the main loop. */
+struct _InputLimit
+{
+  GMutex lock;
+  gboolean control; /* FALSE: watch-only, everything is dropped at once */
+  double tokens;
+  gint64 last_us;
+  guint64 dropped; /* atomic */
+};
+
+static void
+input_limit_free (gpointer data)
+{
+  InputLimit *limit = data;
+  g_mutex_clear (&limit->lock);
+  g_free (limit);
+}
+
+static gboolean
+input_limit_take (InputLimit *limit)
+{
+  gint64 now = g_get_monotonic_time ();
+  gboolean ok;
+
+  g_mutex_lock (&limit->lock);
+  limit->tokens = MIN ((double)LB_WEBRTC_INPUT_BURST,
+                       limit->tokens + (now - limit->last_us) * (LB_WEBRTC_INPUT_RATE / 1e6));
+  limit->last_us = now;
+  ok = limit->tokens >= 1.0;
+  if (ok)
+    limit->tokens -= 1.0;
+  g_mutex_unlock (&limit->lock);
+  return ok;
+}
+
 static gboolean
 deliver_input (gpointer user_data)
 {
@@ -76,6 +132,15 @@ deliver_input (gpointer user_data)
 static void
 on_message (GObject *channel, const char *message, gpointer webrtc)
 {
+  InputLimit *limit = g_object_get_data (G_OBJECT (webrtc), "lb-input-limit");
+  if (limit == NULL || !limit->control
+      || strnlen (message, LB_WEBRTC_INPUT_MAX_BYTES + 1) > LB_WEBRTC_INPUT_MAX_BYTES
+      || !input_limit_take (limit))
+    {
+      if (limit != NULL)
+        __atomic_fetch_add (&limit->dropped, 1, __ATOMIC_RELAXED);
+      return;
+    }
   InputMessage *m = g_new0 (InputMessage, 1);
   m->webrtc = gst_object_ref (webrtc);
   m->message = g_strdup (message);
@@ -95,6 +160,19 @@ on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpoint
   gint64 expected = 0;
   __atomic_compare_exchange_n (&self->first_candidate_us, &expected, g_get_monotonic_time (), FALSE,
                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* A dynamic RTP payload type (RFC 3551: 96-127) in plain decimal. Anything
+ * else is the client's mistake; passed on, it would make rtph264pay and
+ * webrtcbin fail (a server error) or be read as another number by atoi(). */
+static int
+parse_dynamic_payload (const char *format)
+{
+  if (format == NULL || strlen (format) != 2 + (format[0] == '1') || format[0] == '0'
+      || strspn (format, "0123456789") != strlen (format))
+    return -1;
+  int pt = atoi (format);
+  return pt >= 96 && pt <= 127 ? pt : -1;
 }
 
 int
@@ -118,7 +196,9 @@ lb_webrtc_offer_h264_payload (const char *offer, GError **error)
         continue;
       for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
         {
-          int pt = atoi (gst_sdp_media_get_format (media, f));
+          int pt = parse_dynamic_payload (gst_sdp_media_get_format (media, f));
+          if (pt < 0)
+            continue;
           g_autoptr (GstCaps) caps = gst_sdp_media_get_caps_from_media (media, pt);
           if (caps == NULL)
             continue;
@@ -142,8 +222,8 @@ lb_webrtc_offer_h264_payload (const char *offer, GError **error)
   gst_sdp_message_free (sdp);
   if (best < 0)
     g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
-                 "the SDP offer has no H.264 video with packetization-mode=1 and a baseline or "
-                 "main profile");
+                 "the SDP offer has no H.264 video with a dynamic payload type (96-127), "
+                 "packetization-mode=1 and a baseline or main profile");
   return best;
 }
 
@@ -166,8 +246,37 @@ run_promise (GstElement *webrtc, const char *signal, gpointer arg, GstPromise **
   return gst_promise_get_reply (*promise);
 }
 
+/* Remote candidates name where libnice sends its STUN checks: one outside
+ * [webrtc] allowed_candidates would let a WHEP client aim lobbyd's UDP at
+ * a third party. A name (mDNS ".local", DNS) cannot be checked before it
+ * resolves, so only addresses pass a restrictive list. */
+static void
+filter_candidates (GstSDPMessage *sdp, const LbAllowList *allowed)
+{
+  if (allowed == NULL)
+    return;
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      GstSDPMedia *media = (GstSDPMedia *)gst_sdp_message_get_media (sdp, m);
+      for (guint a = gst_sdp_media_attributes_len (media); a-- > 0;)
+        {
+          const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, a);
+          if (g_strcmp0 (attr->key, "candidate") != 0)
+            continue;
+          /* foundation component transport priority address port typ ... */
+          g_auto (GStrv) fields = g_strsplit (attr->value ? attr->value : "", " ", 6);
+          const char *address = g_strv_length (fields) >= 5 ? fields[4] : "";
+          if (g_hostname_is_ip_address (address) && lb_allow_list_contains (allowed, address))
+            continue;
+          g_debug ("remote candidate %s is not in [webrtc] allowed_candidates: dropped", address);
+          gst_sdp_media_remove_attribute (media, a);
+        }
+    }
+}
+
 static gboolean
-negotiate (LbOutputWebrtc *self, const char *offer, char **answer_sdp, GError **error)
+negotiate (LbOutputWebrtc *self, const char *offer, const LbAllowList *allowed, char **answer_sdp,
+           GError **error)
 {
   GstSDPMessage *sdp = NULL;
   GstPromise *promise = NULL;
@@ -176,6 +285,7 @@ negotiate (LbOutputWebrtc *self, const char *offer, char **answer_sdp, GError **
   GError *promise_error = NULL;
 
   gst_sdp_message_new_from_text (offer, &sdp);
+  filter_candidates (sdp, allowed);
   GstWebRTCSessionDescription *desc
       = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
   reply = run_promise (self->webrtc, "set-remote-description", desc, &promise);
@@ -227,9 +337,124 @@ fail:
   return FALSE;
 }
 
+/* Everything the peer sends (RTCP, DTLS, SCTP) comes out of nicesrc; STUN
+ * stays inside libnice. A browser sends RTCP feedback several times a
+ * second, so seconds of silence mean it is gone. libnice's own consent
+ * freshness (RFC 7675) would notice too, but webrtcbin 1.22 does not enable
+ * it (construct-only on the NiceAgent) and it waits 30 s. */
+static GstPadProbeReturn
+on_receive (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbOutputWebrtc *self = user_data;
+  __atomic_store_n (&self->last_rx_us, g_get_monotonic_time (), __ATOMIC_RELAXED);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+watch_receive (LbOutputWebrtc *self)
+{
+  GstIterator *it = gst_bin_iterate_recurse (GST_BIN (self->webrtc));
+  GValue item = G_VALUE_INIT;
+  gboolean done = FALSE;
+
+  while (!done)
+    switch (gst_iterator_next (it, &item))
+      {
+      case GST_ITERATOR_OK:
+        {
+          GstElement *e = g_value_get_object (&item);
+          GstElementFactory *factory = gst_element_get_factory (e);
+          if (factory != NULL && g_str_equal (GST_OBJECT_NAME (factory), "nicesrc"))
+            {
+              g_autoptr (GstPad) src = gst_element_get_static_pad (e, "src");
+              if (src != NULL)
+                {
+                  gst_pad_add_probe (src,
+                                     GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                                     on_receive, self, NULL);
+                  self->n_watched++;
+                }
+            }
+          g_value_reset (&item);
+          break;
+        }
+      case GST_ITERATOR_RESYNC:
+        gst_iterator_resync (it);
+        break;
+      default:
+        done = TRUE;
+      }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+}
+
+static const char *
+check_peer (LbOutputWebrtc *self)
+{
+  GstWebRTCPeerConnectionState state = 0;
+  GstWebRTCICEConnectionState ice = 0;
+  gint64 now = g_get_monotonic_time ();
+
+  g_object_get (self->webrtc, "connection-state", &state, "ice-connection-state", &ice, NULL);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && self->connected_us == 0)
+    self->connected_us = now;
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED
+      || ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+    {
+      if (self->failed_us == 0)
+        self->failed_us = now;
+      else if (now - self->failed_us >= FAILED_GRACE_US)
+        return "connection_failed";
+    }
+  else
+    self->failed_us = 0;
+  if (self->peer_timeout_us == 0)
+    return NULL;
+  if (self->connected_us == 0)
+    return now - self->created_us > MAX (CONNECT_TIMEOUT_US, self->peer_timeout_us)
+               ? "connect_timeout"
+               : NULL;
+  gint64 heard = MAX (self->connected_us, __atomic_load_n (&self->last_rx_us, __ATOMIC_RELAXED));
+  return self->n_watched > 0 && now - heard > self->peer_timeout_us ? "peer_timeout" : NULL;
+}
+
+static gboolean
+watch_peer (gpointer user_data)
+{
+  LbOutputWebrtc *self = user_data;
+  const char *reason = check_peer (self);
+
+  if (reason == NULL)
+    return G_SOURCE_CONTINUE;
+  g_info ("WebRTC viewer gone: %s", reason);
+  /* The callee frees us (and would remove this source): it is done here. */
+  self->watch_source = 0;
+  self->on_ended (reason, self->ended_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Host candidates only on these addresses (libnice otherwise takes every
+ * interface but loopback). */
+static void
+set_ice_addresses (GstElement *webrtc, const char *const *addresses)
+{
+  g_autoptr (GObject) ice = NULL;
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  for (guint i = 0; ice != NULL && addresses != NULL && addresses[i] != NULL; i++)
+    {
+      gboolean ok = FALSE;
+      if (*addresses[i] == '\0')
+        continue;
+      g_signal_emit_by_name (ice, "add-local-ip-address", addresses[i], &ok);
+      if (!ok)
+        g_warning ("[webrtc] ice_addresses: libnice refused %s", addresses[i]);
+    }
+}
+
 LbOutputWebrtc *
 lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
-                      const char *stun_server, LbWebrtcInputFunc on_input, gpointer input_data,
+                      const LbWebrtcOptions *options, LbWebrtcInputFunc on_input,
+                      gpointer input_data, LbWebrtcEndedFunc on_ended, gpointer ended_data,
                       char **answer_sdp, GError **error)
 {
   g_autoptr (LbOutputWebrtc) self = g_new0 (LbOutputWebrtc, 1);
@@ -255,10 +480,15 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
                              G_TYPE_INT, 90000, "packetization-mode", G_TYPE_STRING, "1", NULL);
   g_object_set (e[2], "caps", caps, NULL);
   gst_util_set_object_arg (G_OBJECT (e[3]), "bundle-policy", "max-bundle");
-  if (stun_server != NULL && *stun_server != '\0')
-    g_object_set (e[3], "stun-server", stun_server, NULL);
+  if (options->stun_server != NULL && *options->stun_server != '\0')
+    g_object_set (e[3], "stun-server", options->stun_server, NULL);
+  set_ice_addresses (e[3], options->ice_addresses);
   self->webrtc = gst_object_ref (e[3]);
   self->payloader = gst_object_ref (e[1]);
+  self->on_ended = on_ended;
+  self->ended_data = ended_data;
+  self->created_us = g_get_monotonic_time ();
+  self->peer_timeout_us = (gint64)options->peer_timeout_s * G_USEC_PER_SEC;
   g_signal_connect (e[3], "on-ice-candidate", G_CALLBACK (on_ice_candidate), self);
   g_signal_connect (e[3], "notify::connection-state", G_CALLBACK (on_connection_state), self);
   g_signal_connect (e[3], "on-data-channel", G_CALLBACK (on_data_channel), NULL);
@@ -266,12 +496,24 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
   handler->func = on_input;
   handler->data = input_data;
   g_object_set_data_full (G_OBJECT (e[3]), "lb-input", handler, g_free);
+  self->limit = g_new0 (InputLimit, 1);
+  g_mutex_init (&self->limit->lock);
+  self->limit->control = on_input != NULL;
+  self->limit->tokens = LB_WEBRTC_INPUT_BURST;
+  self->limit->last_us = g_get_monotonic_time ();
+  g_object_set_data_full (G_OBJECT (e[3]), "lb-input-limit", self->limit, input_limit_free);
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
 
   self->branch = lb_encode_attach_output (encode, name, e, error);
-  if (self->branch == NULL || !negotiate (self, offer, answer_sdp, error))
+  if (self->branch == NULL
+      || !negotiate (self, offer, options->allowed_candidates, answer_sdp, error))
     return NULL;
+  watch_receive (self);
+  if (self->n_watched == 0)
+    g_warning ("%s: no ICE transport to watch; a vanished viewer will not be noticed", name);
+  if (on_ended != NULL)
+    self->watch_source = g_timeout_add_seconds (1, watch_peer, self);
   g_debug ("%s: WebRTC answered (payload type %d)", name, pt);
   return g_steal_pointer (&self);
 }
@@ -281,6 +523,8 @@ lb_output_webrtc_free (LbOutputWebrtc *self)
 {
   if (self == NULL)
     return;
+  if (self->watch_source != 0)
+    g_source_remove (self->watch_source);
   if (self->webrtc != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->webrtc, self);
@@ -305,6 +549,12 @@ guint64
 lb_output_webrtc_get_packets (LbOutputWebrtc *self)
 {
   return __atomic_load_n (&self->packets, __ATOMIC_RELAXED);
+}
+
+guint64
+lb_output_webrtc_get_input_dropped (LbOutputWebrtc *self)
+{
+  return __atomic_load_n (&self->limit->dropped, __ATOMIC_RELAXED);
 }
 
 char *

@@ -38,6 +38,20 @@ test_empty_refuses_all (void)
 }
 
 static void
+test_allows_all (void)
+{
+  const char *const all[] = { "0.0.0.0/0", "::/0", NULL };
+  const char *const v4[] = { "0.0.0.0/0", "::1/128", NULL };
+  g_autoptr (LbAllowList) a = lb_allow_list_new (all, NULL);
+  g_autoptr (LbAllowList) b = lb_allow_list_new (v4, NULL);
+  g_autoptr (LbAllowList) c = lb_allow_list_new (NULL, NULL);
+  g_assert_true (lb_allow_list_allows_all (a));
+  g_assert_false (lb_allow_list_allows_all (b));
+  g_assert_false (lb_allow_list_allows_all (c));
+  g_assert_true (lb_allow_list_contains (a, "203.0.113.7"));
+}
+
+static void
 test_bad_entry (void)
 {
   const char *const cidrs[] = { "127.0.0.0/33", NULL };
@@ -53,6 +67,7 @@ main (int argc, char **argv)
   g_test_add_func ("/allow-list/loopback-default", test_loopback_default);
   g_test_add_func ("/allow-list/lan-and-bare-address", test_lan_and_bare_address);
   g_test_add_func ("/allow-list/empty-refuses-all", test_empty_refuses_all);
+  g_test_add_func ("/allow-list/allows-all", test_allows_all);
   g_test_add_func ("/allow-list/bad-entry", test_bad_entry);
   return g_test_run ();
 }

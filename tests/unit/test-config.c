@@ -128,11 +128,33 @@ test_example_config_matches_defaults (void)
                                (const char *const *)defaults->allowed_destinations));
 }
 
+/* [webrtc] ICE keys: the example says what the defaults say; ice_addresses
+ * takes IP addresses only. */
+static void
+test_webrtc_ice_keys (void)
+{
+  g_autoptr (LbConfig) defaults = lb_config_new_default ();
+  g_autoptr (LbConfig) example = lb_config_new_default ();
+  g_autoptr (LbConfig) bad = lb_config_new_default ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = g_build_filename (LB_SOURCE_ROOT, "config", "lobbyd.example.conf", NULL);
+
+  g_assert_true (lb_config_load_file (example, path, NULL));
+  g_assert_true (g_strv_equal ((const char *const *)example->allowed_candidates,
+                               (const char *const *)defaults->allowed_candidates));
+  g_assert_cmpuint (example->peer_timeout_s, ==, 10);
+  g_assert_cmpuint (defaults->peer_timeout_s, ==, 10);
+  g_assert_cmpuint (g_strv_length (defaults->ice_addresses), ==, 0);
+  g_assert_false (lb_config_load_data (bad, "[webrtc]\nice_addresses=127.0.0.1;eth0\n", &error));
+  g_assert_error (error, LB_ERROR, LB_ERROR_CONFIG);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/webrtc-ice-keys", test_webrtc_ice_keys);
   g_test_add_func ("/config/override-file", test_override_file);
   g_test_add_func ("/config/strict", test_strict);
   g_test_add_func ("/config/missing-file", test_missing_file);
