@@ -13,6 +13,9 @@ import unittest
 
 from lbtest import Daemon, EventStream, binary
 
+SANITIZED = "ASAN_OPTIONS" in os.environ
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -398,7 +401,8 @@ class SseBackpressureTest(unittest.TestCase):
         end = rss_kb(self.pid)
         note("SSE: %d events in %.1f s with 4 stalled clients and 1 reader: RSS %d -> %d kB, "
              "%d kB after the stalled clients were dropped" % (2 * cycles, gen, before, after, end))
-        self.assertLess(after - before, 30 * 1024)
+        if not SANITIZED:  # ASan's quarantine keeps the lobbies' freed memory (hundreds of MB)
+            self.assertLess(after - before, 30 * 1024)
         self.assertEqual(self.d.request("GET", "/api/v1/status").status, 200)
         reader.sock.close()
 
