@@ -10,6 +10,7 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -784,12 +785,23 @@ sse_wrote (SoupServerMessage *msg, guint n, gpointer user_data)
   c->queued -= MIN (c->queued, n);
 }
 
+/* A dropped client's backlog is many small chunks scattered over the heap:
+ * give the pages back to the system once they are freed. */
+static gboolean
+trim_heap (gpointer user_data)
+{
+  malloc_trim (0);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 sse_client_free (SseClient *c)
 {
   if (c->server->events != NULL)
     lb_events_remove_listener (c->server->events, c->listener);
   g_clear_handle_id (&c->keepalive, g_source_remove);
+  if (c->queued > 65536)
+    g_idle_add_full (G_PRIORITY_LOW, trim_heap, NULL, NULL);
   c->server->sse_clients = g_list_remove (c->server->sse_clients, c);
   g_free (c);
 }

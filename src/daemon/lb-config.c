@@ -21,7 +21,7 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "max_connections_unix=64\n"
                                    "max_connections_tcp=256\n"
                                    "request_timeout_s=10\n"
-                                   "sse_max_queued_bytes=1048576\n"
+                                   "sse_max_queued_bytes=262144\n"
                                    "\n"
                                    "[rtp]\n"
                                    "allowed_destinations=127.0.0.0/8;::1/128\n"
