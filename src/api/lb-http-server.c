@@ -728,6 +728,7 @@ typedef struct
   guint keepalive;
   gsize queued; /* appended to the response, not yet written to the socket */
   gsize limit;
+  GSource *hangup; /* the client closing its end */
 } SseClient;
 
 static void sse_drop (SseClient *c);
@@ -800,6 +801,11 @@ sse_client_free (SseClient *c)
   if (c->server->events != NULL)
     lb_events_remove_listener (c->server->events, c->listener);
   g_clear_handle_id (&c->keepalive, g_source_remove);
+  if (c->hangup != NULL)
+    {
+      g_source_destroy (c->hangup);
+      g_clear_pointer (&c->hangup, g_source_unref);
+    }
   if (c->queued > 65536)
     g_idle_add_full (G_PRIORITY_LOW, trim_heap, NULL, NULL);
   c->server->sse_clients = g_list_remove (c->server->sse_clients, c);
@@ -810,12 +816,10 @@ sse_client_free (SseClient *c)
  * buffered without limit; it reconnects with Last-Event-ID and the ring
  * replays what it missed (or says events.gap). */
 static void
-sse_drop (SseClient *c)
+sse_close (SseClient *c)
 {
   SoupServerMessage *msg = c->msg;
 
-  g_message ("[HTTP] events client %zu bytes behind: dropped (it can resume with Last-Event-ID)",
-             c->queued);
   g_signal_handlers_disconnect_by_data (msg, c);
   sse_client_free (c);
   GIOStream *stream = soup_server_message_steal_connection (msg);
@@ -824,6 +828,28 @@ sse_drop (SseClient *c)
       g_io_stream_close (stream, NULL, NULL);
       g_object_unref (stream);
     }
+}
+
+static void
+sse_drop (SseClient *c)
+{
+  g_message ("[HTTP] events client %zu bytes behind: dropped (it can resume with Last-Event-ID)",
+             c->queued);
+  sse_close (c);
+}
+
+/* An events client sends nothing after its request, so input is its end
+ * closing. libsoup does not look while the stream waits for the next event
+ * (up to SSE_KEEPALIVE_S): without this, a closed stream would hold its
+ * connection, and its place under the listener's cap, until then. */
+static gboolean
+sse_hangup (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  SseClient *c = user_data;
+
+  g_debug ("[HTTP] events client closed its connection");
+  sse_close (c);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -867,6 +893,12 @@ sse_start (LbHttpServer *self, SoupServerMessage *msg, GHashTable *query)
   c->limit = c->queued + self->limits.sse_max_queued_bytes;
   c->listener = lb_events_add_listener (self->events, sse_live_event, c);
   c->keepalive = g_timeout_add_seconds (SSE_KEEPALIVE_S, sse_keepalive, c);
+  if (conn != NULL)
+    {
+      c->hangup = g_socket_create_source (conn->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      g_source_set_callback (c->hangup, G_SOURCE_FUNC (sse_hangup), c, NULL);
+      g_source_attach (c->hangup, NULL);
+    }
   self->sse_clients = g_list_prepend (self->sse_clients, c);
   g_signal_connect (msg, "finished", G_CALLBACK (sse_finished), c);
 }

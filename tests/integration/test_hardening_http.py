@@ -207,6 +207,42 @@ class ConnectionLimitsTest(unittest.TestCase):
         self.assertLess(fds, base_fds + 8)
 
 
+class BusyListenerTest(unittest.TestCase):
+    """A listener whose connections are all busy (event streams) answers 503; the unix socket,
+    with its own cap, is not affected."""
+
+    def setUp(self):
+        self.d = LimitedDaemon(nofile=64, config_extra="[daemon]\nmax_connections_tcp=4\n").start()
+
+    def tearDown(self):
+        self.d.cleanup()
+
+    def test_full_listener_of_streams_answers_503(self):
+        streams = []
+        for i in range(4):
+            s = socket.create_connection(("127.0.0.1", self.d.tcp_port))
+            s.sendall(("GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                       % self.d.token).encode())
+            s.settimeout(5)
+            self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200"))
+            streams.append(s)
+        try:
+            r = self.d.request("GET", "/api/v1/status", tcp=True, timeout=5,
+                               headers={"Authorization": "Bearer " + self.d.token})
+            self.assertEqual(r.status, 503)
+            self.assertEqual(r.error_code(), "limit_reached")
+            self.assertEqual(r.headers.get("Retry-After"), "1")
+            self.assertEqual(self.d.request("GET", "/api/v1/status", timeout=5).status, 200)
+        finally:
+            for s in streams:
+                s.close()
+        time.sleep(0.5)
+        r = self.d.request("GET", "/api/v1/status", tcp=True, timeout=5,
+                           headers={"Authorization": "Bearer " + self.d.token})
+        self.assertEqual(r.status, 200)
+        self.assertIn("at most", self.d.read_log())  # the caps were fitted to RLIMIT_NOFILE=64
+
+
 class BodyLimitsTest(unittest.TestCase):
     """Item 3: refuse on the headers, before reading a body."""
 
