@@ -10,12 +10,14 @@ G_BEGIN_DECLS
 typedef struct _LbApi LbApi;
 typedef struct _LbEvents LbEvents;
 
-/* What one client may hold: see docs/configuration.md ([daemon]). */
+/* What clients may hold: see docs/configuration.md ([daemon]). Each listener
+ * has its own connection cap; a new connection to a full one evicts its
+ * oldest connection that is still reading a request. */
 typedef struct
 {
   guint max_body_bytes;
-  guint max_connections_unix; /* open connections per listener; the newest */
-  guint max_connections_tcp;  /* one evicts the oldest that is still reading */
+  guint max_connections_unix;
+  guint max_connections_tcp;
   guint request_timeout_s;    /* to receive a whole request (headers and body) */
   guint sse_max_queued_bytes; /* event bytes not yet taken by a slow SSE client */
 } LbHttpLimits;
