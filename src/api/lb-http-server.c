@@ -10,10 +10,71 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define SSE_KEEPALIVE_S 15
+/* A response (other than an event stream) must be taken within this. */
+#define RESPONSE_TIMEOUT_S 60
+/* A connection we shut down must be gone within this, or its socket is closed. */
+#define CLOSE_GRACE_S 5
+/* After refusing a request on its headers, what the client still sends is
+ * read and dropped for this long, so that closing does not reset the
+ * connection before the client has read the refusal. */
+#define LINGER_MS 2000
+#define ACCEPT_BATCH 16
+#define ACCEPT_RETRY_MS 250
+/* Descriptors kept for everything but HTTP clients: pipelines, X servers,
+ * WebRTC sockets, the store. */
+#define FD_RESERVE 128
+
+typedef enum
+{
+  LISTENER_UNIX,
+  LISTENER_TCP,
+} ListenerKind;
+
+/* One listening socket. We accept ourselves (not libsoup's listener, which
+ * stops accepting for good on the first failed accept(), e.g. EMFILE or
+ * ECONNABORTED) so that each listener has its own connection cap and TCP
+ * clients can never take the unix socket's share. */
+typedef struct
+{
+  LbHttpServer *server;
+  ListenerKind kind;
+  const char *name;
+  GSocket *socket;
+  GSource *watch; /* NULL while backing off after a failed accept() */
+  guint retry;
+  guint cap;
+  GQueue conns;  /* Conn, oldest first */
+  guint closing; /* how many of them are CONN_CLOSING */
+  gint64 warned_us;
+} Listener;
+
+typedef enum
+{
+  CONN_READING,   /* receiving a request: request_timeout_s */
+  CONN_HANDLING,  /* writing its response: RESPONSE_TIMEOUT_S */
+  CONN_STREAMING, /* an event stream: bounded by sse_max_queued_bytes instead */
+  CONN_CLOSING,
+} ConnState;
+
+/* One accepted connection, alive until libsoup drops its GSocketConnection. */
+typedef struct
+{
+  Listener *listener;
+  GList link;             /* in listener->conns */
+  GObject *stream;        /* weak: the GSocketConnection given to libsoup */
+  GSocket *socket;        /* shutdown() wakes libsoup up with EOF */
+  GSocketAddress *remote; /* messages find their Conn through it */
+  ConnState state;
+  guint timer;
+} Conn;
 
 struct _LbHttpServer
 {
@@ -24,8 +85,12 @@ struct _LbHttpServer
   SoupServer *soup;
   char *socket_path;
   char *token;
-  guint max_body_bytes;
+  LbHttpLimits limits;
+  Listener *listeners[2]; /* unix, tcp (nullable) */
+  GSocketAddress *unix_local;
 };
+
+G_DEFINE_QUARK (lb - http - conn, conn)
 
 gboolean
 lb_http_token_equal (const char *expected, const char *given)
@@ -149,13 +214,422 @@ serve_static (LbHttpServer *self, SoupServerMessage *msg, const char *name)
   soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE, g_steal_pointer (&data), len);
 }
 
+/* ---- Connections: accept, caps, timeouts ---- */
+
+static void conn_close (Conn *c);
+
+static Conn *
+conn_for_msg (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  return remote != NULL ? g_object_get_qdata (G_OBJECT (remote), conn_quark ()) : NULL;
+}
+
+static gboolean
+conn_expired (gpointer user_data)
+{
+  Conn *c = user_data;
+
+  c->timer = 0;
+  if (c->state == CONN_CLOSING)
+    {
+      /* libsoup did not notice the shutdown (a paused message): force it. */
+      g_socket_close (c->socket, NULL);
+      return G_SOURCE_REMOVE;
+    }
+  g_debug ("[HTTP] %s connection: %s in time, closing", c->listener->name,
+           c->state == CONN_READING ? "no complete request" : "response not taken");
+  conn_close (c);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+conn_set_state (Conn *c, ConnState state, guint timeout_s)
+{
+  if (c->state == CONN_CLOSING)
+    return;
+  if (state == CONN_CLOSING)
+    c->listener->closing++;
+  c->state = state;
+  g_clear_handle_id (&c->timer, g_source_remove);
+  if (timeout_s > 0)
+    c->timer = g_timeout_add_seconds (timeout_s, conn_expired, c);
+}
+
+/* Shut down, not closed: libsoup reads EOF (or fails its write), ends the
+ * message and releases the descriptor itself. */
+static void
+conn_close (Conn *c)
+{
+  conn_set_state (c, CONN_CLOSING, CLOSE_GRACE_S);
+  g_socket_shutdown (c->socket, TRUE, TRUE, NULL);
+}
+
+static void
+conn_free (Conn *c)
+{
+  Listener *l = c->listener;
+
+  if (c->state == CONN_CLOSING)
+    l->closing--;
+  g_queue_unlink (&l->conns, &c->link);
+  g_clear_handle_id (&c->timer, g_source_remove);
+  g_object_set_qdata (G_OBJECT (c->remote), conn_quark (), NULL);
+  g_object_unref (c->remote);
+  g_object_unref (c->socket);
+  g_free (c);
+}
+
+static void
+conn_gone (gpointer data, GObject *where_the_object_was)
+{
+  conn_free (data);
+}
+
+static guint
+listener_open (Listener *l)
+{
+  return l->conns.length - l->closing;
+}
+
+/* Makes room for a new connection by closing the oldest one that has not yet
+ * sent a whole request: idle and slow clients cannot keep others out. */
+static gboolean
+listener_evict (Listener *l)
+{
+  for (GList *it = l->conns.head; it != NULL; it = it->next)
+    {
+      Conn *c = it->data;
+      if (c->state == CONN_READING)
+        {
+          g_debug ("[HTTP] %s listener full (%u): closing its oldest idle connection", l->name,
+                   l->cap);
+          conn_close (c);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* The whole response of a request refused before libsoup saw it (or after it
+ * gave up the connection): status line, headers, JSON error body. */
+static GBytes *
+error_response_bytes (LbErrorCode code, const char *message, const char *extra_headers)
+{
+  LbApiResponse resp = { 0 };
+  g_autoptr (GError) error = g_error_new_literal (LB_ERROR, code, message);
+
+  lb_api_response_set_error (&resp, error);
+  g_autofree char *text
+      = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
+                         "Server: lobbyd/" LB_VERSION "\r\n"
+                         "Content-Type: %s\r\n"
+                         "Content-Length: %zu\r\n"
+                         "Connection: close\r\n"
+                         "%s"
+                         "\r\n%s",
+                         resp.status, soup_status_get_phrase (resp.status), resp.content_type,
+                         strlen (resp.body), extra_headers ? extra_headers : "", resp.body);
+  lb_api_response_clear (&resp);
+  gsize len = strlen (text);
+  return g_bytes_new_take (g_steal_pointer (&text), len);
+}
+
+/* Every connection the listener holds is busy with a request or a stream:
+ * answer 503 (best effort: a fresh socket's buffer takes it) and close. */
+static void
+refuse (GSocket *client)
+{
+  g_autoptr (GBytes) busy = error_response_bytes (
+      LB_ERROR_LIMIT_REACHED, "too many open connections", "Retry-After: 1\r\n");
+  gsize len = 0;
+  const char *data = g_bytes_get_data (busy, &len);
+
+  g_socket_set_blocking (client, FALSE);
+  g_socket_send (client, data, len, NULL, NULL);
+  g_socket_close (client, NULL);
+}
+
+static void
+listener_admit (Listener *l, GSocket *client)
+{
+  LbHttpServer *self = l->server;
+  g_autoptr (GSocketAddress) local = NULL;
+  g_autoptr (GSocketAddress) remote = NULL;
+
+  if (listener_open (l) >= l->cap && !listener_evict (l))
+    {
+      g_debug ("[HTTP] %s listener full (%u) of busy connections: 503", l->name, l->cap);
+      refuse (client);
+      return;
+    }
+  if (l->kind == LISTENER_UNIX)
+    {
+      /* Without a Host header, libsoup 3.2 builds an HTTP/1.0 request's URI
+       * from the local address, which it takes for a GInetSocketAddress
+       * (soup-server-message-io-http1.c, parse_headers): give it one. Trust
+       * comes from the listener (is_authorized), never from this address. */
+      local = g_object_ref (self->unix_local);
+      remote = g_unix_socket_address_new_with_type ("", 0, G_UNIX_SOCKET_ADDRESS_ANONYMOUS);
+    }
+  else
+    {
+      local = g_socket_get_local_address (client, NULL);
+      remote = g_socket_get_remote_address (client, NULL);
+      g_socket_set_option (client, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+    }
+  if (local == NULL || remote == NULL)
+    {
+      g_socket_close (client, NULL); /* the client is gone already */
+      return;
+    }
+
+  Conn *c = g_new0 (Conn, 1);
+  c->listener = l;
+  c->socket = g_object_ref (client);
+  c->remote = g_object_ref (remote);
+  c->link.data = c;
+  g_queue_push_tail_link (&l->conns, &c->link);
+  g_object_set_qdata (G_OBJECT (remote), conn_quark (), c);
+  conn_set_state (c, CONN_READING, self->limits.request_timeout_s);
+
+  g_autoptr (GSocketConnection) stream = g_socket_connection_factory_create_connection (client);
+  c->stream = G_OBJECT (stream);
+  g_object_weak_ref (c->stream, conn_gone, c);
+  soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, NULL);
+}
+
+static gboolean listener_ready (GSocket *socket, GIOCondition condition, gpointer user_data);
+
+static void
+listener_watch (Listener *l)
+{
+  l->watch = g_socket_create_source (l->socket, G_IO_IN, NULL);
+  g_source_set_callback (l->watch, G_SOURCE_FUNC (listener_ready), l, NULL);
+  g_source_attach (l->watch, NULL);
+}
+
+static gboolean
+listener_retry (gpointer user_data)
+{
+  Listener *l = user_data;
+
+  l->retry = 0;
+  listener_watch (l);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+listener_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Listener *l = user_data;
+
+  for (guint i = 0; i < ACCEPT_BATCH; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSocket) client = g_socket_accept (l->socket, NULL, &error);
+
+      if (client != NULL)
+        {
+          listener_admit (l, client);
+          continue;
+        }
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+
+      /* Out of descriptors (or another failure): the pending connection stays
+       * in the backlog; try again shortly instead of spinning. */
+      gint64 now = g_get_monotonic_time ();
+      if (now - l->warned_us > 10 * G_USEC_PER_SEC)
+        {
+          g_warning ("[HTTP] %s listener: accept failed: %s (retrying every %u ms)", l->name,
+                     error->message, ACCEPT_RETRY_MS);
+          l->warned_us = now;
+        }
+      g_clear_pointer (&l->watch, g_source_unref);
+      l->retry = g_timeout_add (ACCEPT_RETRY_MS, listener_retry, l);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static Listener *
+listener_new (LbHttpServer *self, ListenerKind kind, GSocket *socket, guint cap)
+{
+  Listener *l = g_new0 (Listener, 1);
+
+  l->server = self;
+  l->kind = kind;
+  l->name = kind == LISTENER_UNIX ? "unix" : "tcp";
+  l->socket = g_object_ref (socket);
+  l->cap = cap;
+  g_queue_init (&l->conns);
+  g_socket_set_blocking (socket, FALSE);
+  listener_watch (l);
+  return l;
+}
+
+static void
+listener_free (Listener *l)
+{
+  if (l == NULL)
+    return;
+  if (l->watch != NULL)
+    {
+      g_source_destroy (l->watch);
+      g_source_unref (l->watch);
+    }
+  g_clear_handle_id (&l->retry, g_source_remove);
+  while (l->conns.head != NULL)
+    {
+      Conn *c = l->conns.head->data;
+      g_object_weak_unref (c->stream, conn_gone, c);
+      conn_free (c);
+    }
+  g_socket_close (l->socket, NULL);
+  g_object_unref (l->socket);
+  g_free (l);
+}
+
+/* Caps that fit the descriptor limit: a full TCP listener must never leave
+ * the daemon (or the unix socket) without descriptors. */
+static void
+fit_caps_to_fd_limit (const LbHttpLimits *limits, guint *unix_cap, guint *tcp_cap)
+{
+  struct rlimit rl;
+
+  *unix_cap = limits->max_connections_unix;
+  *tcp_cap = limits->max_connections_tcp;
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return;
+
+  guint64 nofile = rl.rlim_cur;
+  guint64 spare = FD_RESERVE + 2 * ACCEPT_BATCH;
+  guint64 budget = nofile > spare + 16 ? nofile - spare : 16;
+  *unix_cap = MIN (*unix_cap, MAX (4, budget / 4));
+  *tcp_cap = MIN (*tcp_cap, MAX (4, budget - *unix_cap));
+  if (*unix_cap < limits->max_connections_unix || *tcp_cap < limits->max_connections_tcp)
+    g_message ("[HTTP] RLIMIT_NOFILE is %" G_GUINT64_FORMAT
+               ": at most %u unix and %u TCP connections",
+               nofile, *unix_cap, *tcp_cap);
+}
+
+/* ---- Requests refused on their headers ---- */
+
+/* A refused request's connection, taken from libsoup: the refusal is written,
+ * then whatever the client still sends is read and dropped (never kept) until
+ * it stops or LINGER_MS passes, then the connection is closed. */
+typedef struct
+{
+  GIOStream *stream;
+  GSocket *socket; /* nullable */
+  GBytes *response;
+  GCancellable *cancel;
+  guint timer;
+  guint8 buf[16384];
+} Linger;
+
+static void
+linger_finish (Linger *lg)
+{
+  g_clear_handle_id (&lg->timer, g_source_remove);
+  g_io_stream_close (lg->stream, NULL, NULL);
+  if (lg->socket != NULL)
+    g_socket_close (lg->socket, NULL);
+  g_clear_object (&lg->socket);
+  g_object_unref (lg->stream);
+  g_bytes_unref (lg->response);
+  g_object_unref (lg->cancel);
+  g_free (lg);
+}
+
+static void linger_read (Linger *lg);
+
+static void
+linger_got (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Linger *lg = user_data;
+
+  if (g_input_stream_read_finish (G_INPUT_STREAM (source), res, NULL) > 0)
+    linger_read (lg);
+  else
+    linger_finish (lg);
+}
+
+static void
+linger_read (Linger *lg)
+{
+  g_input_stream_read_async (g_io_stream_get_input_stream (lg->stream), lg->buf, sizeof lg->buf,
+                             G_PRIORITY_LOW, lg->cancel, linger_got, lg);
+}
+
+static void
+linger_wrote (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Linger *lg = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), res, NULL, NULL))
+    {
+      linger_finish (lg);
+      return;
+    }
+  if (lg->socket != NULL)
+    g_socket_shutdown (lg->socket, FALSE, TRUE, NULL);
+  linger_read (lg);
+}
+
+static gboolean
+linger_timeout (gpointer user_data)
+{
+  Linger *lg = user_data;
+
+  lg->timer = 0;
+  g_cancellable_cancel (lg->cancel); /* the pending read or write ends, then linger_finish */
+  return G_SOURCE_REMOVE;
+}
+
+/* Answers @msg with an error and closes its connection without reading its
+ * body: libsoup would otherwise read (and keep) the whole body before
+ * answering, or wait for a body that never comes. */
+static void
+reject_and_close (LbHttpServer *self, SoupServerMessage *msg, LbErrorCode code, const char *message)
+{
+  Conn *c = conn_for_msg (msg);
+  GBytes *response = error_response_bytes (
+      code, message,
+      code == LB_ERROR_UNAUTHORIZED ? "WWW-Authenticate: Bearer realm=\"lobbyd\"\r\n" : NULL);
+
+  g_debug ("[HTTP] %s %s refused on its headers: %s", soup_server_message_get_method (msg),
+           g_uri_get_path (soup_server_message_get_uri (msg)), message);
+  GIOStream *stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL)
+    {
+      g_bytes_unref (response);
+      return;
+    }
+  Linger *lg = g_new0 (Linger, 1);
+  lg->stream = stream;
+  lg->response = response;
+  lg->cancel = g_cancellable_new ();
+  if (c != NULL)
+    {
+      lg->socket = g_object_ref (c->socket);
+      conn_set_state (c, CONN_CLOSING, 0);
+    }
+  lg->timer = g_timeout_add (LINGER_MS, linger_timeout, lg);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream),
+                                   g_bytes_get_data (response, NULL), g_bytes_get_size (response),
+                                   G_PRIORITY_DEFAULT, lg->cancel, linger_wrote, lg);
+}
+
 /* Requests over TCP must carry the token; the unix socket is guarded by its
  * file mode instead. */
 static gboolean
 is_authorized (LbHttpServer *self, SoupServerMessage *msg)
 {
-  GSocketAddress *local = soup_server_message_get_local_address (msg);
-  if (!G_IS_INET_SOCKET_ADDRESS (local))
+  Conn *c = conn_for_msg (msg);
+  if (c != NULL && c->listener->kind == LISTENER_UNIX)
     return TRUE;
   if (g_str_equal (soup_server_message_get_method (msg), "GET")
       && static_file (g_uri_get_path (soup_server_message_get_uri (msg))) != NULL)
@@ -168,28 +642,80 @@ is_authorized (LbHttpServer *self, SoupServerMessage *msg)
   return lb_http_token_equal (self->token, auth + 7);
 }
 
-/* Runs after the headers, before the body is read: rejecting here means an
- * oversized or unauthenticated body is never buffered. */
 static void
-early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-               gpointer user_data)
+got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
 {
   LbHttpServer *self = user_data;
-  SoupMessageHeaders *req_headers = soup_server_message_get_request_headers (msg);
 
-  if (!is_authorized (self, msg))
+  /* A chunked body is counted as it arrives, never read past the limit. */
+  if (soup_server_message_get_request_body (msg)->length > self->limits.max_body_bytes)
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                    "WWW-Authenticate", "Bearer realm=\"lobbyd\"");
-      send_error (msg, LB_ERROR_UNAUTHORIZED, "missing or invalid bearer token");
+      g_autofree char *m
+          = g_strdup_printf ("request body exceeds %u bytes", self->limits.max_body_bytes);
+      reject_and_close (self, msg, LB_ERROR_PAYLOAD_TOO_LARGE, m);
+    }
+}
+
+/* Runs after libsoup's own got-headers handler, before any body byte is
+ * read: authentication first, then the declared length. */
+static void
+got_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  LbHttpServer *self = user_data;
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupEncoding encoding = soup_message_headers_get_encoding (req);
+  goffset length = encoding == SOUP_ENCODING_CONTENT_LENGTH
+                       ? soup_message_headers_get_content_length (req)
+                       : 0;
+  gboolean has_body = encoding == SOUP_ENCODING_CHUNKED || length > 0;
+
+  if (soup_server_message_get_status (msg) != 0)
+    {
+      /* libsoup refused it (e.g. a path with "..") but would still read the body. */
+      if (has_body)
+        reject_and_close (self, msg, LB_ERROR_INVALID_FIELD, "malformed request");
       return;
     }
-  if (soup_message_headers_get_encoding (req_headers) == SOUP_ENCODING_CONTENT_LENGTH
-      && soup_message_headers_get_content_length (req_headers) > self->max_body_bytes)
+  if (!is_authorized (self, msg))
     {
-      g_autofree char *m = g_strdup_printf ("request body exceeds %u bytes", self->max_body_bytes);
-      send_error (msg, LB_ERROR_PAYLOAD_TOO_LARGE, m);
+      reject_and_close (self, msg, LB_ERROR_UNAUTHORIZED, "missing or invalid bearer token");
+      return;
     }
+  if (length > self->limits.max_body_bytes)
+    {
+      g_autofree char *m
+          = g_strdup_printf ("request body exceeds %u bytes", self->limits.max_body_bytes);
+      reject_and_close (self, msg, LB_ERROR_PAYLOAD_TOO_LARGE, m);
+      return;
+    }
+  if (encoding == SOUP_ENCODING_CHUNKED)
+    g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk), self);
+}
+
+static void
+request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  LbHttpServer *self = user_data;
+  Conn *c = conn_for_msg (msg);
+
+  if (c != NULL)
+    conn_set_state (c, CONN_READING, self->limits.request_timeout_s);
+  /* Connected after libsoup's handler, which decodes the path first. */
+  g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers), self);
+}
+
+static void
+request_read (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  Conn *c = conn_for_msg (msg);
+
+  if (c != NULL)
+    conn_set_state (c, CONN_HANDLING, RESPONSE_TIMEOUT_S);
+  /* One request per connection: libsoup 3.2 never closes a kept-alive
+   * connection that the client closes between requests (fixed upstream in
+   * 3.3.0, "server: do not leak idle connections closed by the client"). */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
 }
 
 /* ---- Server-Sent Events: GET /api/v1/events ---- */
@@ -200,29 +726,73 @@ typedef struct
   SoupServerMessage *msg;
   guint listener;
   guint keepalive;
+  gsize queued; /* appended to the response, not yet written to the socket */
+  gsize limit;
+  GSource *hangup; /* the client closing its end */
 } SseClient;
+
+static void sse_drop (SseClient *c);
 
 static void
 sse_append (SseClient *c, const char *text)
 {
+  gsize len = strlen (text);
+
   soup_message_body_append (soup_server_message_get_response_body (c->msg), SOUP_MEMORY_COPY, text,
-                            strlen (text));
+                            len);
+  c->queued += len;
   soup_server_message_unpause (c->msg);
 }
 
 static void
 sse_send_event (guint64 id, const char *type, const char *data, gpointer user_data)
 {
+  SseClient *c = user_data;
   g_autofree char *chunk
       = g_strdup_printf ("id: %" G_GUINT64_FORMAT "\nevent: %s\ndata: %s\n\n", id, type, data);
-  sse_append (user_data, chunk);
+  sse_append (c, chunk);
+}
+
+static void
+sse_live_event (guint64 id, const char *type, const char *data, gpointer user_data)
+{
+  SseClient *c = user_data;
+
+  sse_send_event (id, type, data, c);
+  if (c->queued > c->limit)
+    sse_drop (c);
 }
 
 static gboolean
 sse_keepalive (gpointer user_data)
 {
-  sse_append (user_data, ": keepalive\n\n");
+  SseClient *c = user_data;
+
+  sse_append (c, ": keepalive\n\n");
+  if (c->queued > c->limit)
+    {
+      c->keepalive = 0;
+      sse_drop (c);
+      return G_SOURCE_REMOVE;
+    }
   return G_SOURCE_CONTINUE;
+}
+
+static void
+sse_wrote (SoupServerMessage *msg, guint n, gpointer user_data)
+{
+  SseClient *c = user_data;
+
+  c->queued -= MIN (c->queued, n);
+}
+
+/* A dropped client's backlog is many small chunks scattered over the heap:
+ * give the pages back to the system once they are freed. */
+static gboolean
+trim_heap (gpointer user_data)
+{
+  malloc_trim (0);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -230,9 +800,56 @@ sse_client_free (SseClient *c)
 {
   if (c->server->events != NULL)
     lb_events_remove_listener (c->server->events, c->listener);
-  g_source_remove (c->keepalive);
+  g_clear_handle_id (&c->keepalive, g_source_remove);
+  if (c->hangup != NULL)
+    {
+      g_source_destroy (c->hangup);
+      g_clear_pointer (&c->hangup, g_source_unref);
+    }
+  if (c->queued > 65536)
+    g_idle_add_full (G_PRIORITY_LOW, trim_heap, NULL, NULL);
   c->server->sse_clients = g_list_remove (c->server->sse_clients, c);
   g_free (c);
+}
+
+/* A client that falls sse_max_queued_bytes behind is cut off rather than
+ * buffered without limit; it reconnects with Last-Event-ID and the ring
+ * replays what it missed (or says events.gap). */
+static void
+sse_close (SseClient *c)
+{
+  SoupServerMessage *msg = c->msg;
+
+  g_signal_handlers_disconnect_by_data (msg, c);
+  sse_client_free (c);
+  GIOStream *stream = soup_server_message_steal_connection (msg);
+  if (stream != NULL)
+    {
+      g_io_stream_close (stream, NULL, NULL);
+      g_object_unref (stream);
+    }
+}
+
+static void
+sse_drop (SseClient *c)
+{
+  g_message ("[HTTP] events client %zu bytes behind: dropped (it can resume with Last-Event-ID)",
+             c->queued);
+  sse_close (c);
+}
+
+/* An events client sends nothing after its request, so input is its end
+ * closing. libsoup does not look while the stream waits for the next event
+ * (up to SSE_KEEPALIVE_S): without this, a closed stream would hold its
+ * connection, and its place under the listener's cap, until then. */
+static gboolean
+sse_hangup (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  SseClient *c = user_data;
+
+  g_debug ("[HTTP] events client closed its connection");
+  sse_close (c);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -248,15 +865,21 @@ sse_start (LbHttpServer *self, SoupServerMessage *msg, GHashTable *query)
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   const char *last = soup_message_headers_get_one (req, "Last-Event-ID");
   SseClient *c = g_new0 (SseClient, 1);
+  Conn *conn = conn_for_msg (msg);
 
   if (last == NULL && query != NULL)
     last = g_hash_table_lookup (query, "last_event_id");
+  if (conn != NULL)
+    conn_set_state (conn, CONN_STREAMING, 0);
   c->server = self;
   c->msg = msg;
   soup_server_message_set_status (msg, 200, NULL);
   soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  /* Written chunks are dropped, not kept for the life of the stream. */
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
+  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (sse_wrote), c);
   sse_append (c, "retry: 2000\n: lobbyd events\n\n");
 
   /* Resume: replay what the client missed, and say so if the ring dropped some. */
@@ -266,8 +889,16 @@ sse_start (LbHttpServer *self, SoupServerMessage *msg, GHashTable *query)
       if (!lb_events_replay (self->events, after, sse_send_event, c))
         sse_append (c, "event: events.gap\ndata: {\"type\":\"events.gap\"}\n\n");
     }
-  c->listener = lb_events_add_listener (self->events, sse_send_event, c);
+  /* The replay is bounded by the ring; the cap is on what comes after it. */
+  c->limit = c->queued + self->limits.sse_max_queued_bytes;
+  c->listener = lb_events_add_listener (self->events, sse_live_event, c);
   c->keepalive = g_timeout_add_seconds (SSE_KEEPALIVE_S, sse_keepalive, c);
+  if (conn != NULL)
+    {
+      c->hangup = g_socket_create_source (conn->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      g_source_set_callback (c->hangup, G_SOURCE_FUNC (sse_hangup), c, NULL);
+      g_source_attach (c->hangup, NULL);
+    }
   self->sse_clients = g_list_prepend (self->sse_clients, c);
   g_signal_connect (msg, "finished", G_CALLBACK (sse_finished), c);
 }
@@ -278,7 +909,6 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
 {
   LbHttpServer *self = user_data;
 
-  /* The early handler already answered. */
   if (soup_server_message_get_status (msg) != 0)
     return;
   const char *file = static_file (path);
@@ -302,9 +932,10 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
     }
 
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  if (body->length > self->max_body_bytes)
+  if (body->length > self->limits.max_body_bytes)
     {
-      g_autofree char *m = g_strdup_printf ("request body exceeds %u bytes", self->max_body_bytes);
+      g_autofree char *m
+          = g_strdup_printf ("request body exceeds %u bytes", self->limits.max_body_bytes);
       send_error (msg, LB_ERROR_PAYLOAD_TOO_LARGE, m);
       return;
     }
@@ -353,59 +984,82 @@ clear_stale_socket (const char *path, GError **error)
   return TRUE;
 }
 
-static gboolean
-listen_unix (LbHttpServer *self, const char *path, GError **error)
+static GSocket *
+listen_unix (const char *path, GError **error)
 {
   if (!clear_stale_socket (path, error))
-    return FALSE;
+    return NULL;
 
   g_autoptr (GSocket) sock
       = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
   if (sock == NULL)
-    return FALSE;
+    return NULL;
   /* Orchestrators burst: the default backlog of 10 refuses concurrent connects. */
   g_socket_set_listen_backlog (sock, 256);
   if (!g_socket_bind (sock, addr, TRUE, error) || !g_socket_listen (sock, error))
-    return FALSE;
+    return NULL;
   if (g_chmod (path, 0660) != 0)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "chmod %s: %s", path, g_strerror (errno));
-      return FALSE;
+      return NULL;
     }
-  return soup_server_listen_socket (self->soup, sock, 0, error);
+  return g_steal_pointer (&sock);
+}
+
+static GSocket *
+listen_tcp (const char *host, guint16 port, GError **error)
+{
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new_from_string (host, port);
+  if (addr == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "invalid listen address %s", host);
+      return NULL;
+    }
+  g_autoptr (GSocket) sock = g_socket_new (g_socket_address_get_family (addr), G_SOCKET_TYPE_STREAM,
+                                           G_SOCKET_PROTOCOL_TCP, error);
+  if (sock == NULL)
+    return NULL;
+  g_socket_set_listen_backlog (sock, 256);
+  if (!g_socket_bind (sock, addr, TRUE, error) || !g_socket_listen (sock, error))
+    return NULL;
+  return g_steal_pointer (&sock);
 }
 
 LbHttpServer *
 lb_http_server_new (LbApi *api, LbEvents *events, const char *web_dir, const char *socket_path,
-                    const char *tcp_host, guint16 tcp_port, const char *token, guint max_body_bytes,
-                    GError **error)
+                    const char *tcp_host, guint16 tcp_port, const char *token,
+                    const LbHttpLimits *limits, GError **error)
 {
   g_autoptr (LbHttpServer) self = g_new0 (LbHttpServer, 1);
+  guint unix_cap, tcp_cap;
 
   self->api = api;
   self->events = events;
   self->web_dir = g_strdup (web_dir);
   self->token = g_strdup (token);
-  self->max_body_bytes = max_body_bytes;
+  self->limits = *limits;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  self->unix_local = g_inet_socket_address_new (loopback, 0);
   self->soup = soup_server_new ("server-header", "lobbyd/" LB_VERSION, NULL);
-  soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->soup, NULL, handler, self, NULL);
+  g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started), self);
+  g_signal_connect (self->soup, "request-read", G_CALLBACK (request_read), self);
+  fit_caps_to_fd_limit (limits, &unix_cap, &tcp_cap);
 
-  if (!listen_unix (self, socket_path, error))
+  g_autoptr (GSocket) unix_sock = listen_unix (socket_path, error);
+  if (unix_sock == NULL)
     return NULL;
   self->socket_path = g_strdup (socket_path);
+  self->listeners[LISTENER_UNIX] = listener_new (self, LISTENER_UNIX, unix_sock, unix_cap);
 
   if (tcp_host != NULL)
     {
       g_return_val_if_fail (token != NULL, NULL);
-      g_autoptr (GSocketAddress) addr = g_inet_socket_address_new_from_string (tcp_host, tcp_port);
-      if (addr == NULL || !soup_server_listen (self->soup, addr, 0, error))
-        {
-          if (addr == NULL)
-            g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "invalid listen address %s", tcp_host);
-          return NULL;
-        }
+      g_autoptr (GSocket) tcp_sock = listen_tcp (tcp_host, tcp_port, error);
+      if (tcp_sock == NULL)
+        return NULL;
+      self->listeners[LISTENER_TCP] = listener_new (self, LISTENER_TCP, tcp_sock, tcp_cap);
     }
   return g_steal_pointer (&self);
 }
@@ -421,13 +1075,23 @@ lb_http_server_free (LbHttpServer *self)
       g_signal_handlers_disconnect_by_data (c->msg, c);
       sse_client_free (c);
     }
+  for (guint i = 0; i < G_N_ELEMENTS (self->listeners); i++)
+    if (self->listeners[i] != NULL && self->listeners[i]->watch != NULL)
+      {
+        g_source_destroy (self->listeners[i]->watch);
+        g_clear_pointer (&self->listeners[i]->watch, g_source_unref);
+      }
   if (self->soup != NULL)
     {
+      g_signal_handlers_disconnect_by_data (self->soup, self);
       soup_server_disconnect (self->soup);
       g_object_unref (self->soup);
     }
+  for (guint i = 0; i < G_N_ELEMENTS (self->listeners); i++)
+    g_clear_pointer (&self->listeners[i], listener_free);
   if (self->socket_path != NULL)
     g_unlink (self->socket_path);
+  g_clear_object (&self->unix_local);
   g_free (self->socket_path);
   g_free (self->web_dir);
   g_free (self->token);

@@ -10,13 +10,24 @@ G_BEGIN_DECLS
 typedef struct _LbApi LbApi;
 typedef struct _LbEvents LbEvents;
 
+/* What clients may hold: see docs/configuration.md ([daemon]). Each listener
+ * has its own connection cap; a new connection to a full one evicts its
+ * oldest connection that is still reading a request. */
+typedef struct
+{
+  guint max_body_bytes;
+  guint max_connections_unix;
+  guint max_connections_tcp;
+  guint request_timeout_s;    /* to receive a whole request (headers and body) */
+  guint sse_max_queued_bytes; /* event bytes not yet taken by a slow SSE client */
+} LbHttpLimits;
+
 /* @api and @events (nullable: no /api/v1/events) are borrowed. @tcp_host NULL = no TCP listener.
  * @token is required when TCP is on. */
 /* @web_dir: the web UI's files (nullable: no UI). */
 LbHttpServer *lb_http_server_new (LbApi *api, LbEvents *events, const char *web_dir,
-                                  const char *socket_path,
-                                  const char *tcp_host, guint16 tcp_port, const char *token,
-                                  guint max_body_bytes, GError **error);
+                                  const char *socket_path, const char *tcp_host, guint16 tcp_port,
+                                  const char *token, const LbHttpLimits *limits, GError **error);
 /* Stops listening and removes the socket file. */
 void lb_http_server_free (LbHttpServer *server);
 

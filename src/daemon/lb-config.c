@@ -18,6 +18,10 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "max_body_bytes=65536\n"
                                    "max_lobbies=64\n"
                                    "max_sessions=256\n"
+                                   "max_connections_unix=64\n"
+                                   "max_connections_tcp=256\n"
+                                   "request_timeout_s=10\n"
+                                   "sse_max_queued_bytes=262144\n"
                                    "\n"
                                    "[rtp]\n"
                                    "allowed_destinations=127.0.0.0/8;::1/128\n"
@@ -92,6 +96,10 @@ static const KeyDesc keys[] = {
   { "daemon", "max_body_bytes", KEY_UINT, F (max_body_bytes), 1024, 16 * 1024 * 1024 },
   { "daemon", "max_lobbies", KEY_UINT, F (max_lobbies), 1, 100000 },
   { "daemon", "max_sessions", KEY_UINT, F (max_sessions), 1, 1000000 },
+  { "daemon", "max_connections_unix", KEY_UINT, F (max_connections_unix), 1, 100000 },
+  { "daemon", "max_connections_tcp", KEY_UINT, F (max_connections_tcp), 1, 100000 },
+  { "daemon", "request_timeout_s", KEY_UINT, F (request_timeout_s), 1, 3600 },
+  { "daemon", "sse_max_queued_bytes", KEY_UINT, F (sse_max_queued_bytes), 4096, 256 * 1024 * 1024 },
   { "rtp", "allowed_destinations", KEY_STRV, F (allowed_destinations) },
   { "webrtc", "stun_server", KEY_STRING, F (stun_server) },
   { "webrtc", "allowed_candidates", KEY_STRV, F (allowed_candidates) },

@@ -27,6 +27,10 @@ struct _LbConfig
   guint max_body_bytes;
   guint max_lobbies;
   guint max_sessions;
+  guint max_connections_unix;
+  guint max_connections_tcp;
+  guint request_timeout_s;
+  guint sse_max_queued_bytes;
   /* [rtp] */
   char **allowed_destinations;
   /* [webrtc] */

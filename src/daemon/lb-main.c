@@ -205,9 +205,16 @@ main (int argc, char **argv)
       return 1;
     }
   g_autoptr (LbApi) api = lb_api_new (registry, config);
+  const LbHttpLimits limits = {
+    .max_body_bytes = config->max_body_bytes,
+    .max_connections_unix = config->max_connections_unix,
+    .max_connections_tcp = config->max_connections_tcp,
+    .request_timeout_s = config->request_timeout_s,
+    .sse_max_queued_bytes = config->sse_max_queued_bytes,
+  };
   g_autoptr (LbHttpServer) server
       = lb_http_server_new (api, events, *config->web_dir ? config->web_dir : LB_WEB_DIR, sock,
-                            tcp_host, tcp_port, token, config->max_body_bytes, &error);
+                            tcp_host, tcp_port, token, &limits, &error);
   if (server == NULL)
     {
       g_printerr ("lobbyd: %s\n", error->message);
