@@ -195,7 +195,6 @@ resolve_user (const char *user, gboolean allow_root, ChildSetup *cs, GStrv *env,
     pw = getpwuid (geteuid ());
   else
     {
-      errno = 0;
       pw = getpwnam (user);
       if (pw == NULL)
         {
@@ -227,8 +226,16 @@ resolve_user (const char *user, gboolean allow_root, ChildSetup *cs, GStrv *env,
       g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "cannot look up user %u", (guint)geteuid ());
       return FALSE;
     }
-  GStrv e = g_get_environ ();
-  e = g_environ_unsetenv (e, "XAUTHORITY");
+  /* Only what an app needs from lobbyd's environment: the rest (tokens,
+   * credentials) is not for a shell a viewer may control. */
+  static const char *const keep[] = { "PATH", "LANG", "LANGUAGE", "LC_ALL", "TZ", "TERM", NULL };
+  g_auto (GStrv) parent = g_get_environ ();
+  GStrv e = NULL;
+  for (const char *const *k = keep; *k != NULL; k++)
+    if (g_environ_getenv (parent, *k) != NULL)
+      e = g_environ_setenv (e, *k, g_environ_getenv (parent, *k), TRUE);
+  if (g_environ_getenv (e, "PATH") == NULL)
+    e = g_environ_setenv (e, "PATH", "/usr/local/bin:/usr/bin:/bin", TRUE);
   e = g_environ_setenv (e, "HOME", pw->pw_dir, TRUE);
   e = g_environ_setenv (e, "USER", pw->pw_name, TRUE);
   e = g_environ_setenv (e, "LOGNAME", pw->pw_name, TRUE);
@@ -256,8 +263,8 @@ lb_desktop_start (guint width, guint height, const char *const *argv, const char
     return NULL;
   /* An X server that is not root cannot create the socket directory with
    * the owner and sticky bit X expects. */
-  if (geteuid () == 0 && g_mkdir_with_parents ("/tmp/.X11-unix", 01777) == 0)
-    chmod ("/tmp/.X11-unix", 01777);
+  if (geteuid () == 0 && mkdir ("/tmp/.X11-unix", 01777) == 0)
+    chmod ("/tmp/.X11-unix", 01777); /* despite the umask */
   for (n = FIRST_DISPLAY; n <= LAST_DISPLAY; n++)
     if (display_is_free (n))
       break;
@@ -347,6 +354,9 @@ lb_desktop_input (LbDesktop *self, const char *text)
     return;
   JsonObject *o = json_node_get_object (node);
   const char *t = json_object_get_string_member_with_default (o, "t", "");
+
+  if (self->reported)
+    return; /* the X server or the app is gone */
 
   if (self->x == NULL && (self->x = XOpenDisplay (self->display)) == NULL)
     {

@@ -52,6 +52,14 @@ def alive(pid):
     return stat[stat.rindex(")") + 2] != "Z"
 
 
+def environ(pid):
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def uid_of(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -116,8 +124,8 @@ class DesktopFaultBase(DaemonTest):
         xvfb = wait_until(lambda: read_lock_pid(display), timeout=5)
         self.assertIsNotNone(xvfb)
         others = wait_until(lambda: [p for p in children(self.d.proc.pid) if p != xvfb and alive(p)
-                                     and open("/proc/%d/environ" % p, "rb").read().find(
-                                         b"DISPLAY=" + display.encode() + b"\0") >= 0], timeout=5)
+                                     and b"DISPLAY=" + display.encode() + b"\0" in environ(p)],
+                            timeout=5)
         self.assertEqual(len(others), 1, others)
         return xvfb, others[0]
 
@@ -318,7 +326,11 @@ class AppUserTest(unittest.TestCase):
         if user is None:
             self.skipTest("cannot create an unprivileged user")
         uid = pwd.getpwnam(user).pw_uid
-        self.start(user=user)
+        os.environ["LOBBYD_TEST_SECRET"] = "s3cret"
+        try:
+            self.start(user=user)
+        finally:
+            del os.environ["LOBBYD_TEST_SECRET"]
         r = self.create()
         self.assertEqual(r.status, 201, r.body)
         self.assertTrue(wait_until(lambda: os.path.exists(self.out) and open(self.out).read().strip(), timeout=5))
@@ -327,6 +339,14 @@ class AppUserTest(unittest.TestCase):
             self.assertNotEqual(uid, 0)
         xvfb = read_lock_pid(r.json["display"])
         self.assertEqual(uid_of(xvfb), uid)
+        # The app gets a small environment of its own, none of lobbyd's secrets.
+        app = [p for p in children(self.d.proc.pid) if p != xvfb]
+        self.assertEqual(len(app), 1, app)
+        with open("/proc/%d/environ" % app[0], "rb") as f:
+            env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        self.assertNotIn(b"LOBBYD_TEST_SECRET", env)
+        self.assertEqual(env[b"USER"], user.encode())
+        self.assertEqual(env[b"DISPLAY"], r.json["display"].encode())
         # Captured and streamed by the daemon although the X server is another user's.
         s = self.d.join(r.json["id"], free_port()).json
         sizes, dims, log = decode_rtp(self.d.request("GET", s["sdp_url"]).body.decode(), 5)
