@@ -24,6 +24,16 @@ browser_modules() {
   fi
 }
 
+# Apps of x11-app lobbies (and their X servers) run as this unprivileged
+# user when lobbyd runs as root ([apps] user in the config).
+app_user() {
+  if [ "$(id -u)" -eq 0 ] && ! getent passwd lobbyd-app >/dev/null; then
+    useradd --system --user-group --create-home --home-dir /var/lib/lobbyd-app \
+      --shell /bin/bash --comment "lobbyd apps" lobbyd-app
+  fi
+}
+app_user
+
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

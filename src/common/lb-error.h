@@ -29,7 +29,7 @@ typedef enum
   LB_ERROR_UNSUPPORTED_MEDIA_TYPE,  /* 415 unsupported_media_type */
   LB_ERROR_LIMIT_REACHED,           /* 503 limit_reached: configured lobby/session cap */
   LB_ERROR_MEDIA,                   /* 500 media_error: a pipeline could not start */
-  LB_ERROR_CONFIG,                  /* config file problems (never sent over HTTP) */
+  LB_ERROR_CONFIG,                  /* 500 config_error (HTTP: config forbids it) */
   LB_ERROR_STORE,                   /* 500 store_error */
   LB_ERROR_CAPACITY,                /* 503 encoder_capacity_exhausted */
   LB_ERROR_ENCODER_OPEN, /* 503 encoder_open_failed: a hardware encoder refused to open */

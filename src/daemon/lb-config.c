@@ -54,6 +54,8 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "rtp_port=5004\n"
                                    "\n"
                                    "[apps]\n"
+                                   "user=lobbyd-app\n"
+                                   "allow_root=false\n"
                                    "xterm=xterm\n"
                                    "\n"
                                    "[testing]\n"
@@ -221,6 +223,11 @@ validate (LbConfig *config, GError **error)
                    config->demo_pattern);
       return FALSE;
     }
+  if (config->apps_user == NULL || *config->apps_user == '\0')
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[apps] user must not be empty");
+      return FALSE;
+    }
   if (config->demo_width % 2 || config->demo_height % 2)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[demo] width and height must be even");
@@ -244,8 +251,8 @@ validate (LbConfig *config, GError **error)
   return TRUE;
 }
 
-/* Every key of [apps] is an app name; its value a command line, split here
- * like a shell would (no shell runs it). */
+/* Every key of [apps] but "user" and "allow_root" is an app name; its value a
+ * command line, split here like a shell would (no shell runs it). */
 static gboolean
 load_apps (LbConfig *config, GKeyFile *kf, GError **error)
 {
@@ -253,7 +260,25 @@ load_apps (LbConfig *config, GKeyFile *kf, GError **error)
   for (guint i = 0; names != NULL && names[i] != NULL; i++)
     {
       g_autofree char *line = g_key_file_get_string (kf, "apps", names[i], NULL);
+      g_autoptr (GError) local_error = NULL;
       char **argv = NULL;
+      if (g_str_equal (names[i], "user"))
+        {
+          g_free (config->apps_user);
+          config->apps_user = g_strstrip (g_steal_pointer (&line));
+          continue;
+        }
+      if (g_str_equal (names[i], "allow_root"))
+        {
+          config->apps_allow_root = g_key_file_get_boolean (kf, "apps", names[i], &local_error);
+          if (local_error != NULL)
+            {
+              g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[apps] allow_root: %s",
+                           local_error->message);
+              return FALSE;
+            }
+          continue;
+        }
       if (strspn (names[i], "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen (names[i]))
         {
           g_set_error (error, LB_ERROR, LB_ERROR_CONFIG,
@@ -396,6 +421,7 @@ lb_config_free (LbConfig *config)
   if (config == NULL)
     return;
   g_clear_pointer (&config->apps, g_hash_table_unref);
+  g_free (config->apps_user);
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     {
       gpointer field = (guint8 *)config + keys[i].offset;

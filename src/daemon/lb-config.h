@@ -58,6 +58,10 @@ struct _LbConfig
   /* [apps]: x11-app catalogue, name → argv (GStrv). Requests name an app,
    * never a command line. */
   GHashTable *apps;
+  /* [apps] user: who apps and their X servers run as when lobbyd is root
+   * (otherwise lobbyd's own user); uid 0 only with [apps] allow_root. */
+  char *apps_user;
+  gboolean apps_allow_root;
   /* [testing]: the test-double hardware encoder pool (never for production). */
   gboolean hw_double;
   guint hw_double_believed_limit;

@@ -6,26 +6,67 @@
 #include <X11/Xlib.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
+#include <errno.h>
+#include <grp.h>
 #include <json-glib/json-glib.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define FIRST_DISPLAY 90
 #define LAST_DISPLAY 189
 #define XVFB_START_TIMEOUT_US (5 * G_USEC_PER_SEC)
+/* How long an app has between SIGTERM and SIGKILL when its lobby goes. */
+#define APP_GRACE_MS 2000
+
+/* Who the app and its X server run as; resolved in the parent because only
+ * async-signal-safe calls may run between fork and exec. */
+typedef struct
+{
+  gboolean switch_user;
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[64];
+  int n_groups;
+} ChildSetup;
 
 struct _LbDesktop
 {
   char *display;
+  int number;
   GPid xvfb, app;
+  pid_t app_group; /* the app's process group (its pid), kept after it is reaped */
   guint xvfb_watch, app_watch;
+  guint kill_timer;
   LbDesktopExitFunc on_exit;
   gpointer user_data;
   gboolean stopping, reported;
   guint width, height;
   Display *x; /* input connection, opened on first use */
 };
+
+/* Stopped desktops whose children are not reaped yet. Main thread only. */
+static GPtrArray *stopping_desktops;
+
+static void
+desktop_free (LbDesktop *self)
+{
+  g_free (self->display);
+  g_free (self);
+}
+
+static void
+maybe_free (LbDesktop *self)
+{
+  if (!self->stopping || self->xvfb != 0 || self->app != 0 || self->kill_timer != 0)
+    return;
+  g_ptr_array_remove_fast (stopping_desktops, self);
+  desktop_free (self);
+}
 
 static void
 report (LbDesktop *self, const char *message)
@@ -38,6 +79,68 @@ report (LbDesktop *self, const char *message)
     self->on_exit (message, self->user_data);
 }
 
+static char *
+lock_path (int n)
+{
+  return g_strdup_printf ("/tmp/.X%d-lock", n);
+}
+
+static char *
+socket_path (int n)
+{
+  return g_strdup_printf ("/tmp/.X11-unix/X%d", n);
+}
+
+/* The pid in an X server's lock file, or 0. */
+static pid_t
+lock_owner (int n)
+{
+  g_autofree char *lock = lock_path (n);
+  g_autofree char *text = NULL;
+  guint64 pid = 0;
+
+  if (!g_file_get_contents (lock, &text, NULL, NULL))
+    return 0;
+  g_strstrip (text);
+  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXINT32, &pid, NULL))
+    return 0;
+  return (pid_t)pid;
+}
+
+/* A server killed with SIGKILL leaves its lock and socket behind, which would
+ * keep its display number from ever being used again. Only files of @pid go. */
+static void
+remove_server_files (int n, pid_t pid)
+{
+  g_autofree char *lock = lock_path (n);
+  g_autofree char *sock = socket_path (n);
+
+  if (lock_owner (n) != pid)
+    return;
+  unlink (sock);
+  unlink (lock);
+}
+
+/* A display is free when nothing holds its lock, or when the process named in
+ * the lock is gone (its files are then stale and removed here). */
+static gboolean
+display_is_free (int n)
+{
+  g_autofree char *lock = lock_path (n);
+  g_autofree char *sock = socket_path (n);
+
+  if (g_file_test (lock, G_FILE_TEST_EXISTS))
+    {
+      pid_t pid = lock_owner (n);
+      if (pid == 0 || kill (pid, 0) == 0 || errno != ESRCH)
+        return FALSE;
+      g_info ("display :%d: removing the stale lock of dead process %d", n, (int)pid);
+      remove_server_files (n, pid);
+      return !g_file_test (lock, G_FILE_TEST_EXISTS) && !g_file_test (sock, G_FILE_TEST_EXISTS);
+    }
+  return !g_file_test (sock, G_FILE_TEST_EXISTS);
+}
+
 static void
 on_app_exit (GPid pid, int status, gpointer user_data)
 {
@@ -48,6 +151,10 @@ on_app_exit (GPid pid, int status, gpointer user_data)
   g_autofree char *m = g_strdup_printf ("the application exited (status %d)",
                                         WIFEXITED (status) ? WEXITSTATUS (status) : -1);
   report (self, m);
+  /* Nothing left in its group: no need to wait for the grace period. */
+  if (self->stopping && self->kill_timer != 0 && kill (-self->app_group, 0) != 0)
+    g_clear_handle_id (&self->kill_timer, g_source_remove);
+  maybe_free (self);
 }
 
 static void
@@ -57,50 +164,140 @@ on_xvfb_exit (GPid pid, int status, gpointer user_data)
   self->xvfb_watch = 0;
   self->xvfb = 0;
   g_spawn_close_pid (pid);
+  remove_server_files (self->number, pid);
   report (self, "the X server (Xvfb) exited");
+  maybe_free (self);
+}
+
+/* Between fork and exec: async-signal-safe calls only. Its own process group
+ * lets lobbyd signal the app with everything it started. */
+static void
+child_setup (gpointer user_data)
+{
+  const ChildSetup *cs = user_data;
+
+  setpgid (0, 0);
+  if (!cs->switch_user)
+    return;
+  if (setgroups ((size_t)cs->n_groups, cs->groups) != 0 || setgid (cs->gid) != 0
+      || setuid (cs->uid) != 0)
+    _exit (127);
+}
+
+/* Resolves [apps] user into @cs and the child's environment. Root runs apps as
+ * that user (never as uid 0 unless allowed); anyone else as themselves. */
+static gboolean
+resolve_user (const char *user, gboolean allow_root, ChildSetup *cs, GStrv *env, GError **error)
+{
+  struct passwd *pw;
+
+  if (geteuid () != 0)
+    pw = getpwuid (geteuid ());
+  else
+    {
+      pw = getpwnam (user);
+      if (pw == NULL)
+        {
+          g_set_error (error, LB_ERROR, LB_ERROR_CONFIG,
+                       "[apps] user '%s' does not exist (scripts/deps.sh creates lobbyd-app)",
+                       user);
+          return FALSE;
+        }
+      if (pw->pw_uid == 0 && !allow_root)
+        {
+          g_set_error (error, LB_ERROR, LB_ERROR_CONFIG,
+                       "refusing to run apps as root ([apps] user=%s); set [apps] allow_root=true "
+                       "to allow it",
+                       user);
+          return FALSE;
+        }
+      cs->switch_user = TRUE;
+      cs->uid = pw->pw_uid;
+      cs->gid = pw->pw_gid;
+      cs->n_groups = G_N_ELEMENTS (cs->groups);
+      if (getgrouplist (pw->pw_name, pw->pw_gid, cs->groups, &cs->n_groups) < 0)
+        {
+          cs->groups[0] = pw->pw_gid;
+          cs->n_groups = 1;
+        }
+    }
+  if (pw == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "cannot look up user %u", (guint)geteuid ());
+      return FALSE;
+    }
+  /* Only what an app needs from lobbyd's environment: the rest (tokens,
+   * credentials) is not for a shell a viewer may control. */
+  static const char *const keep[] = { "PATH", "LANG", "LANGUAGE", "LC_ALL", "TZ", "TERM", NULL };
+  g_auto (GStrv) parent = g_get_environ ();
+  GStrv e = NULL;
+  for (const char *const *k = keep; *k != NULL; k++)
+    if (g_environ_getenv (parent, *k) != NULL)
+      e = g_environ_setenv (e, *k, g_environ_getenv (parent, *k), TRUE);
+  if (g_environ_getenv (e, "PATH") == NULL)
+    e = g_environ_setenv (e, "PATH", "/usr/local/bin:/usr/bin:/bin", TRUE);
+  e = g_environ_setenv (e, "HOME", pw->pw_dir, TRUE);
+  e = g_environ_setenv (e, "USER", pw->pw_name, TRUE);
+  e = g_environ_setenv (e, "LOGNAME", pw->pw_name, TRUE);
+  if (pw->pw_shell != NULL && *pw->pw_shell != '\0')
+    e = g_environ_setenv (e, "SHELL", pw->pw_shell, TRUE);
+  *env = e;
+  return TRUE;
 }
 
 LbDesktop *
-lb_desktop_start (guint width, guint height, const char *const *argv, LbDesktopExitFunc on_exit,
-                  gpointer user_data, GError **error)
+lb_desktop_start (guint width, guint height, const char *const *argv, const char *user,
+                  gboolean allow_root, LbDesktopExitFunc on_exit, gpointer user_data,
+                  GError **error)
 {
   g_autoptr (LbDesktop) self = g_new0 (LbDesktop, 1);
+  g_auto (GStrv) env = NULL;
+  ChildSetup cs = { 0 };
   int n;
 
   self->on_exit = on_exit;
   self->user_data = user_data;
   self->width = width;
   self->height = height;
-  /* A display is free when neither its lock file nor its socket exists. */
+  if (!resolve_user (user, allow_root, &cs, &env, error))
+    return NULL;
+  /* An X server that is not root cannot create the socket directory with
+   * the owner and sticky bit X expects. */
+  if (geteuid () == 0 && mkdir ("/tmp/.X11-unix", 01777) == 0)
+    chmod ("/tmp/.X11-unix", 01777); /* despite the umask */
   for (n = FIRST_DISPLAY; n <= LAST_DISPLAY; n++)
-    {
-      g_autofree char *lock = g_strdup_printf ("/tmp/.X%d-lock", n);
-      g_autofree char *sock = g_strdup_printf ("/tmp/.X11-unix/X%d", n);
-      if (!g_file_test (lock, G_FILE_TEST_EXISTS) && !g_file_test (sock, G_FILE_TEST_EXISTS))
-        break;
-    }
+    if (display_is_free (n))
+      break;
   if (n > LAST_DISPLAY)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "no free X display between :%d and :%d",
                    FIRST_DISPLAY, LAST_DISPLAY);
       return NULL;
     }
+  self->number = n;
   self->display = g_strdup_printf (":%d", n);
+  const char *workdir = g_file_test (g_environ_getenv (env, "HOME"), G_FILE_TEST_IS_DIR)
+                            ? g_environ_getenv (env, "HOME")
+                            : "/";
   g_autofree char *screen = g_strdup_printf ("%ux%ux24", width, height);
   const char *xvfb_argv[]
       = { "Xvfb", self->display, "-screen", "0", screen, "-nolisten", "tcp", "-noreset", NULL };
-  if (!g_spawn_async (NULL, (char **)xvfb_argv, NULL,
+  if (!g_spawn_async (workdir, (char **)xvfb_argv, env,
                       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL
                           | G_SPAWN_STDERR_TO_DEV_NULL,
-                      NULL, NULL, &self->xvfb, error))
+                      child_setup, &cs, &self->xvfb, error))
     return NULL;
   self->xvfb_watch = g_child_watch_add (self->xvfb, on_xvfb_exit, self);
 
-  g_autofree char *sock = g_strdup_printf ("/tmp/.X11-unix/X%d", n);
+  g_autofree char *sock = socket_path (n);
   gint64 deadline = g_get_monotonic_time () + XVFB_START_TIMEOUT_US;
   while (!g_file_test (sock, G_FILE_TEST_EXISTS))
     {
-      if (g_get_monotonic_time () > deadline || kill (self->xvfb, 0) != 0)
+      siginfo_t info = { 0 };
+      /* WNOWAIT: the child watch reaps it. */
+      if (g_get_monotonic_time () > deadline
+          || waitid (P_PID, (id_t)self->xvfb, &info, WEXITED | WNOHANG | WNOWAIT) != 0
+          || info.si_pid != 0)
         {
           g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "Xvfb did not start on %s", self->display);
           return NULL;
@@ -108,13 +305,15 @@ lb_desktop_start (guint width, guint height, const char *const *argv, LbDesktopE
       g_usleep (10000);
     }
 
-  g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "DISPLAY", self->display, TRUE);
-  if (!g_spawn_async (NULL, (char **)argv, env,
+  env = g_environ_setenv (env, "DISPLAY", self->display, TRUE);
+  if (!g_spawn_async (workdir, (char **)argv, env,
                       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                      NULL, NULL, &self->app, error))
+                      child_setup, &cs, &self->app, error))
     return NULL;
+  self->app_group = self->app;
   self->app_watch = g_child_watch_add (self->app, on_app_exit, self);
-  g_info ("desktop %s: %s started", self->display, argv[0]);
+  g_info ("desktop %s: %s started as uid %u", self->display, argv[0],
+          (guint)(cs.switch_user ? cs.uid : geteuid ()));
   return g_steal_pointer (&self);
 }
 
@@ -156,6 +355,9 @@ lb_desktop_input (LbDesktop *self, const char *text)
   JsonObject *o = json_node_get_object (node);
   const char *t = json_object_get_string_member_with_default (o, "t", "");
 
+  if (self->reported)
+    return; /* the X server or the app is gone */
+
   if (self->x == NULL && (self->x = XOpenDisplay (self->display)) == NULL)
     {
       g_warning ("desktop %s: cannot open the display for input", self->display);
@@ -192,32 +394,74 @@ lb_desktop_get_display (LbDesktop *self)
   return self->display;
 }
 
-static void
-terminate (GPid *pid, guint *watch)
+static gboolean
+on_grace_over (gpointer user_data)
 {
-  if (*watch != 0)
-    g_source_remove (*watch);
-  *watch = 0;
-  if (*pid != 0)
-    {
-      kill (*pid, SIGTERM);
-      /* Reap it so no zombie and no stale X lock stay behind. */
-      waitpid (*pid, NULL, 0);
-      g_spawn_close_pid (*pid);
-    }
-  *pid = 0;
+  LbDesktop *self = user_data;
+  self->kill_timer = 0;
+  if (self->app_group != 0 && kill (-self->app_group, SIGKILL) == 0)
+    g_info ("desktop %s: the app did not exit on SIGTERM, killed", self->display);
+  maybe_free (self);
+  return G_SOURCE_REMOVE;
 }
 
+/* Nothing here waits for a child: a stopped app or X server must not stall
+ * the main loop. The child watches reap them; the desktop frees itself then. */
 void
 lb_desktop_stop (LbDesktop *self)
 {
-  if (self == NULL)
+  if (self == NULL || self->stopping)
     return;
   self->stopping = TRUE;
+  /* The X server goes first and at once (it keeps no state): ximagesrc may be
+   * blocked on it, and the capture pipeline can only stop once it is gone. */
+  if (self->xvfb != 0)
+    kill (self->xvfb, SIGKILL);
   if (self->x != NULL)
-    XCloseDisplay (self->x);
-  terminate (&self->app, &self->app_watch);
-  terminate (&self->xvfb, &self->xvfb_watch);
-  g_free (self->display);
-  g_free (self);
+    {
+      /* XCloseDisplay syncs with the server; with the socket shut down it
+       * cannot wait for a stopped one. */
+      shutdown (ConnectionNumber (self->x), SHUT_RDWR);
+      XCloseDisplay (self->x);
+      self->x = NULL;
+    }
+  if (self->app_group != 0)
+    {
+      /* SIGCONT so that a stopped app can act on SIGTERM. */
+      kill (-self->app_group, SIGTERM);
+      kill (-self->app_group, SIGCONT);
+      self->kill_timer = g_timeout_add (APP_GRACE_MS, on_grace_over, self);
+    }
+  if (stopping_desktops == NULL)
+    stopping_desktops = g_ptr_array_new ();
+  g_ptr_array_add (stopping_desktops, self);
+  maybe_free (self);
+}
+
+static gboolean
+on_wait_timeout (gpointer user_data)
+{
+  *(gboolean *)user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+lb_desktop_wait_all (void)
+{
+  gboolean timed_out = FALSE;
+  guint timeout;
+
+  if (stopping_desktops == NULL)
+    return;
+  timeout = g_timeout_add (APP_GRACE_MS + 1000, on_wait_timeout, &timed_out);
+  while (stopping_desktops->len > 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timeout);
+  for (guint i = 0; i < stopping_desktops->len; i++)
+    {
+      LbDesktop *self = g_ptr_array_index (stopping_desktops, i);
+      g_warning ("desktop %s: children still running at exit", self->display);
+    }
+  g_clear_pointer (&stopping_desktops, g_ptr_array_unref);
 }

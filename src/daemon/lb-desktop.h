@@ -11,9 +11,12 @@ typedef struct _LbDesktop LbDesktop;
 /* Called on the main loop once, when the app or the X server is gone. */
 typedef void (*LbDesktopExitFunc) (const char *message, gpointer user_data);
 
-/* @argv: the catalogue's command line for the app (never request text). */
-LbDesktop *lb_desktop_start (guint width, guint height, const char *const *argv,
-                             LbDesktopExitFunc on_exit, gpointer user_data, GError **error);
+/* @argv: the catalogue's command line for the app (never request text).
+ * When lobbyd runs as root, the app and its X server run as @user (uid 0 only
+ * with @allow_root, else LB_ERROR_CONFIG); otherwise as lobbyd's own user. */
+LbDesktop *lb_desktop_start (guint width, guint height, const char *const *argv, const char *user,
+                             gboolean allow_root, LbDesktopExitFunc on_exit, gpointer user_data,
+                             GError **error);
 /* ":99" */
 const char *lb_desktop_get_display (LbDesktop *desktop);
 /* Injects one input event from a viewer (XTest), e.g.
@@ -21,8 +24,14 @@ const char *lb_desktop_get_display (LbDesktop *desktop);
  * {"t":"down"|"up","b":1} (mouse button), {"t":"key","k":"a","down":true}
  * (KeyboardEvent.key). Malformed events are ignored (logged). */
 void lb_desktop_input (LbDesktop *desktop, const char *json);
-/* Terminates the app and the X server. */
+/* Stops the desktop without waiting: the X server is killed at once, the
+ * app's process group gets SIGTERM (+SIGCONT) and SIGKILL after a grace
+ * period; child watches reap them and the desktop is freed after that. No
+ * callback runs once this is called. */
 void lb_desktop_stop (LbDesktop *desktop);
+/* At exit, after the last lb_desktop_stop(): runs the main context until every
+ * stopped desktop's children are reaped (at most the grace period + 1 s). */
+void lb_desktop_wait_all (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbDesktop, lb_desktop_stop)
 

@@ -1,6 +1,7 @@
 /* lb-lobby.c — lobby state and its JSON view. */
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-lobby.h"
+#include "lb-config.h"
 #include "lb-desktop.h"
 #include "lb-error.h"
 #include "lb-producer.h"
@@ -47,8 +48,8 @@ on_desktop_exit (const char *message, gpointer user_data)
 }
 
 gboolean
-lb_lobby_start (LbLobby *self, const char *const *app_argv, LbMediaErrorFunc on_error,
-                gpointer user_data, GError **error)
+lb_lobby_start (LbLobby *self, const char *const *app_argv, const LbConfig *config,
+                LbMediaErrorFunc on_error, gpointer user_data, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
 
@@ -56,8 +57,9 @@ lb_lobby_start (LbLobby *self, const char *const *app_argv, LbMediaErrorFunc on_
   self->on_error_data = user_data;
   if (self->spec->source_type == LB_SOURCE_X11_APP)
     {
-      self->desktop = lb_desktop_start (self->spec->width, self->spec->height, app_argv,
-                                        on_desktop_exit, self, &local_error);
+      self->desktop
+          = lb_desktop_start (self->spec->width, self->spec->height, app_argv, config->apps_user,
+                              config->apps_allow_root, on_desktop_exit, self, &local_error);
       if (self->desktop == NULL)
         {
           lb_lobby_set_failed (self, local_error->message);
@@ -92,8 +94,10 @@ lb_lobby_free (LbLobby *self)
   if (self == NULL)
     return;
   g_warn_if_fail (self->sessions->len == 0);
-  lb_producer_free (self->producer);
+  /* The desktop first: its X server dies at once, so a capture blocked on a
+   * stopped server returns and the producer can stop. */
   lb_desktop_stop (self->desktop);
+  lb_producer_free (self->producer);
   g_ptr_array_unref (self->sessions);
   lb_lobby_spec_free (self->spec);
   g_free (self->error);

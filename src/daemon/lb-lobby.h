@@ -27,10 +27,10 @@ gpointer lb_lobby_get_owner (const LbLobby *lobby);
 /* A viewer's input event for the lobby's desktop (ignored for test patterns). */
 void lb_lobby_input (LbLobby *lobby, const char *message);
 /* Starts the producer; on failure the lobby is LB_LOBBY_FAILED and the error is kept. */
-/* @app_argv: the catalogue command for x11-app lobbies (else NULL). */
-gboolean lb_lobby_start (LbLobby *lobby, const char *const *app_argv, LbMediaErrorFunc on_error,
-                         gpointer user_data,
-                         GError **error);
+/* @app_argv: the catalogue command for x11-app lobbies (else NULL); @config
+ * says which user runs it ([apps] user, allow_root). */
+gboolean lb_lobby_start (LbLobby *lobby, const char *const *app_argv, const LbConfig *config,
+                         LbMediaErrorFunc on_error, gpointer user_data, GError **error);
 LbProducer *lb_lobby_get_producer (const LbLobby *lobby);
 void lb_lobby_set_failed (LbLobby *lobby, const char *message);
 /* Stops the producer. Its sessions must have been stopped. */

@@ -3,6 +3,7 @@
 #include "lb-api.h"
 #include "lb-build-config.h"
 #include "lb-config.h"
+#include "lb-desktop.h"
 #include "lb-error.h"
 #include "lb-events.h"
 #include "lb-hw.h"
@@ -13,6 +14,7 @@
 #include "lb-session.h"
 #include "lb-spec.h"
 #include "lb-store.h"
+#include "lb-xlib.h"
 
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -109,6 +111,8 @@ main (int argc, char **argv)
   gboolean probe = FALSE;
   gboolean probe_json = FALSE;
   g_autoptr (GError) error = NULL;
+  /* Before GStreamer can load ximagesrc: Xlib threads and its IO error policy. */
+  lb_xlib_init ();
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file (GKeyFile)",
       "FILE" },
@@ -247,6 +251,8 @@ main (int argc, char **argv)
    * and the store closes last (autoptr order) with every row still in it. */
   g_clear_pointer (&server, lb_http_server_free);
   g_clear_pointer (&registry, lb_registry_free);
+  /* Apps got SIGTERM with the lobbies: give them their grace period, reap them. */
+  lb_desktop_wait_all ();
   g_clear_pointer (&pools, lb_pools_free);
   g_clear_pointer (&store, lb_store_close);
   gst_deinit ();

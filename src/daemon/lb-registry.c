@@ -504,7 +504,7 @@ lb_registry_create_lobby (LbRegistry *self, const LbLobbySpec *spec, gboolean *c
   g_autofree char *id = g_uuid_string_random ();
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   LbLobby *lobby = add_lobby (self, id, spec, now);
-  if (!lb_lobby_start (lobby, app_argv, on_media_error, lobby, error))
+  if (!lb_lobby_start (lobby, app_argv, self->config, on_media_error, lobby, error))
     {
       forget_lobby (self, lobby);
       return NULL;
@@ -723,7 +723,8 @@ restore_lobby (const char *id, const char *session_key, const char *spec_json, g
       return;
     }
   LbLobby *lobby = add_lobby (st->self, id, spec, created_at);
-  if (!lb_lobby_start (lobby, lookup_app (st->self, spec), on_media_error, lobby, &error))
+  if (!lb_lobby_start (lobby, lookup_app (st->self, spec), st->self->config, on_media_error, lobby,
+                       &error))
     {
       g_warning ("lobby %s: failed to restart: %s", id, error->message);
       st->failed++;

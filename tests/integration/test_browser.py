@@ -110,6 +110,10 @@ class DesktopInputTest(unittest.TestCase):
         from lbtest import Daemon
         d = Daemon()
         log = os.path.join(d.tmp, "xev.log")
+        # The app runs as [apps] user (not root): let it reach and write its log.
+        open(log, "w").close()
+        os.chmod(log, 0o666)
+        os.chmod(d.tmp, 0o711)
         # The test app: xev in a window covering the screen, logging every event it gets.
         with open(d.config, "a") as f:
             f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n' % log)

@@ -126,6 +126,31 @@ test_example_config_matches_defaults (void)
   g_assert_cmpuint (example->demo_rtp_port, ==, defaults->demo_rtp_port);
   g_assert_true (g_strv_equal ((const char *const *)example->allowed_destinations,
                                (const char *const *)defaults->allowed_destinations));
+  g_assert_cmpstr (example->apps_user, ==, defaults->apps_user);
+  g_assert_cmpint (example->apps_allow_root, ==, defaults->apps_allow_root);
+}
+
+/* [apps] user and allow_root are settings, not catalogue entries. */
+static void
+test_apps_settings (void)
+{
+  g_autoptr (LbConfig) config = lb_config_new_default ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpstr (config->apps_user, ==, "lobbyd-app");
+  g_assert_false (config->apps_allow_root);
+  g_assert_true (lb_config_load_data (config, "[apps]\nuser=nobody\nallow_root=true\n", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->apps_user, ==, "nobody");
+  g_assert_true (config->apps_allow_root);
+  g_assert_null (g_hash_table_lookup (config->apps, "user"));
+  g_assert_null (g_hash_table_lookup (config->apps, "allow_root"));
+  g_assert_nonnull (g_hash_table_lookup (config->apps, "xterm"));
+  g_assert_false (lb_config_load_data (config, "[apps]\nallow_root=maybe\n", &error));
+  g_assert_error (error, LB_ERROR, LB_ERROR_CONFIG);
+  g_clear_error (&error);
+  g_assert_false (lb_config_load_data (config, "[apps]\nuser=\n", &error));
+  g_assert_error (error, LB_ERROR, LB_ERROR_CONFIG);
 }
 
 /* [webrtc] ICE keys: the example says what the defaults say; ice_addresses
@@ -155,6 +180,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/config/defaults", test_defaults);
   g_test_add_func ("/config/webrtc-ice-keys", test_webrtc_ice_keys);
+  g_test_add_func ("/config/apps-settings", test_apps_settings);
   g_test_add_func ("/config/override-file", test_override_file);
   g_test_add_func ("/config/strict", test_strict);
   g_test_add_func ("/config/missing-file", test_missing_file);
