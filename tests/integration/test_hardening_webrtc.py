@@ -193,9 +193,13 @@ class InputFloodTest(unittest.TestCase):
 
     def test_input_flood_does_not_stall_the_api(self):
         d = Daemon()
+        log = os.path.join(d.tmp, "xev.log")
+        # The app runs as [apps] user (not root): let it reach and write its log.
+        open(log, "w").close()
+        os.chmod(log, 0o666)
+        os.chmod(d.tmp, 0o711)
         with open(d.config, "a") as f:
-            f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n'
-                    % os.path.join(d.tmp, "xev.log"))
+            f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n' % log)
         d.start()
         viewer = None
         try:
