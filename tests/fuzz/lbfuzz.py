@@ -952,6 +952,7 @@ def main():
     failed_cases = []
     try:
         run.new_log()
+        fds_start = len(os.listdir("/proc/%d/fd" % d.proc.pid))
         run.setup_fixtures()
         gen = Gen(doc, [s.getsockname()[1] for s in run.sinks])
         # Raw cases first, so each failure is pinned on one request, then the generated run.
@@ -972,6 +973,11 @@ def main():
             seed_value += 1
         if not run.crashed:
             run.cleanup()
+            # Every request closed its connection and everything was deleted: the fds are back.
+            time.sleep(1)
+            fds_end = len(os.listdir("/proc/%d/fd" % d.proc.pid))
+            if fds_end > fds_start + 4:
+                run.fail("leak", "daemon fds %d before, %d after the run" % (fds_start, fds_end))
     finally:
         elapsed = time.monotonic() - t0
         alive = d.proc.poll() is None
