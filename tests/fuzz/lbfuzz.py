@@ -412,6 +412,8 @@ def sdp_offers(draw):
                                          "nopm", "codec", "lf", "candidate"]), max_size=3))
     text = None
     for op in ops:
+        if not lines and op in ("drop", "dup", "swap"):
+            continue
         if op == "drop":
             del lines[draw(st.integers(0, len(lines) - 1))]
         elif op == "dup":
@@ -783,6 +785,19 @@ def raw_cases(run):
     return cases
 
 
+def wait_fds(pid, limit, timeout=1.0):
+    """The daemon's fd count, once it is at most @limit or @timeout passed."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            n = len(os.listdir("/proc/%d/fd" % pid))
+        except OSError:
+            return 0
+        if n <= limit or time.monotonic() > end:
+            return n
+        time.sleep(0.05)
+
+
 def run_raw(run, case):
     name, item, method, target, headers, body, expected, opts = case
     tcp = opts.get("tcp", False)
@@ -957,7 +972,13 @@ def main():
         gen = Gen(doc, [s.getsockname()[1] for s in run.sinks])
         # Raw cases first, so each failure is pinned on one request, then the generated run.
         for case in raw_cases(run):
+            n0 = len(os.listdir("/proc/%d/fd" % d.proc.pid))
             label, fails = run_raw(run, case)
+            # Each case closes its connection and deletes what it made: a grown fd count is a leak.
+            grown = wait_fds(d.proc.pid, n0) - n0 if not run.crashed else 0
+            if grown > 0:
+                run.fail("leak", "%s: the daemon holds %d more fd(s) after it" % (label, grown))
+                fails = fails + ["leaked %d fd(s)" % grown]
             if fails:
                 failed_cases.append((label, fails))
             if run.crashed:
