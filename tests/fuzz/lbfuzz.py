@@ -194,6 +194,15 @@ class Transport:
 
 # ------------------------------------------------------------ document ----
 
+def _max_bytes(validator, limit, instance, schema):
+    """x-max-bytes: the daemon's string limits count UTF-8 bytes, not characters."""
+    if isinstance(instance, str) and len(instance.encode("utf-8", "surrogatepass")) > limit:
+        yield jsonschema.ValidationError("%r is longer than %d bytes" % (instance[:20], limit))
+
+
+LbValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"x-max-bytes": _max_bytes})
+
+
 class Doc:
     def __init__(self, path):
         with open(path) as f:
@@ -221,7 +230,7 @@ class Doc:
         # The document's components are reachable from the schema through $ref.
         wrapped = dict(schema)
         wrapped["components"] = self.doc["components"]
-        return jsonschema.Draft202012Validator(wrapped, format_checker=jsonschema.FormatChecker())
+        return LbValidator(wrapped, format_checker=jsonschema.FormatChecker())
 
     def match(self, segments):
         """Path templates matching the decoded @segments, in the daemon's order
@@ -721,6 +730,9 @@ def raw_cases(run):
         ("number: +320", "-", "POST", "/api/v1/lobbies", ct, J('{"name":"t","video":{"width":+320}}'), {400}, {}),
         ("number: 2^64", "-", "POST", "/api/v1/lobbies", ct,
          J('{"name":"t","video":{"width":18446744073709551616}}'), {400}, {}),
+        # json-glib saturates the magnitude to 2^64-1 and negates it: the fps becomes 1.
+        ("number: -(2^64+1) (wraps to 1)", "6", "POST", "/api/v1/lobbies", ct,
+         J('{"name":"t","video":{"width":160,"height":120,"fps":-18446744073709551617}}'), {400}, {}),
         ("number: NaN", "-", "POST", "/api/v1/lobbies", ct, J('{"name":"t","video":{"fps":NaN}}'), {400}, {}),
         ("duplicate keys: name", "6", "POST", "/api/v1/lobbies", ct, J('{"name":"a","name":"b"}'), {400}, {}),
         ("duplicate keys: destination.port", "6", "POST", "/api/v1/lobbies/%s/sessions" % L, ct,
