@@ -795,7 +795,7 @@ def raw_cases(run):
     return cases
 
 
-def wait_fds(pid, limit, timeout=1.0):
+def wait_fds(pid, limit, timeout=3.0):
     """The daemon's fd count, once it is at most @limit or @timeout passed."""
     end = time.monotonic() + timeout
     while True:
