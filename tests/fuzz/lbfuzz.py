@@ -845,6 +845,23 @@ def http10_case(run):
     return label, [d for v in run.failures.values() for d in v][fails_before:]
 
 
+def keepalive_case(run):
+    """A keep-alive connection the client closes after its response must be
+    released (issue 9 item 2: connections were never closed)."""
+    label = "[raw] keep-alive connection closed by the client is released (item 2)"
+    pid = run.d.proc.pid
+    before = len(os.listdir("/proc/%d/fd" % pid))
+    fails_before = sum(len(v) for v in run.failures.values())
+    for _ in range(3):
+        data = b"GET /api/v1/status HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        r = run.exchange("GET", "/api/v1/status", raw=data, note="raw: keep-alive, then the client closes")
+        run.check("GET", "/api/v1/status", r, None, note="raw: keep-alive")
+    after = wait_fds(pid, before)
+    if after > before:
+        run.fail("leak", "%s: the daemon holds %d more fd(s) after 3 such connections" % (label, after - before))
+    return label, [d for v in run.failures.values() for d in v][fails_before:]
+
+
 def sse_case(run):
     r = run.exchange("GET", "/api/v1/events?last_event_id=abc", stream=True, note="SSE")
     if r is not None:
@@ -992,9 +1009,10 @@ def main():
             if run.crashed:
                 break
         if not run.crashed:
-            label, fails = http10_case(run)
-            if fails:
-                failed_cases.append((label, fails))
+            for case in (http10_case, keepalive_case):
+                label, fails = case(run)
+                if fails:
+                    failed_cases.append((label, fails))
             sse_case(run)
         sent, seed_value, idle_rounds = 0, args.seed, 0
         while sent < args.requests and not run.crashed and idle_rounds < 3:
