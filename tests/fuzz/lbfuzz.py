@@ -995,6 +995,15 @@ def main():
         fds_start = len(os.listdir("/proc/%d/fd" % d.proc.pid))
         run.setup_fixtures()
         gen = Gen(doc, [s.getsockname()[1] for s in run.sinks])
+        # The fixture lobbies' pipelines open fds as they start: let them settle
+        # so that the per-case fd checks measure the cases.
+        last, end = -1, time.monotonic() + 10
+        while time.monotonic() < end:
+            n = len(os.listdir("/proc/%d/fd" % d.proc.pid))
+            if n == last:
+                break
+            last = n
+            time.sleep(1)
         # Raw cases first, so each failure is pinned on one request, then the generated run.
         for case in raw_cases(run):
             n0 = len(os.listdir("/proc/%d/fd" % d.proc.pid))
