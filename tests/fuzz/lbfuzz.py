@@ -43,6 +43,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
+# Hypothesis keeps a cache (its Unicode tables) in the working directory unless told otherwise.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join("/tmp", "lobbyd-hypothesis-%d" % os.getuid()))
+
 try:
     import hypothesis
     import jsonschema
