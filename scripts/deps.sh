@@ -12,6 +12,8 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools xvfb xterm libx11-dev libxtst-dev)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev chromium x11-utils)
+  # The reliability suite: the fuzzer (run with /usr/bin/python3) and promtool.
+  pkgs+=(python3-hypothesis python3-jsonschema prometheus)
   # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
   # Debian's npm package conflicts with): only ask Debian when npm is absent.
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
@@ -21,6 +23,10 @@ browser_modules() {
   # playwright-core drives Debian's chromium; it comes from the npm registry.
   if [ "${1:-}" = "--test" ] && [ ! -d "$(dirname "$0")/../tests/browser/node_modules/playwright-core" ]; then
     (cd "$(dirname "$0")/../tests/browser" && npm ci --no-audit --no-fund >/dev/null)
+  fi
+  # @redocly/cli lints docs/openapi.json (tests/integration/test_reliability_contract.py).
+  if [ "${1:-}" = "--test" ] && [ ! -d "$(dirname "$0")/../tests/openapi/node_modules/@redocly/cli" ]; then
+    (cd "$(dirname "$0")/../tests/openapi" && npm ci --no-audit --no-fund >/dev/null)
   fi
 }
 

@@ -7,6 +7,7 @@
 #include "lb-json.h"
 #include "lb-lobby.h"
 #include "lb-media-branch.h"
+#include "lb-openapi-resources.h"
 #include "lb-pools.h"
 #include "lb-registry.h"
 #include "lb-session.h"
@@ -373,6 +374,18 @@ get_metrics (LbApi *api, Request *req, LbApiResponse *resp)
   resp->body = g_string_free (out, FALSE);
 }
 
+/* docs/openapi.json, compiled in (src/api/lb-openapi.gresource.xml). */
+static void
+get_openapi (LbApi *api, Request *req, LbApiResponse *resp)
+{
+  g_autoptr (GBytes) doc = g_resource_lookup_data (
+      lb_openapi_get_resource (), "/org/lobbyd/openapi.json", G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  g_assert (doc != NULL);
+  resp->status = 200;
+  resp->content_type = "application/json";
+  resp->body = g_strndup (g_bytes_get_data (doc, NULL), g_bytes_get_size (doc));
+}
+
 static void
 list_lobbies (LbApi *api, Request *req, LbApiResponse *resp)
 {
@@ -572,6 +585,7 @@ static const Route routes[] = {
   { "api/v1/system/gpu-status", { { "GET", get_gpu_status } } },
   { "api/v1/system/hardware", { { "GET", get_hardware } } },
   { "metrics", { { "GET", get_metrics } } },
+  { "api/v1/openapi.json", { { "GET", get_openapi } } },
   { "api/v1/lobbies", { { "GET", list_lobbies }, { "POST", create_lobby } } },
   { "api/v1/lobbies/by-key/{*}", { { "GET", get_lobby_by_key } } },
   { "api/v1/lobbies/{}", { { "GET", get_lobby }, { "DELETE", delete_lobby } } },
@@ -583,6 +597,14 @@ static const Route routes[] = {
   { "api/v1/sessions/{}", { { "GET", get_session }, { "DELETE", delete_session } } },
   { "api/v1/sessions/{}/sdp", { { "GET", get_session_sdp } } },
 };
+
+void
+lb_api_foreach_route (LbApiRouteFunc func, gpointer user_data)
+{
+  for (guint r = 0; r < G_N_ELEMENTS (routes); r++)
+    for (guint m = 0; m < G_N_ELEMENTS (routes[r].methods) && routes[r].methods[m].method; m++)
+      func (routes[r].methods[m].method, routes[r].pattern, user_data);
+}
 
 /* Matches @segments against @pattern, copying captured segments into @req. */
 static gboolean

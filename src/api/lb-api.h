@@ -38,6 +38,12 @@ void lb_api_response_set_error (LbApiResponse *response, const GError *error);
 void lb_api_response_set_error_details (LbApiResponse *response, const GError *error,
                                         JsonObject *details);
 
+/* The route table, for tests that compare it with docs/openapi.json.
+ * @pattern: path segments without the leading '/'; "{}" captures one
+ * segment, a final "{*}" the rest of the path. */
+typedef void (*LbApiRouteFunc) (const char *method, const char *pattern, gpointer user_data);
+void lb_api_foreach_route (LbApiRouteFunc func, gpointer user_data);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbApi, lb_api_free)
 
 G_END_DECLS
