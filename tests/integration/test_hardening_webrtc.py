@@ -193,6 +193,10 @@ class InputFloodTest(unittest.TestCase):
 
     def test_input_flood_does_not_stall_the_api(self):
         d = Daemon()
+        # The app runs as [apps] user (not root): let it reach and write its log.
+        open(os.path.join(d.tmp, "xev.log"), "w").close()
+        os.chmod(os.path.join(d.tmp, "xev.log"), 0o666)
+        os.chmod(d.tmp, 0o711)
         with open(d.config, "a") as f:
             f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n'
                     % os.path.join(d.tmp, "xev.log"))
