@@ -96,7 +96,6 @@ struct _LbDesktop
   /* Started on the first input event; main loop only. After stop, the
    * desktop is freed once the thread is joined (input_done). */
   GThread *input_thread;
-  gboolean input_done;
   InputQueue input;
 };
 
@@ -404,7 +403,7 @@ keysym_for (const char *key)
 }
 
 static void
-apply_event (LbDesktop *self, Display *x, const InputEvent *ev)
+apply_event (Display *x, const InputEvent *ev)
 {
   switch (ev->type)
     {
@@ -454,8 +453,8 @@ input_thread (gpointer user_data)
         g_cond_wait (&q->cond, &q->lock);
       if (q->quit)
         {
-          /* Stop may have come before the fd was published (while
-           * XOpenDisplay ran): the connection is shut down here then. */
+          /* From here on the fd is closed, and may be reused: stop must not
+           * shut it down any more. */
           q->fd = -1;
           g_mutex_unlock (&q->lock);
           break;
@@ -474,21 +473,26 @@ input_thread (gpointer user_data)
             {
               /* Events meanwhile are dropped, not each a new attempt. */
               retry_at = g_get_monotonic_time () + G_USEC_PER_SEC;
-              if (!warned)
+              g_mutex_lock (&q->lock);
+              if (!warned && !q->quit) /* not when the stop killed the server */
                 g_warning ("desktop %s: cannot open the display for input", self->display);
+              g_mutex_unlock (&q->lock);
               warned = TRUE;
             }
           else
             {
               g_mutex_lock (&q->lock);
               q->fd = ConnectionNumber (x);
+              /* Stopped while XOpenDisplay ran: what follows must not wait. */
+              if (q->quit)
+                shutdown (q->fd, SHUT_RDWR);
               g_mutex_unlock (&q->lock);
             }
         }
       /* After an IO error (server gone, or the connection shut down by stop)
        * Xlib calls on the Display return at once. */
       if (x != NULL)
-        apply_event (self, x, &ev);
+        apply_event (x, &ev);
     }
 
   if (x != NULL)
@@ -668,7 +672,7 @@ lb_desktop_wait_all (void)
   for (guint i = 0; i < stopping_desktops->len; i++)
     {
       LbDesktop *self = g_ptr_array_index (stopping_desktops, i);
-      g_warning ("desktop %s: children still running at exit", self->display);
+      g_warning ("desktop %s: children or input thread still running at exit", self->display);
     }
   g_clear_pointer (&stopping_desktops, g_ptr_array_unref);
 }
