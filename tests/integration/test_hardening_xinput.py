@@ -232,6 +232,39 @@ class StoppedXServerInputTest(unittest.TestCase):
         # The X server was killed with its lobby, stopped or not.
         self.assertTrue(wait_until(lambda: not alive(self.xvfb), timeout=5))
 
+    def test_exit_with_input_to_a_stopped_x_server(self):
+        # lobbyd's own stop (SIGTERM) with an input thread blocked on the
+        # stopped server: it exits cleanly and in time.
+        lobby = self.d.request("POST", "/api/v1/lobbies", {
+            "name": "stopped-x", "source": {"type": "x11-app", "app": "recorder"},
+            "video": {"width": 640, "height": 480, "fps": 10}}).json
+        url = "http://127.0.0.1:%d/view/%s?control=1#token=%s" % (self.d.tcp_port, lobby["id"], self.d.token)
+        self.viewer = InputViewer(url)
+        self.viewer.next_line()
+        self.viewer.send(40, 100)
+        self.viewer.next_line()
+        self.assertTrue(wait_until(lambda: self.key_presses() >= 4, timeout=10), "input did not reach the app")
+        self.xvfb = read_lock_pid(lobby["display"])
+        os.kill(self.xvfb, signal.SIGSTOP)
+        self.viewer.send(400, self.RATE)
+        self.viewer.next_line(timeout=60)
+        time.sleep(0.5)
+        had_thread = INPUT_THREAD in threads(self.d.proc.pid)
+        t0 = time.monotonic()
+        try:
+            rc = self.d.stop(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail("lobbyd did not exit within 10 s of SIGTERM while an X server was stopped")
+        exit_s = time.monotonic() - t0
+        print("\n  Xvfb stopped, input thread blocked: lobbyd exited with %d after %.0f ms" % (rc, exit_s * 1000))
+        self.assertEqual(rc, 0, self.d.read_log())
+        self.assertLess(exit_s, 5.0)
+        with open(os.path.join(self.d.tmp, "lobbyd.log"), errors="replace") as f:
+            log = f.read()
+        self.assertIn("the X server is not taking input", log)
+        self.assertNotIn("still running at exit", log)
+        self.assertTrue(had_thread)
+
     def test_first_input_to_a_stopped_x_server(self):
         # The connection is opened (and the keyboard map asked for) only now.
         self.stopped_x_server(warm=False)
