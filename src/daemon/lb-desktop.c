@@ -94,12 +94,13 @@ struct _LbDesktop
   gboolean stopping, reported;
   guint width, height;
   /* Started on the first input event; main loop only. After stop, the
-   * desktop is freed once the thread is joined (input_done). */
+   * desktop is freed once the thread is joined (on_input_thread_exit). */
   GThread *input_thread;
   InputQueue input;
 };
 
-/* Stopped desktops whose children are not reaped yet. Main thread only. */
+/* Stopped desktops whose children are not reaped (or input thread not joined)
+ * yet. Main thread only. */
 static GPtrArray *stopping_desktops;
 
 static void
