@@ -1,4 +1,14 @@
-/* lb-desktop.c — Xvfb + one app, with child watches. */
+/* lb-desktop.c — Xvfb + one app, with child watches, and viewer input on a
+ * thread of its own.
+ *
+ * Viewer input never makes an X call on the main loop: opening the display,
+ * XKeysymToKeycode (a round trip for the keyboard map) and every flush can
+ * block for as long as the X server does not read, and a stopped or slow
+ * Xvfb would stall the whole daemon. Events go through a bounded queue to an
+ * input thread that owns its own Display (each thread its own Display: no
+ * Xlib object is shared between threads). The thread is started on the first
+ * event and joined from the main loop once it has exited, so the desktop,
+ * which the thread uses, is freed only after that. */
 #define G_LOG_DOMAIN "lobbyd-desktop"
 #include "lb-desktop.h"
 #include "lb-error.h"
@@ -22,6 +32,10 @@
 #define XVFB_START_TIMEOUT_US (5 * G_USEC_PER_SEC)
 /* How long an app has between SIGTERM and SIGKILL when its lobby goes. */
 #define APP_GRACE_MS 2000
+/* Input events waiting for the X server; more are dropped (and counted). At
+ * the per-viewer rate limit this is about a second of input. */
+#define INPUT_QUEUE_MAX 256
+#define INPUT_KEY_MAX 32
 
 /* Who the app and its X server run as; resolved in the parent because only
  * async-signal-safe calls may run between fork and exec. */
@@ -33,6 +47,39 @@ typedef struct
   gid_t groups[64];
   int n_groups;
 } ChildSetup;
+
+typedef enum
+{
+  INPUT_MOVE,
+  INPUT_BUTTON,
+  INPUT_KEY,
+} InputType;
+
+/* One parsed viewer event; the keysym is looked up on the input thread. */
+typedef struct
+{
+  InputType type;
+  gboolean down;
+  int x, y;
+  guint button;
+  char key[INPUT_KEY_MAX];
+} InputEvent;
+
+/* Shared between the main loop and the input thread, under @lock. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  InputEvent queue[INPUT_QUEUE_MAX];
+  guint head, len;
+  gboolean quit;
+  /* The thread's X connection while it is open, else -1: the main loop shuts
+   * it down to wake the thread from a blocked Xlib call. The thread sets it
+   * back to -1 under the lock before it closes the fd, so the main loop never
+   * touches an fd number that may have been reused. */
+  int fd;
+  guint64 dropped;
+} InputQueue;
 
 struct _LbDesktop
 {
@@ -46,15 +93,21 @@ struct _LbDesktop
   gpointer user_data;
   gboolean stopping, reported;
   guint width, height;
-  Display *x; /* input connection, opened on first use */
+  /* Started on the first input event; main loop only. After stop, the
+   * desktop is freed once the thread is joined (on_input_thread_exit). */
+  GThread *input_thread;
+  InputQueue input;
 };
 
-/* Stopped desktops whose children are not reaped yet. Main thread only. */
+/* Stopped desktops whose children are not reaped (or input thread not joined)
+ * yet. Main thread only. */
 static GPtrArray *stopping_desktops;
 
 static void
 desktop_free (LbDesktop *self)
 {
+  g_mutex_clear (&self->input.lock);
+  g_cond_clear (&self->input.cond);
   g_free (self->display);
   g_free (self);
 }
@@ -62,7 +115,8 @@ desktop_free (LbDesktop *self)
 static void
 maybe_free (LbDesktop *self)
 {
-  if (!self->stopping || self->xvfb != 0 || self->app != 0 || self->kill_timer != 0)
+  if (!self->stopping || self->xvfb != 0 || self->app != 0 || self->kill_timer != 0
+      || self->input_thread != NULL)
     return;
   g_ptr_array_remove_fast (stopping_desktops, self);
   desktop_free (self);
@@ -259,6 +313,9 @@ lb_desktop_start (guint width, guint height, const char *const *argv, const char
   self->user_data = user_data;
   self->width = width;
   self->height = height;
+  g_mutex_init (&self->input.lock);
+  g_cond_init (&self->input.cond);
+  self->input.fd = -1;
   if (!resolve_user (user, allow_root, &cs, &env, error))
     return NULL;
   /* An X server that is not root cannot create the socket directory with
@@ -346,46 +403,192 @@ keysym_for (const char *key)
   return XStringToKeysym (key);
 }
 
+static void
+apply_event (Display *x, const InputEvent *ev)
+{
+  switch (ev->type)
+    {
+    case INPUT_MOVE:
+      XTestFakeMotionEvent (x, -1, ev->x, ev->y, CurrentTime);
+      break;
+    case INPUT_BUTTON:
+      XTestFakeButtonEvent (x, ev->button, ev->down, CurrentTime);
+      break;
+    case INPUT_KEY:
+      {
+        KeyCode code = XKeysymToKeycode (x, keysym_for (ev->key));
+        if (code != 0)
+          XTestFakeKeyEvent (x, code, ev->down, CurrentTime);
+        break;
+      }
+    }
+  XFlush (x);
+}
+
+/* Joins the input thread that has just exited (it queued this as its last
+ * act), then lets the desktop go if nothing else holds it. */
+static gboolean
+on_input_thread_exit (gpointer user_data)
+{
+  LbDesktop *self = user_data;
+  g_thread_join (g_steal_pointer (&self->input_thread));
+  maybe_free (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+input_thread (gpointer user_data)
+{
+  LbDesktop *self = user_data;
+  InputQueue *q = &self->input;
+  Display *x = NULL;
+  gint64 retry_at = 0;
+  gboolean warned = FALSE;
+
+  for (;;)
+    {
+      InputEvent ev;
+
+      g_mutex_lock (&q->lock);
+      while (q->len == 0 && !q->quit)
+        g_cond_wait (&q->cond, &q->lock);
+      if (q->quit)
+        {
+          /* From here on the fd is closed, and may be reused: stop must not
+           * shut it down any more. */
+          q->fd = -1;
+          g_mutex_unlock (&q->lock);
+          break;
+        }
+      ev = q->queue[q->head];
+      q->head = (q->head + 1) % INPUT_QUEUE_MAX;
+      q->len--;
+      g_mutex_unlock (&q->lock);
+
+      if (x == NULL && g_get_monotonic_time () >= retry_at)
+        {
+          /* Blocks until the server answers; a stopped server is SIGKILLed by
+           * lb_desktop_stop(), which ends the wait. */
+          x = XOpenDisplay (self->display);
+          if (x == NULL)
+            {
+              /* Events meanwhile are dropped, not each a new attempt. */
+              retry_at = g_get_monotonic_time () + G_USEC_PER_SEC;
+              g_mutex_lock (&q->lock);
+              if (!warned && !q->quit) /* not when the stop killed the server */
+                g_warning ("desktop %s: cannot open the display for input", self->display);
+              g_mutex_unlock (&q->lock);
+              warned = TRUE;
+            }
+          else
+            {
+              g_mutex_lock (&q->lock);
+              q->fd = ConnectionNumber (x);
+              /* Stopped while XOpenDisplay ran: what follows must not wait. */
+              if (q->quit)
+                shutdown (q->fd, SHUT_RDWR);
+              g_mutex_unlock (&q->lock);
+            }
+        }
+      /* After an IO error (server gone, or the connection shut down by stop)
+       * Xlib calls on the Display return at once. */
+      if (x != NULL)
+        apply_event (x, &ev);
+    }
+
+  if (x != NULL)
+    {
+      /* Nothing queued matters any more: with the socket shut down,
+       * XCloseDisplay cannot wait for a server that does not read. */
+      shutdown (ConnectionNumber (x), SHUT_RDWR);
+      XCloseDisplay (x);
+    }
+  /* The last use of @self here: the main loop joins this thread before it
+   * can free the desktop. */
+  g_idle_add (on_input_thread_exit, self);
+  return NULL;
+}
+
+/* Main loop: queues @ev for the input thread (started on first use); drops
+ * it when the X server is too far behind. */
+static void
+queue_event (LbDesktop *self, const InputEvent *ev)
+{
+  InputQueue *q = &self->input;
+  gboolean dropped = FALSE;
+  guint64 n_dropped = 0;
+
+  if (self->input_thread == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      self->input_thread = g_thread_try_new ("lb-xinput", input_thread, self, &error);
+      if (self->input_thread == NULL)
+        {
+          g_warning ("desktop %s: no input thread: %s", self->display, error->message);
+          return;
+        }
+    }
+  g_mutex_lock (&q->lock);
+  if (q->len < INPUT_QUEUE_MAX)
+    {
+      q->queue[(q->head + q->len) % INPUT_QUEUE_MAX] = *ev;
+      q->len++;
+      g_cond_signal (&q->cond);
+    }
+  else
+    {
+      dropped = TRUE;
+      n_dropped = ++q->dropped;
+    }
+  g_mutex_unlock (&q->lock);
+  /* The first drop, then every 1,000th. */
+  if (dropped && n_dropped % 1000 == 1)
+    g_warning ("desktop %s: the X server is not taking input, %" G_GUINT64_FORMAT " events dropped",
+               self->display, n_dropped);
+}
+
 void
 lb_desktop_input (LbDesktop *self, const char *text)
 {
+  InputEvent ev = { 0 };
+
+  if (self->reported || self->stopping)
+    return; /* the X server or the app is gone */
   g_autoptr (JsonNode) node = json_from_string (text, NULL);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
     return;
   JsonObject *o = json_node_get_object (node);
   const char *t = json_object_get_string_member_with_default (o, "t", "");
 
-  if (self->reported)
-    return; /* the X server or the app is gone */
-
-  if (self->x == NULL && (self->x = XOpenDisplay (self->display)) == NULL)
-    {
-      g_warning ("desktop %s: cannot open the display for input", self->display);
-      return;
-    }
   if (g_str_equal (t, "move"))
     {
       double x = CLAMP (json_object_get_double_member_with_default (o, "x", 0), 0.0, 1.0);
       double y = CLAMP (json_object_get_double_member_with_default (o, "y", 0), 0.0, 1.0);
-      XTestFakeMotionEvent (self->x, -1, (int)(x * (self->width - 1)),
-                            (int)(y * (self->height - 1)), CurrentTime);
+      ev.type = INPUT_MOVE;
+      ev.x = (int)(x * (self->width - 1));
+      ev.y = (int)(y * (self->height - 1));
     }
   else if (g_str_equal (t, "down") || g_str_equal (t, "up"))
     {
       gint64 b = json_object_get_int_member_with_default (o, "b", 1);
-      if (b >= 1 && b <= 5)
-        XTestFakeButtonEvent (self->x, (unsigned)b, g_str_equal (t, "down"), CurrentTime);
+      if (b < 1 || b > 5)
+        return;
+      ev.type = INPUT_BUTTON;
+      ev.button = (guint)b;
+      ev.down = g_str_equal (t, "down");
     }
   else if (g_str_equal (t, "key"))
     {
       const char *key = json_object_get_string_member_with_default (o, "k", "");
-      KeyCode code = *key ? XKeysymToKeycode (self->x, keysym_for (key)) : 0;
-      if (code != 0)
-        XTestFakeKeyEvent (self->x, code,
-                           json_object_get_boolean_member_with_default (o, "down", TRUE),
-                           CurrentTime);
+      /* Longer names are no KeyboardEvent.key an X keysym exists for. */
+      if (*key == '\0' || g_strlcpy (ev.key, key, sizeof ev.key) >= sizeof ev.key)
+        return;
+      ev.type = INPUT_KEY;
+      ev.down = json_object_get_boolean_member_with_default (o, "down", TRUE);
     }
-  XFlush (self->x);
+  else
+    return;
+  queue_event (self, &ev);
 }
 
 const char *
@@ -417,13 +620,22 @@ lb_desktop_stop (LbDesktop *self)
    * blocked on it, and the capture pipeline can only stop once it is gone. */
   if (self->xvfb != 0)
     kill (self->xvfb, SIGKILL);
-  if (self->x != NULL)
+  if (self->input_thread != NULL)
     {
-      /* XCloseDisplay syncs with the server; with the socket shut down it
-       * cannot wait for a stopped one. */
-      shutdown (ConnectionNumber (self->x), SHUT_RDWR);
-      XCloseDisplay (self->x);
-      self->x = NULL;
+      /* Never joined here: the thread may be blocked inside Xlib on a server
+       * that does not read. Shutting its socket down makes that call fail at
+       * once (an IO error that lb-xlib.c turns into a return); the thread
+       * then exits and the main loop joins it (on_input_thread_exit). Before
+       * the connection is open, the SIGKILL above ends XOpenDisplay's wait. */
+      g_mutex_lock (&self->input.lock);
+      self->input.quit = TRUE;
+      if (self->input.fd >= 0)
+        shutdown (self->input.fd, SHUT_RDWR);
+      if (self->input.dropped > 0)
+        g_info ("desktop %s: %" G_GUINT64_FORMAT " input events were dropped", self->display,
+                self->input.dropped);
+      g_cond_signal (&self->input.cond);
+      g_mutex_unlock (&self->input.lock);
     }
   if (self->app_group != 0)
     {
@@ -461,7 +673,7 @@ lb_desktop_wait_all (void)
   for (guint i = 0; i < stopping_desktops->len; i++)
     {
       LbDesktop *self = g_ptr_array_index (stopping_desktops, i);
-      g_warning ("desktop %s: children still running at exit", self->display);
+      g_warning ("desktop %s: children or input thread still running at exit", self->display);
     }
   g_clear_pointer (&stopping_desktops, g_ptr_array_unref);
 }

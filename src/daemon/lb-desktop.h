@@ -19,14 +19,17 @@ LbDesktop *lb_desktop_start (guint width, guint height, const char *const *argv,
                              GError **error);
 /* ":99" */
 const char *lb_desktop_get_display (LbDesktop *desktop);
-/* Injects one input event from a viewer (XTest), e.g.
+/* Queues one input event from a viewer, e.g.
  * {"t":"move","x":0.5,"y":0.25} (x, y: 0..1 of the screen),
  * {"t":"down"|"up","b":1} (mouse button), {"t":"key","k":"a","down":true}
- * (KeyboardEvent.key). Malformed events are ignored (logged). */
+ * (KeyboardEvent.key). Never blocks: the desktop's input thread injects it
+ * (XTest); malformed events, and events beyond 256 the X server has not
+ * taken yet, are dropped. */
 void lb_desktop_input (LbDesktop *desktop, const char *json);
 /* Stops the desktop without waiting: the X server is killed at once, the
  * app's process group gets SIGTERM (+SIGCONT) and SIGKILL after a grace
- * period; child watches reap them and the desktop is freed after that. No
+ * period, the input thread is woken to exit; child watches reap the children,
+ * the main loop joins the thread, and the desktop is freed after that. No
  * callback runs once this is called. */
 void lb_desktop_stop (LbDesktop *desktop);
 /* At exit, after the last lb_desktop_stop(): runs the main context until every

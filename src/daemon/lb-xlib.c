@@ -27,6 +27,7 @@
 
 #include <X11/Xlib.h>
 #include <dlfcn.h>
+#include <signal.h>
 
 static int
 on_io_error (Display *dpy)
@@ -47,6 +48,11 @@ void
 lb_xlib_init (void)
 {
   XSetIOErrorHandler (on_io_error);
+  /* Xlib writes with writev(): a write to a server that is gone, or to a
+   * connection lobbyd shut down to wake a blocked input thread, must fail
+   * with EPIPE (an IO error, handled above), not kill the process. GIO
+   * ignores SIGPIPE too, but only once its first socket is made. */
+  signal (SIGPIPE, SIG_IGN);
 }
 
 typedef Display *(*OpenDisplayFunc) (const char *name);

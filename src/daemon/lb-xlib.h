@@ -11,7 +11,7 @@
 G_BEGIN_DECLS
 
 /* Call first in main(), before any other Xlib or GStreamer call: installs an
- * IO error handler that logs and returns. Every
+ * IO error handler that logs and returns, and ignores SIGPIPE. Every
  * Display opened afterwards, by lobbyd or by a GStreamer element, gets an IO
  * error exit handler that returns instead of exiting. */
 void lb_xlib_init (void);
