@@ -5,7 +5,6 @@
 #include "lb-build-config.h"
 #include "lb-error.h"
 #include "lb-events.h"
-#include "lb-soup-compat.h"
 
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
@@ -387,7 +386,6 @@ lb_http_server_new (LbApi *api, LbEvents *events, const char *web_dir, const cha
   self->token = g_strdup (token);
   self->max_body_bytes = max_body_bytes;
   self->soup = soup_server_new ("server-header", "lobbyd/" LB_VERSION, NULL);
-  lb_soup_compat_apply (self->soup);
   soup_server_add_early_handler (self->soup, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->soup, NULL, handler, self, NULL);
 
