@@ -10,6 +10,7 @@
 #include "lb-http-server.h"
 #include "lb-lobby.h"
 #include "lb-memory.h"
+#include "lb-webrtc-ice.h"
 #include "lb-registry.h"
 #include "lb-session.h"
 #include "lb-spec.h"
@@ -149,6 +150,7 @@ main (int argc, char **argv)
       return 0;
     }
 
+  lb_webrtc_ice_init ();
   g_autoptr (LbConfig) config = lb_config_new_default ();
   if (config_path != NULL && !lb_config_load_file (config, config_path, &error))
     {

@@ -10,7 +10,6 @@
 #include <gst/video/video.h>
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,39 +227,6 @@ fail:
   return FALSE;
 }
 
-/* libnice starts UPnP IGD discovery for every agent by default: a thread,
- * a GUPnP context manager and SSDP multicast on every network interface
- * per viewer, to open router ports a server has no use for, and about
- * 100 KB of it is never freed when the agent goes (bench/soak). webrtcbin
- * does not expose its NiceAgent, but "upnp" is a construct property: with
- * its default turned off, every agent is created without it. */
-static gpointer
-disable_nice_upnp (gpointer data)
-{
-  /* libnice comes with the webrtc plugin; it is never linked in. */
-  GstElementFactory *factory = gst_element_factory_find ("webrtcbin");
-  if (factory != NULL)
-    {
-      GstPluginFeature *loaded = gst_plugin_feature_load (GST_PLUGIN_FEATURE (factory));
-      g_clear_object (&loaded);
-      gst_object_unref (factory);
-    }
-  void *nice = dlopen ("libnice.so.10", RTLD_LAZY | RTLD_NOLOAD);
-  if (nice == NULL)
-    return NULL;
-  GType (*agent_get_type) (void) = (GType (*) (void))dlsym (nice, "nice_agent_get_type");
-  if (agent_get_type != NULL)
-    {
-      /* The class stays referenced: its property specs must stay as set. */
-      GObjectClass *klass = g_type_class_ref (agent_get_type ());
-      GParamSpec *upnp = g_object_class_find_property (klass, "upnp");
-      if (upnp != NULL && G_IS_PARAM_SPEC_BOOLEAN (upnp) && (upnp->flags & G_PARAM_CONSTRUCT) != 0)
-        G_PARAM_SPEC_BOOLEAN (upnp)->default_value = FALSE;
-    }
-  dlclose (nice);
-  return NULL;
-}
-
 LbOutputWebrtc *
 lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
                       const char *stun_server, LbWebrtcInputFunc on_input, gpointer input_data,
@@ -274,9 +240,6 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
     { "capsfilter", NULL },
     { "webrtcbin", "webrtc" },
   };
-
-  static GOnce upnp_once = G_ONCE_INIT;
-  g_once (&upnp_once, disable_nice_upnp, NULL);
 
   int pt = lb_webrtc_offer_h264_payload (offer, error);
   if (pt < 0 || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
@@ -365,11 +328,9 @@ lb_output_webrtc_get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, g
     return FALSE;
   /* Buffers carry running time (live source), and the payloader stamps
    * offset + running time at 90 kHz: running time 0 happened this long ago. */
-  GstElement *pipeline
-      = GST_ELEMENT (gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (self->branch))));
+  GstElement *pipeline = GST_ELEMENT (gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (self->branch))));
   g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
-  GstClockTime running
-      = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
+  GstClockTime running = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
   gst_object_unref (pipeline);
   if (clock == NULL)
     return FALSE;
