@@ -16,7 +16,6 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <stdlib.h>
 
 /* Blocks from this size up are mmapped: raw frames and encoder buffers,
  * not the many small objects of a pipeline. glibc's own initial value. */
