@@ -4,9 +4,10 @@ same sampling): WHEP viewers without a browser (a Chromium-style text offer;
 lobbyd answers without the peer connecting) and RTP sessions, after a
 warm-up, with RSS sampled once the daemon is quiet.
 
-Before the fixes a WHEP join/leave kept ~100-300 KB (libnice's per-agent UPnP
-discovery never freed, glibc arenas keeping what the media threads freed) and
-every request kept its connection (libsoup 3.2 keep-alive)."""
+Before the fixes a WHEP join/leave kept 60-90 KB of RSS per cycle with no
+plateau (glibc arenas keeping what the media threads freed; lb-memory) and
+every request kept its connection and descriptor (libsoup 3.2 keep-alive;
+lb-http-server)."""
 import importlib.machinery
 import os
 import time
