@@ -10,6 +10,8 @@
 #include "lb-pools.h"
 #include "lb-http-server.h"
 #include "lb-lobby.h"
+#include "lb-memory.h"
+#include "lb-webrtc-ice.h"
 #include "lb-registry.h"
 #include "lb-session.h"
 #include "lb-spec.h"
@@ -127,6 +129,7 @@ main (int argc, char **argv)
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
+  lb_memory_init ();
   g_autoptr (GOptionContext) ctx = g_option_context_new ("— lobbyd streaming daemon");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
@@ -153,6 +156,7 @@ main (int argc, char **argv)
       return 0;
     }
 
+  lb_webrtc_ice_init ();
   g_autoptr (LbConfig) config = lb_config_new_default ();
   if (config_path != NULL && !lb_config_load_file (config, config_path, &error))
     {

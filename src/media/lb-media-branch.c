@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-media-branch.h"
 #include "lb-error.h"
+#include "lb-memory.h"
 
 struct _LbBranch
 {
@@ -239,12 +240,14 @@ lb_branch_detach (LbBranch *branch)
   g_mutex_clear (&branch->lock);
   g_cond_clear (&branch->cond);
   g_free (branch);
+  lb_memory_release_soon ();
 }
 
 static void
 pipeline_finalized (gpointer data, GObject *where_the_object_was)
 {
   g_atomic_int_dec_and_test (&live_pipelines);
+  lb_memory_release_soon ();
 }
 
 void
