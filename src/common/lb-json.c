@@ -183,6 +183,16 @@ strict_number (Strict *s)
 
 static gboolean strict_value (Strict *s);
 
+/* Steps over @c when it comes next. */
+static gboolean
+strict_eat (Strict *s, char c)
+{
+  if (s->p >= s->end || *s->p != c)
+    return FALSE;
+  s->p++;
+  return TRUE;
+}
+
 static gboolean
 strict_object (Strict *s)
 {
@@ -190,11 +200,8 @@ strict_object (Strict *s)
 
   s->p++;
   skip_ws (s);
-  if (s->p < s->end && *s->p == '}')
-    {
-      s->p++;
-      return TRUE;
-    }
+  if (strict_eat (s, '}'))
+    return TRUE;
   for (;;)
     {
       skip_ws (s);
@@ -212,23 +219,15 @@ strict_object (Strict *s)
         }
       g_hash_table_add (keys, g_string_free (g_steal_pointer (&key), FALSE));
       skip_ws (s);
-      if (s->p >= s->end || *s->p != ':')
+      if (!strict_eat (s, ':'))
         return strict_fail (s, "expected ':'");
-      s->p++;
       if (!strict_value (s))
         return FALSE;
       skip_ws (s);
-      if (s->p < s->end && *s->p == ',')
-        {
-          s->p++;
-          continue;
-        }
-      if (s->p < s->end && *s->p == '}')
-        {
-          s->p++;
-          return TRUE;
-        }
-      return strict_fail (s, "expected ',' or '}'");
+      if (strict_eat (s, '}'))
+        return TRUE;
+      if (!strict_eat (s, ','))
+        return strict_fail (s, "expected ',' or '}'");
     }
 }
 
@@ -237,27 +236,17 @@ strict_array (Strict *s)
 {
   s->p++;
   skip_ws (s);
-  if (s->p < s->end && *s->p == ']')
-    {
-      s->p++;
-      return TRUE;
-    }
+  if (strict_eat (s, ']'))
+    return TRUE;
   for (;;)
     {
       if (!strict_value (s))
         return FALSE;
       skip_ws (s);
-      if (s->p < s->end && *s->p == ',')
-        {
-          s->p++;
-          continue;
-        }
-      if (s->p < s->end && *s->p == ']')
-        {
-          s->p++;
-          return TRUE;
-        }
-      return strict_fail (s, "expected ',' or ']'");
+      if (strict_eat (s, ']'))
+        return TRUE;
+      if (!strict_eat (s, ','))
+        return strict_fail (s, "expected ',' or ']'");
     }
 }
 

@@ -2,7 +2,7 @@
 // this script makes lobbyd fall back to software and upgrade back (the
 // caller configures a TEST DOUBLE hardware pool with one slot). Prints JSON.
 //   node dashboard-check.mjs BASE_URL TOKEN LOBBY_ID RTP_PORT_1 RTP_PORT_2 SCREENSHOT_DIR
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [base, token, lobby, port1, port2, shots] = process.argv.slice(2);
 const headers = { Authorization: "Bearer " + token, "Content-Type": "application/json" };
@@ -11,11 +11,7 @@ const join = async (port) => {
     body: JSON.stringify({ transport: "rtp", destination: { host: "127.0.0.1", port: Number(port) } }) });
   return r.json();
 };
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch({ viewer: false });
 const out = {};
 const bannerVisible = () => !document.getElementById("banner").classList.contains("hidden");
 try {

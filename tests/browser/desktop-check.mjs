@@ -2,21 +2,15 @@
 // video and report when the input channel was open. The caller checks what
 // reached the X app. Prints JSON.
 //   node desktop-check.mjs VIEWER_URL TEXT
-import { chromium } from "playwright-core";
+import { launch, whenViewerReady } from "./launch.mjs";
 
 const [url, text] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch();
 const out = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(url);
-  await page.waitForFunction(() => window.lobbydViewer && window.lobbydViewer.framesDecoded > 5 &&
-    window.lobbydViewer.input && window.lobbydViewer.input.readyState === "open", null, { timeout: 20000 });
+  await whenViewerReady(page, 20000);
   const box = await page.locator("#video").boundingBox();
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   await page.keyboard.type(text, { delay: 30 });

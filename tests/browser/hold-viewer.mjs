@@ -3,21 +3,15 @@
 // browser) or have it flood the input data channel. Prints one JSON line once
 // the viewer plays (with the chromium pid), then another after each action.
 //   node hold-viewer.mjs VIEWER_URL [FLOOD_COUNT [PAD_BYTES]]
-import { chromium } from "playwright-core";
+import { launch, whenViewerReady } from "./launch.mjs";
 
 const [url, flood, pad] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch();
 const out = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   await page.goto(url);
-  await page.waitForFunction(() => window.lobbydViewer && window.lobbydViewer.framesDecoded > 5 &&
-    window.lobbydViewer.input && window.lobbydViewer.input.readyState === "open", null, { timeout: 30000 });
+  await whenViewerReady(page, 30000);
   out.session = await page.evaluate(() => window.lobbydViewer.sessionId);
   out.ready = true;
   console.log(JSON.stringify(out));

@@ -7,21 +7,15 @@
 //                  every 10th event; prints {"sent": N} when the data
 //                  channel has passed them all on.
 //   node input-viewer.mjs VIEWER_URL
-import { chromium } from "playwright-core";
+import { launch, whenViewerReady } from "./launch.mjs";
 import * as readline from "node:readline";
 
 const [url] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-features=WebRtcHideLocalIpsWithMdns", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   await page.goto(url);
-  await page.waitForFunction(() => window.lobbydViewer && window.lobbydViewer.framesDecoded > 5 &&
-    window.lobbydViewer.input && window.lobbydViewer.input.readyState === "open", null, { timeout: 30000 });
+  await whenViewerReady(page, 30000);
   const session = await page.evaluate(() => window.lobbydViewer.sessionId);
   console.log(JSON.stringify({ ready: true, session }));
   for await (const line of readline.createInterface({ input: process.stdin })) {

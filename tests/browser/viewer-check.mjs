@@ -2,17 +2,10 @@
 // prints one JSON object with what the browser saw. Used by
 // tests/integration/test_browser.py, which makes the assertions.
 //   node viewer-check.mjs URL SCREENSHOT_PATH
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const [url, shot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    // Host candidates as real addresses: lobbyd cannot resolve mDNS .local names.
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch();
 const out = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

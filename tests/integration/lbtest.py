@@ -1,18 +1,23 @@
 """Shared helpers for lobbyd integration tests: start the real daemon on a
-temporary state dir and socket, talk HTTP to it over the socket (or TCP), and
-receive/decode its RTP with ffmpeg. Nothing here replaces a lobbyd component."""
+temporary state dir and socket, talk HTTP to it over the socket (or TCP),
+receive/decode its RTP with ffmpeg, drive the browser scripts of
+tests/browser/, and watch the processes a desktop lobby starts. Nothing here
+replaces a lobbyd component."""
 import http.client
 import json
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 
 
 def binary(name):
@@ -355,3 +360,116 @@ class RtpReceiver:
         self.running = False
         self.thread.join()
         self.sock.close()
+
+
+def have_browser():
+    """Debian's chromium, node and tests/browser/node_modules (scripts/deps.sh --test)."""
+    return (os.path.exists("/usr/bin/chromium") and shutil.which("node")
+            and os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")))
+
+
+class BrowserScript:
+    """A tests/browser/ script under node, in a session of its own, that prints
+    JSON lines (one with "error" when it fails)."""
+
+    def __init__(self, script, *args, stdin=False):
+        self.proc = subprocess.Popen(["node", os.path.join(BROWSER_DIR, script)] + list(args),
+                                     stdin=subprocess.PIPE if stdin else None, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, cwd=BROWSER_DIR, start_new_session=True)
+
+    def next_line(self, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if r:
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                if line.startswith("{"):
+                    out = json.loads(line)
+                    if "error" in out:
+                        raise AssertionError("viewer: %s" % out)
+                    return out
+        raise AssertionError("viewer printed nothing: %s" % self.proc.stderr.read()[-2000:]
+                             if self.proc.poll() is not None else "viewer timed out")
+
+    def kill9(self):
+        """SIGKILL to the script's process group."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.proc.wait(10)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.kill9()
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if f is None:
+                continue
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+def xev_recorder(daemon):
+    """Configures the [apps] entry "recorder" of @daemon (before its start):
+    xev in a window covering a 640x480 screen, logging every event it gets.
+    Returns the path of that log."""
+    log = os.path.join(daemon.tmp, "xev.log")
+    # The app runs as [apps] user (not root): let it reach and write its log.
+    open(log, "w").close()
+    os.chmod(log, 0o666)
+    os.chmod(daemon.tmp, 0o711)
+    with open(daemon.config, "a") as f:
+        f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n' % log)
+    return log
+
+
+def read_lock_pid(display):
+    """The pid in the lock file of X @display (":N"), None without one."""
+    try:
+        with open("/tmp/.X%s-lock" % display[1:]) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid):
+    """True while @pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+class ApiLatency(threading.Thread):
+    """Worst GET /api/v1/status latency on the unix socket while running, one
+    request every @interval seconds."""
+
+    def __init__(self, daemon, interval=0.05):
+        super().__init__(daemon=True)
+        self.d = daemon
+        self.interval = interval
+        self.running = True
+        self.worst = 0.0
+        self.count = 0
+
+    def run(self):
+        while self.running:
+            t = time.monotonic()
+            try:
+                self.d.request("GET", "/api/v1/status", timeout=60)
+            except OSError:
+                pass
+            self.worst = max(self.worst, time.monotonic() - t)
+            self.count += 1
+            time.sleep(self.interval)
+
+    def stop(self):
+        self.running = False
+        self.join(70)
+        return self.worst

@@ -8,15 +8,9 @@ import shutil
 import subprocess
 import unittest
 
-from lbtest import ROOT, DaemonTest
+from lbtest import BROWSER_DIR, ROOT, DaemonTest, have_browser, xev_recorder
 
-BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 ARTIFACTS = os.path.join(ROOT, "artifacts", "screenshots")
-
-
-def have_browser():
-    return (os.path.exists("/usr/bin/chromium") and shutil.which("node")
-            and os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")))
 
 
 def run_check(url, shot):
@@ -109,14 +103,7 @@ class DesktopInputTest(unittest.TestCase):
     def test_control_viewer_input_reaches_the_app_and_watch_only_does_not(self):
         from lbtest import Daemon
         d = Daemon()
-        log = os.path.join(d.tmp, "xev.log")
-        # The app runs as [apps] user (not root): let it reach and write its log.
-        open(log, "w").close()
-        os.chmod(log, 0o666)
-        os.chmod(d.tmp, 0o711)
-        # The test app: xev in a window covering the screen, logging every event it gets.
-        with open(d.config, "a") as f:
-            f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n' % log)
+        log = xev_recorder(d)
         d.start()
         try:
             lobby = d.request("POST", "/api/v1/lobbies", {

@@ -11,18 +11,11 @@ import threading
 import time
 import unittest
 
-from lbtest import Daemon, DaemonTest, EventStream, decode_rtp, free_port, wait_until
+from lbtest import (ApiLatency, Daemon, DaemonTest, EventStream, alive, decode_rtp, free_port, read_lock_pid,
+                    wait_until)
 
 HAVE_X = shutil.which("Xvfb") and shutil.which("xterm")
 TEST_USER = "lobbyd-test-app"
-
-
-def read_lock_pid(display):
-    try:
-        with open("/tmp/.X%s-lock" % display[1:]) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def children(pid):
@@ -40,16 +33,6 @@ def children(pid):
         if int(fields[1]) == pid:
             out.append(int(d))
     return out
-
-
-def alive(pid):
-    """True while @pid exists and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def environ(pid):
@@ -193,31 +176,6 @@ class XServerDeathTest(DesktopFaultBase):
         finally:
             if read_lock_pid(":%d" % n) == pid:
                 os.unlink(lock)
-
-
-class ApiLatency(threading.Thread):
-    """Measures GET /api/v1/status latency on the unix socket while running."""
-
-    def __init__(self, daemon):
-        super().__init__(daemon=True)
-        self.d = daemon
-        self.running = True
-        self.worst = 0.0
-
-    def run(self):
-        while self.running:
-            t = time.time()
-            try:
-                self.d.request("GET", "/api/v1/status", timeout=60)
-            except OSError:
-                pass
-            self.worst = max(self.worst, time.time() - t)
-            time.sleep(0.05)
-
-    def stop(self):
-        self.running = False
-        self.join(70)
-        return self.worst
 
 
 @unittest.skipUnless(HAVE_X, "Xvfb and xterm are needed")

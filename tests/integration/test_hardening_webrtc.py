@@ -3,53 +3,26 @@ browser gives its session and encoder slot back, an input flood on the
 control data channel cannot stall the daemon, bad payload types in a WHEP
 offer are the client's error, and remote ICE candidates outside
 [webrtc] allowed_candidates get no STUN checks. Loopback only."""
-import json
 import os
 import select
 import signal
 import socket
 import struct
-import subprocess
 import threading
 import time
 import unittest
 
-from lbtest import ROOT, Daemon, DaemonTest, EventStream, wait_until
-
-BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
+from lbtest import BrowserScript, Daemon, DaemonTest, EventStream, have_browser, wait_until, xev_recorder
 
 
-def have_browser():
-    import shutil
-    return (os.path.exists("/usr/bin/chromium") and shutil.which("node")
-            and os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")))
-
-
-class HeldViewer:
+class HeldViewer(BrowserScript):
     """tests/browser/hold-viewer.mjs: chromium playing a lobby until killed."""
 
     def __init__(self, url, flood=None, pad=0):
-        args = ["node", os.path.join(BROWSER_DIR, "hold-viewer.mjs"), url]
+        args = [url]
         if flood:
             args += [str(flood), str(pad)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     cwd=BROWSER_DIR, start_new_session=True)
-
-    def next_line(self, timeout=60):
-        end = time.time() + timeout
-        while time.time() < end:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                if line.startswith("{"):
-                    out = json.loads(line)
-                    if "error" in out:
-                        raise AssertionError("viewer: %s" % out)
-                    return out
-        raise AssertionError("viewer printed nothing: %s" % self.proc.stderr.read()[-2000:]
-                             if self.proc.poll() is not None else "viewer timed out")
+        super().__init__("hold-viewer.mjs", *args)
 
     def descendants(self):
         """Every process below node (chromium runs in its own process group)."""
@@ -85,12 +58,6 @@ class HeldViewer:
             except OSError:
                 pass
         self.proc.wait(10)
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.kill9()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
 
 
 # ---- item 4: a vanished browser ---------------------------------------------------------------
@@ -193,13 +160,7 @@ class InputFloodTest(unittest.TestCase):
 
     def test_input_flood_does_not_stall_the_api(self):
         d = Daemon()
-        log = os.path.join(d.tmp, "xev.log")
-        # The app runs as [apps] user (not root): let it reach and write its log.
-        open(log, "w").close()
-        os.chmod(log, 0o666)
-        os.chmod(d.tmp, 0o711)
-        with open(d.config, "a") as f:
-            f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n' % log)
+        log = xev_recorder(d)
         d.start()
         viewer = None
         try:
@@ -235,7 +196,7 @@ class InputFloodTest(unittest.TestCase):
             # Most of the flood was dropped at the data channel, and counted.
             self.assertGreater(s["stats"]["input_dropped"], self.FLOOD // 2, s["stats"])
             # What passed the limit still reached the app.
-            with open(os.path.join(d.tmp, "xev.log"), errors="replace") as f:
+            with open(log, errors="replace") as f:
                 self.assertIn("KeyPress event", f.read())
         finally:
             if viewer:

@@ -2,9 +2,7 @@
 X requests of a control viewer's input must never stall the daemon. They run
 on a thread per desktop, with a bounded queue; deleting the lobby while its X
 server is stopped returns at once and leaves no thread behind. Loopback only."""
-import json
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -12,32 +10,9 @@ import threading
 import time
 import unittest
 
-from lbtest import ROOT, Daemon, wait_until
+from lbtest import ApiLatency, BrowserScript, Daemon, alive, have_browser, read_lock_pid, wait_until, xev_recorder
 
-BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
 INPUT_THREAD = "lb-xinput"
-
-
-def have_browser():
-    return (os.path.exists("/usr/bin/chromium") and shutil.which("node")
-            and os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")))
-
-
-def read_lock_pid(display):
-    try:
-        with open("/tmp/.X%s-lock" % display[1:]) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 # Process-wide threads that outlive a lobby by design: GStreamer's system
@@ -61,73 +36,15 @@ def threads(pid):
     return names
 
 
-class InputViewer:
+class InputViewer(BrowserScript):
     """tests/browser/input-viewer.mjs: chromium as a control viewer that sends input on request."""
 
     def __init__(self, url):
-        self.proc = subprocess.Popen(["node", os.path.join(BROWSER_DIR, "input-viewer.mjs"), url],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, cwd=BROWSER_DIR, start_new_session=True)
-
-    def next_line(self, timeout=60):
-        end = time.time() + timeout
-        while time.time() < end:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                if line.startswith("{"):
-                    out = json.loads(line)
-                    if "error" in out:
-                        raise AssertionError("viewer: %s" % out)
-                    return out
-        raise AssertionError("viewer printed nothing: %s" % self.proc.stderr.read()[-2000:]
-                             if self.proc.poll() is not None else "viewer timed out")
+        super().__init__("input-viewer.mjs", url, stdin=True)
 
     def send(self, n, rate):
         self.proc.stdin.write("send %d %d\n" % (n, rate))
         self.proc.stdin.flush()
-
-    def close(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            self.proc.wait(10)
-        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            try:
-                f.close()
-            except OSError:
-                pass
-
-
-class ApiLatency(threading.Thread):
-    """Worst GET /api/v1/status latency on the unix socket while running."""
-
-    def __init__(self, daemon):
-        super().__init__(daemon=True)
-        self.d = daemon
-        self.running = True
-        self.worst = 0.0
-        self.count = 0
-
-    def run(self):
-        while self.running:
-            t = time.monotonic()
-            try:
-                self.d.request("GET", "/api/v1/status", timeout=60)
-            except OSError:
-                pass
-            self.worst = max(self.worst, time.monotonic() - t)
-            self.count += 1
-            time.sleep(0.02)
-
-    def stop(self):
-        self.running = False
-        self.join(70)
-        return self.worst
 
 
 @unittest.skipUnless(have_browser() and shutil.which("Xvfb") and shutil.which("xev"),
@@ -143,13 +60,7 @@ class StoppedXServerInputTest(unittest.TestCase):
 
     def setUp(self):
         self.d = Daemon()
-        self.log = os.path.join(self.d.tmp, "xev.log")
-        # The app runs as [apps] user (not root): let it reach and write its log.
-        open(self.log, "w").close()
-        os.chmod(self.log, 0o666)
-        os.chmod(self.d.tmp, 0o711)
-        with open(self.d.config, "a") as f:
-            f.write('[apps]\nrecorder=sh -c "exec xev -geometry 640x480+0+0 > %s"\n' % self.log)
+        self.log = xev_recorder(self.d)
         self.d.start()
         self.viewer = None
         self.xvfb = None
@@ -165,10 +76,9 @@ class StoppedXServerInputTest(unittest.TestCase):
         with open(self.log, errors="replace") as f:
             return f.read().count("KeyPress event")
 
-    def stopped_x_server(self, warm):
-        """@warm: the desktop had input (its X connection is open) before its X server stops."""
-        pid = self.d.proc.pid
-        base_threads = threads(pid)
+    def view(self, warm):
+        """A new lobby of the recorder app and a control viewer of it; @warm: the
+        viewer has sent input that reached the app (the desktop's X connection is open)."""
         lobby = self.d.request("POST", "/api/v1/lobbies", {
             "name": "stopped-x", "source": {"type": "x11-app", "app": "recorder"},
             "video": {"width": 640, "height": 480, "fps": 10}}).json
@@ -179,6 +89,13 @@ class StoppedXServerInputTest(unittest.TestCase):
             self.viewer.send(40, 100)
             self.viewer.next_line()
             self.assertTrue(wait_until(lambda: self.key_presses() >= 4, timeout=10), "input did not reach the app")
+        return lobby
+
+    def stopped_x_server(self, warm):
+        """@warm: the desktop had input (its X connection is open) before its X server stops."""
+        pid = self.d.proc.pid
+        base_threads = threads(pid)
+        lobby = self.view(warm)
         viewing_threads = threads(pid)
 
         self.xvfb = read_lock_pid(lobby["display"])
@@ -187,7 +104,7 @@ class StoppedXServerInputTest(unittest.TestCase):
         resume = threading.Timer(self.RESUME_AFTER, lambda: alive(self.xvfb) and os.kill(self.xvfb, signal.SIGCONT))
         resume.start()
         try:
-            latency = ApiLatency(self.d)
+            latency = ApiLatency(self.d, interval=0.02)
             latency.start()
             t0 = time.monotonic()
             self.viewer.send(self.COUNT, self.RATE)
@@ -235,15 +152,7 @@ class StoppedXServerInputTest(unittest.TestCase):
     def test_exit_with_input_to_a_stopped_x_server(self):
         # lobbyd's own stop (SIGTERM) with an input thread blocked on the
         # stopped server: it exits cleanly and in time.
-        lobby = self.d.request("POST", "/api/v1/lobbies", {
-            "name": "stopped-x", "source": {"type": "x11-app", "app": "recorder"},
-            "video": {"width": 640, "height": 480, "fps": 10}}).json
-        url = "http://127.0.0.1:%d/view/%s?control=1#token=%s" % (self.d.tcp_port, lobby["id"], self.d.token)
-        self.viewer = InputViewer(url)
-        self.viewer.next_line()
-        self.viewer.send(40, 100)
-        self.viewer.next_line()
-        self.assertTrue(wait_until(lambda: self.key_presses() >= 4, timeout=10), "input did not reach the app")
+        lobby = self.view(warm=True)
         self.xvfb = read_lock_pid(lobby["display"])
         os.kill(self.xvfb, signal.SIGSTOP)
         self.viewer.send(400, self.RATE)
