@@ -14,6 +14,9 @@ typedef struct _LbProfile LbProfile;
 typedef struct _LbAllowList LbAllowList;
 typedef struct _LbProducer LbProducer;
 typedef struct _LbEncode LbEncode;
+typedef struct _LbEncoderBackend LbEncoderBackend;
+typedef struct _LbPools LbPools;
+typedef struct _LbPool LbPool;
 typedef struct _LbOutputRtp LbOutputRtp;
 typedef struct _LbHttpServer LbHttpServer;
 
@@ -21,11 +24,13 @@ typedef struct _LbHttpServer LbHttpServer;
  * encode or output bin the error came from, or NULL when the producer failed. */
 typedef void (*LbMediaErrorFunc) (const char *branch, const GError *error, gpointer user_data);
 
-/* How an encode is opened: which element, on which device. */
+/* How an encode is opened: which element, on which device, and the backend
+ * that knows that element's properties. All borrowed from the pool/config. */
 typedef struct
 {
-  const char *factory;           /* x264enc, nvh264enc, vah264enc, lbtesthwenc */
-  int device_index;              /* CUDA device for nvh264enc; -1 = default */
-  const char *x264_speed_preset; /* one of the config's enumerated presets */
+  const LbEncoderBackend *backend;
+  const char *factory; /* the GStreamer element factory the pool opens */
+  int device_index;    /* the backend's device number; -1 = default */
   guint keyframe_interval_ms;
+  const LbConfig *config; /* backend-specific keys ([encoder] x264_speed_preset) */
 } LbEncoderSettings;

@@ -4,6 +4,7 @@
 #include "lb-build-config.h"
 #include "lb-config.h"
 #include "lb-desktop.h"
+#include "lb-encoder-test-double.h"
 #include "lb-error.h"
 #include "lb-events.h"
 #include "lb-hw.h"
@@ -205,6 +206,10 @@ main (int argc, char **argv)
       return 1;
     }
   g_autoptr (LbEvents) events = lb_events_new (1000);
+  /* The test double is not in the core library's table: only a daemon
+   * told to fake hardware has it. */
+  if (config->hw_double)
+    lb_encoder_test_double_register ();
   LbPools *pools = lb_pools_new (config, store);
   g_autoptr (LbRegistry) registry = lb_registry_new (config, store, pools, events, &error);
   if (registry == NULL || !lb_registry_restore (registry, &error))

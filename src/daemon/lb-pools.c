@@ -3,19 +3,12 @@
 #include "lb-pools.h"
 #include "lb-config.h"
 #include "lb-store.h"
-#include "lb-test-hw-encoder.h"
+#include "lb-encoder-backend.h"
 
 #include <gst/gst.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* Software budget per CPU core when none is configured: x264 ultrafast
- * encodes 1280x720@30 (27.6 Mpx/s) in ~0.2 core on simple content
- * (bench/overhead); desktops cost more, so 40 Mpx/s a core leaves headroom. */
-#define SOFTWARE_MPPS_PER_CORE 40
-#define GEFORCE_GROUP 1
 
 struct _LbPools
 {
@@ -23,8 +16,7 @@ struct _LbPools
   LbStore *store;
   lb_hw_report *hw; /* NULL when [encoder] hardware=off */
   GPtrArray *pools; /* LbPool */
-  LbPoolGroup groups[1];
-  guint n_groups;
+  GArray *groups;   /* LbPoolGroup */
 };
 
 static void
@@ -40,8 +32,8 @@ pool_free (gpointer data)
   g_free (p);
 }
 
-static LbPool *
-add_pool (LbPools *self, LbBackend backend, const char *name, const char *factory)
+LbPool *
+lb_pools_add (LbPools *self, const LbEncoderBackend *backend, const char *name, const char *factory)
 {
   LbPool *p = g_new0 (LbPool, 1);
   p->backend = backend;
@@ -53,12 +45,40 @@ add_pool (LbPools *self, LbBackend backend, const char *name, const char *factor
   return p;
 }
 
-static void
-set_unusable (LbPool *p, const char *reason)
+void
+lb_pools_add_group (LbPools *self, guint id, guint limit)
+{
+  for (guint i = 0; i < self->groups->len; i++)
+    {
+      LbPoolGroup *g = &g_array_index (self->groups, LbPoolGroup, i);
+      if (g->id == id)
+        {
+          /* Every card of the group reports the same cap: the last one wins. */
+          g->limit = limit;
+          return;
+        }
+    }
+  g_array_append_val (self->groups, ((LbPoolGroup){ id, limit }));
+}
+
+void
+lb_pool_set_unusable (LbPool *p, const char *reason)
 {
   p->usable = FALSE;
   g_free (p->reason);
   p->reason = g_strdup (reason);
+}
+
+gboolean
+lb_pool_is_hardware (const LbPool *p)
+{
+  return p->backend->hardware;
+}
+
+const char *
+lb_pool_backend_name (const LbPool *p)
+{
+  return p->backend->name;
 }
 
 /* A learned limit wins over the believed one: it is what the driver did. */
@@ -76,85 +96,6 @@ apply_learned (LbPools *self, LbPool *p)
     }
 }
 
-static gboolean
-have_factory (const char *name)
-{
-  g_autoptr (GstElementFactory) f = gst_element_factory_find (name);
-  return f != NULL;
-}
-
-static void
-add_nvenc_pools (LbPools *self)
-{
-  const lb_hw_report *hw = self->hw;
-  for (int i = 0; i < hw->gpu_count; i++)
-    {
-      const lb_hw_gpu *gpu = &hw->gpus[i];
-      g_autofree char *name = g_strdup_printf ("nvenc@%d", gpu->index);
-      LbPool *p = add_pool (self, LB_BACKEND_NVENC, name, "nvh264enc");
-      const char *reason = NULL, *note = NULL;
-
-      p->device_index = gpu->index;
-      p->learn_key = g_strdup_printf ("%s/%s", gpu->uuid, hw->driver_version);
-      if (!lb_hw_nvenc_usable (gpu, &reason))
-        set_unusable (p, reason);
-      else if (!(gpu->nvenc_codecs & LB_HW_CODEC_H264))
-        set_unusable (p, "NVENC on this GPU has no H.264 encoder");
-      else if (!have_factory ("nvh264enc"))
-        set_unusable (p, "GStreamer element nvh264enc is not installed (gstreamer1.0-plugins-bad)");
-
-      guint def = lb_hw_nvenc_driver_default_limit (gpu->brand, hw->driver_version, &note);
-      if (self->config->nvenc_session_limit > 0)
-        {
-          p->limit = self->config->nvenc_session_limit;
-          p->limit_source = LB_LIMIT_CONFIGURED;
-          p->limit_note = g_strdup ("[encoder] nvenc_session_limit");
-        }
-      else if (def > 0)
-        {
-          p->limit = def;
-          p->limit_source = LB_LIMIT_DRIVER_DEFAULT;
-          p->limit_note = g_strdup (note);
-          /* The consumer cap counts sessions on all such cards together. */
-          p->group = GEFORCE_GROUP;
-          self->groups[0] = (LbPoolGroup){ GEFORCE_GROUP, def };
-          self->n_groups = 1;
-        }
-      else
-        {
-          p->limit_source = LB_LIMIT_UNLIMITED;
-          p->limit_note = g_strdup (note);
-        }
-      apply_learned (self, p);
-      p->external = gpu->sessions_ok ? gpu->session_count : 0;
-    }
-}
-
-static void
-add_vaapi_pools (LbPools *self)
-{
-  const char *factory = have_factory ("vah264enc") ? "vah264enc" : "vaapih264enc";
-  for (int i = 0; i < self->hw->node_count; i++)
-    {
-      const lb_hw_render_node *n = &self->hw->nodes[i];
-      const char *base = strrchr (n->path, '/');
-      g_autofree char *name = g_strdup_printf ("vaapi@%s", base ? base + 1 : n->path);
-      LbPool *p = add_pool (self, LB_BACKEND_VAAPI, name, factory);
-      p->limit_source = LB_LIMIT_UNLIMITED;
-      p->limit_note = g_strdup ("VA-API has no session cap; GPU load is the limit");
-      if (!n->va_ok)
-        set_unusable (p, n->va_error);
-      else if (!((n->encode_codecs | n->encode_lp_codecs) & LB_HW_CODEC_H264))
-        set_unusable (p, "no H.264 encode entrypoint");
-      else if (!have_factory (factory))
-        set_unusable (p, "GStreamer VA encoder is not installed (gstreamer1.0-plugins-bad)");
-      else if (i > 0)
-        /* GStreamer names encoders of further devices per node; until that
-         * mapping exists only the first node is used. */
-        set_unusable (p, "only the first render node is used for VA-API encoding");
-    }
-}
-
 LbPools *
 lb_pools_new (const LbConfig *config, LbStore *store)
 {
@@ -162,36 +103,25 @@ lb_pools_new (const LbConfig *config, LbStore *store)
   self->config = config;
   self->store = store;
   self->pools = g_ptr_array_new_with_free_func (pool_free);
+  self->groups = g_array_new (FALSE, FALSE, sizeof (LbPoolGroup));
 
   if (g_str_equal (config->hardware, "auto"))
     {
       self->hw = g_new0 (lb_hw_report, 1);
       lb_hw_probe (self->hw, NULL);
-      add_nvenc_pools (self);
-      add_vaapi_pools (self);
     }
 
-  if (config->hw_double)
+  guint n = 0;
+  const LbEncoderBackend *const *backends = lb_encoder_backends_get (&n);
+  const LbEncoderDiscovery discovery = { config, self->hw };
+  for (guint b = 0; b < n; b++)
     {
-      lb_test_hw_encoder_register (config->hw_double_real_limit, config->hw_double_fault_file);
-      LbPool *p
-          = add_pool (self, LB_BACKEND_TEST_DOUBLE, "test-double@0", LB_TEST_HW_ENCODER_FACTORY);
-      p->learn_key = g_strdup ("test-double@0");
-      p->limit = config->hw_double_believed_limit;
-      p->limit_source = LB_LIMIT_CONFIGURED;
-      p->limit_note = g_strdup ("[testing] hw_double_believed_limit (TEST DOUBLE)");
-      apply_learned (self, p);
+      guint first = self->pools->len;
+      backends[b]->discover (self, &discovery);
+      for (guint i = first; i < self->pools->len; i++)
+        apply_learned (self, g_ptr_array_index (self->pools, i));
     }
 
-  LbPool *sw = add_pool (self, LB_BACKEND_SOFTWARE, "software", "x264enc");
-  guint mpps = config->software_budget_mpps > 0 ? config->software_budget_mpps
-                                                : SOFTWARE_MPPS_PER_CORE * g_get_num_processors ();
-  sw->budget = (guint64)mpps * 1000000;
-  sw->limit_source = LB_LIMIT_CPU_BUDGET;
-  sw->limit_note = config->software_budget_mpps > 0
-                       ? g_strdup ("[encoder] software_budget_mpps")
-                       : g_strdup_printf ("%u Mpx/s per core x %u cores", SOFTWARE_MPPS_PER_CORE,
-                                          g_get_num_processors ());
   for (guint i = 0; i < self->pools->len; i++)
     {
       LbPool *p = g_ptr_array_index (self->pools, i);
@@ -211,6 +141,7 @@ lb_pools_free (LbPools *self)
     lb_hw_nvml_shutdown ();
   g_free (self->hw);
   g_ptr_array_unref (self->pools);
+  g_array_unref (self->groups);
   g_free (self);
 }
 
@@ -245,15 +176,14 @@ states (LbPools *self)
   for (guint i = 0; i < self->pools->len; i++)
     {
       LbPool *p = g_ptr_array_index (self->pools, i);
-      st[i]
-          = (LbPoolState){ p->backend == LB_BACKEND_SOFTWARE ? LB_POOL_SOFTWARE : LB_POOL_HARDWARE,
-                           p->usable,
-                           p->limit,
-                           p->used,
-                           p->external,
-                           p->group,
-                           p->budget,
-                           p->budget_used };
+      st[i] = (LbPoolState){ lb_pool_is_hardware (p) ? LB_POOL_HARDWARE : LB_POOL_SOFTWARE,
+                             p->usable,
+                             p->limit,
+                             p->used,
+                             p->external,
+                             p->group,
+                             p->budget,
+                             p->budget_used };
     }
   return st;
 }
@@ -264,14 +194,16 @@ lb_pools_decide (LbPools *self, LbEncoderPreference preference, gboolean require
 {
   g_autofree LbPoolState *st = states (self);
   LbAdmissionRequest req = { preference, require_hardware, pixel_rate, excluded };
-  return lb_scheduler_decide (st, self->pools->len, self->groups, self->n_groups, &req);
+  return lb_scheduler_decide (st, self->pools->len, (const LbPoolGroup *)self->groups->data,
+                              self->groups->len, &req);
 }
 
 int
 lb_pools_pick_hardware (LbPools *self, const gboolean *excluded)
 {
   g_autofree LbPoolState *st = states (self);
-  return lb_scheduler_pick_hardware (st, self->pools->len, self->groups, self->n_groups, excluded);
+  return lb_scheduler_pick_hardware (st, self->pools->len, (const LbPoolGroup *)self->groups->data,
+                                     self->groups->len, excluded);
 }
 
 void
@@ -303,7 +235,7 @@ lb_pools_learn_from_failure (LbPools *self, guint index, const char *message)
   if (held == 0)
     {
       /* Not even one session: this is not a cap but a broken encoder. */
-      set_unusable (p, message);
+      lb_pool_set_unusable (p, message);
       return FALSE;
     }
   if (p->limit != 0 && held >= p->limit)
@@ -326,16 +258,8 @@ lb_pools_refresh_external (LbPools *self)
   for (guint i = 0; i < self->pools->len; i++)
     {
       LbPool *p = g_ptr_array_index (self->pools, i);
-      unsigned sessions = 0, pids[LB_HW_MAX_SESSIONS], n = 0, ours = 0;
-      if (p->backend != LB_BACKEND_NVENC || p->device_index < 0)
-        continue;
-      if (lb_hw_nvml_encoder_sessions (p->device_index, &sessions, pids, LB_HW_MAX_SESSIONS, &n)
-          != 0)
-        continue;
-      /* Sessions of this process are our encodes; the rest belong to others. */
-      for (unsigned k = 0; k < n; k++)
-        ours += pids[k] == (unsigned)getpid ();
-      p->external = sessions > ours ? sessions - ours : 0;
+      if (p->backend->refresh_external != NULL)
+        p->backend->refresh_external (p);
     }
 }
 
@@ -343,8 +267,8 @@ LbEncoderSettings
 lb_pools_settings (LbPools *self, guint index)
 {
   LbPool *p = lb_pools_get (self, index);
-  return (LbEncoderSettings){ p->factory, p->device_index, self->config->x264_speed_preset,
-                              self->config->keyframe_interval_ms };
+  return (LbEncoderSettings){ p->backend, p->factory, p->device_index,
+                              self->config->keyframe_interval_ms, self->config };
 }
 
 void
@@ -355,7 +279,7 @@ lb_pools_hardware_totals (LbPools *self, guint *used, int *limit)
   for (guint i = 0; i < self->pools->len; i++)
     {
       LbPool *p = g_ptr_array_index (self->pools, i);
-      if (p->backend == LB_BACKEND_SOFTWARE || !p->usable)
+      if (!lb_pool_is_hardware (p) || !p->usable)
         continue;
       *used += p->used + p->external;
       if (p->limit == 0)
@@ -367,15 +291,6 @@ lb_pools_hardware_totals (LbPools *self, guint *used, int *limit)
 
 #define SOFTWARE_SENTENCE "Using CPU software encoding - performance may be reduced."
 
-static const lb_hw_gpu *
-find_gpu (LbPools *self, int index)
-{
-  for (int i = 0; self->hw != NULL && i < self->hw->gpu_count; i++)
-    if (self->hw->gpus[i].index == index)
-      return &self->hw->gpus[i];
-  return NULL;
-}
-
 const char *
 lb_pools_software_reason (LbPools *self, gboolean software_mode, char **message)
 {
@@ -386,7 +301,7 @@ lb_pools_software_reason (LbPools *self, gboolean software_mode, char **message)
   for (guint i = 0; i < self->pools->len; i++)
     {
       LbPool *p = g_ptr_array_index (self->pools, i);
-      if (p->backend == LB_BACKEND_SOFTWARE)
+      if (!lb_pool_is_hardware (p))
         continue;
       n_hardware++;
       n_usable += p->usable;
@@ -413,15 +328,12 @@ lb_pools_software_reason (LbPools *self, gboolean software_mode, char **message)
       for (guint i = 0; i < self->pools->len; i++)
         {
           LbPool *p = g_ptr_array_index (self->pools, i);
-          const lb_hw_gpu *gpu = find_gpu (self, p->device_index);
-          if (p->backend == LB_BACKEND_SOFTWARE)
+          if (!lb_pool_is_hardware (p))
             continue;
           if (why->len > 0)
             g_string_append (why, "; ");
-          if (p->backend == LB_BACKEND_NVENC)
-            g_string_append_printf (why, "NVENC is not usable on this GPU (%s, %s): %s",
-                                    gpu != NULL ? gpu->name : "?", p->name,
-                                    p->reason ? p->reason : "unknown reason");
+          if (p->backend->describe_unusable != NULL)
+            p->backend->describe_unusable (p, self->hw, why);
           else
             g_string_append_printf (why, "%s is not usable: %s", p->name,
                                     p->reason ? p->reason : "unknown reason");
@@ -459,15 +371,8 @@ lb_pools_software_reason_detail (LbPools *self)
                           !hw->va_loaded && hw->va_error[0] ? hw->va_error : "no render node");
 }
 
-static const char *const backend_names[] = { "software", "nvenc", "vaapi", "test-double" };
 static const char *const limit_source_names[]
     = { "configured", "driver-default", "learned", "unlimited", "cpu-budget" };
-
-const char *
-lb_backend_name (LbBackend backend)
-{
-  return backend_names[backend];
-}
 
 const char *
 lb_limit_source_name (LbLimitSource source)
@@ -484,9 +389,9 @@ lb_pools_to_json (LbPools *self, const guint *viewers)
       LbPool *p = g_ptr_array_index (self->pools, i);
       JsonObject *o = json_object_new ();
       json_object_set_string_member (o, "name", p->name);
-      json_object_set_string_member (o, "backend", lb_backend_name (p->backend));
+      json_object_set_string_member (o, "backend", lb_pool_backend_name (p));
       json_object_set_string_member (o, "encoder", p->factory);
-      json_object_set_boolean_member (o, "hardware", p->backend != LB_BACKEND_SOFTWARE);
+      json_object_set_boolean_member (o, "hardware", lb_pool_is_hardware (p));
       json_object_set_boolean_member (o, "usable", p->usable);
       if (p->reason)
         json_object_set_string_member (o, "unavailable_reason", p->reason);
@@ -495,14 +400,14 @@ lb_pools_to_json (LbPools *self, const guint *viewers)
       if (viewers != NULL)
         json_object_set_int_member (o, "sessions", viewers[i]);
       json_object_set_int_member (o, "external", p->external);
-      if (p->backend == LB_BACKEND_SOFTWARE || p->limit == 0)
+      if (!lb_pool_is_hardware (p) || p->limit == 0)
         json_object_set_null_member (o, "limit");
       else
         json_object_set_int_member (o, "limit", p->limit);
       json_object_set_string_member (o, "limit_source", lb_limit_source_name (p->limit_source));
       if (p->limit_note)
         json_object_set_string_member (o, "limit_note", p->limit_note);
-      if (p->backend == LB_BACKEND_SOFTWARE)
+      if (!lb_pool_is_hardware (p))
         {
           json_object_set_double_member (o, "budget_mpps", p->budget / 1e6);
           json_object_set_double_member (o, "used_mpps", p->budget_used / 1e6);

@@ -1,11 +1,11 @@
 /* lb-pools.h — the encoder pools lobbyd may open encodes on, their limits,
  * and where each limit came from.
  *
- * One pool per usable (device, backend) plus "software": nvenc@<gpu> from the
- * NVML/NVENC probe, vaapi@renderD* from the VA-API probe, and — only with
- * [testing] hw_double — test-double@0. A pool the probe found unusable is
- * still listed, with the reason, so gpu-status explains why nothing runs on
- * it. Counting (used, external) is here; decisions are lb-scheduler's. */
+ * Each registered LbEncoderBackend adds its own pools (one per device it
+ * can use, see src/encoders/); this module never names a backend. A pool
+ * the probe found unusable is still listed, with the reason, so gpu-status
+ * explains why nothing runs on it. Counting (used, external) is here;
+ * decisions are lb-scheduler's. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -14,16 +14,6 @@
 #include "lb-types.h"
 
 G_BEGIN_DECLS
-
-typedef struct _LbPools LbPools;
-
-typedef enum
-{
-  LB_BACKEND_SOFTWARE,
-  LB_BACKEND_NVENC,
-  LB_BACKEND_VAAPI,
-  LB_BACKEND_TEST_DOUBLE,
-} LbBackend;
 
 typedef enum
 {
@@ -34,11 +24,11 @@ typedef enum
   LB_LIMIT_CPU_BUDGET,     /* software: pixel rate budget */
 } LbLimitSource;
 
-typedef struct
+struct _LbPool
 {
   char *name;
-  LbBackend backend;
-  char *factory; /* GStreamer element that opens an encode here */
+  const LbEncoderBackend *backend; /* static: the table entry that made it */
+  char *factory;                   /* GStreamer element that opens an encode here */
   int device_index;
   char *learn_key; /* what a learned limit is keyed by (GPU UUID/driver) */
   gboolean usable;
@@ -54,12 +44,24 @@ typedef struct
   char *last_error;
   guint64 open_failures, runtime_errors;
   gint64 upgrade_holdoff_until; /* monotonic µs: failed mid-stream, keep encodes off it */
-} LbPool;
+};
 
 /* Probes hardware (unless [encoder] hardware=off) and builds the pools.
  * @store keeps learned limits. Both borrowed. */
 LbPools *lb_pools_new (const LbConfig *config, LbStore *store);
 void lb_pools_free (LbPools *pools);
+
+/* For a backend's discover(): appends a usable pool named @name that opens
+ * @factory (device -1, no limit) and returns it, owned by @pools, for the
+ * backend to fill in. */
+LbPool *lb_pools_add (LbPools *pools, const LbEncoderBackend *backend, const char *name,
+                      const char *factory);
+/* A cap that several pools share (GeForce: per system, not per card);
+ * pools join it by setting their group to @id. */
+void lb_pools_add_group (LbPools *pools, guint id, guint limit);
+void lb_pool_set_unusable (LbPool *pool, const char *reason);
+gboolean lb_pool_is_hardware (const LbPool *pool);
+const char *lb_pool_backend_name (const LbPool *pool);
 
 guint lb_pools_get_n (LbPools *pools);
 LbPool *lb_pools_get (LbPools *pools, guint index);
@@ -100,7 +102,6 @@ const char *lb_pools_software_reason (LbPools *pools, gboolean software_mode, ch
 /* What the probe saw for "no_hardware_encoder" (NVML, VA-API); NULL otherwise. */
 char *lb_pools_software_reason_detail (LbPools *pools);
 
-const char *lb_backend_name (LbBackend backend);
 const char *lb_limit_source_name (LbLimitSource source);
 
 G_END_DECLS

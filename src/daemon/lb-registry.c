@@ -109,7 +109,7 @@ release_slot (LbRegistry *self, LbSharedEncode *encode)
   if (pool < 0)
     return;
   lb_pools_release (self->pools, (guint)pool, lb_shared_encode_get_pixel_rate (encode));
-  if (lb_pools_get (self->pools, (guint)pool)->backend != LB_BACKEND_SOFTWARE)
+  if (lb_pool_is_hardware (lb_pools_get (self->pools, (guint)pool)))
     schedule_upgrade (self);
   lb_shared_encode_set_pool (encode, -1, NULL, NULL, FALSE, FALSE);
 }
@@ -122,7 +122,7 @@ take_slot (LbRegistry *self, LbSharedEncode *encode, guint pool_index, gboolean 
   release_slot (self, encode);
   lb_pools_acquire (self->pools, pool_index, lb_shared_encode_get_pixel_rate (encode));
   lb_shared_encode_set_pool (encode, (int)pool_index, pool->name, pool->factory,
-                             pool->backend != LB_BACKEND_SOFTWARE, fallback);
+                             lb_pool_is_hardware (pool), fallback);
 }
 
 /* A hardware encoder refused to open on @pool_index: learn its real limit. */
@@ -319,7 +319,7 @@ admit (LbRegistry *self, LbSharedEncode *encode, gboolean *excluded, GError **er
           return TRUE;
         }
       if (!g_error_matches (local_error, LB_ERROR, LB_ERROR_ENCODER_OPEN)
-          || pool->backend == LB_BACKEND_SOFTWARE)
+          || !lb_pool_is_hardware (pool))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;

@@ -1,6 +1,8 @@
-/* lb-encode.c — x264 encode branch. */
+/* lb-encode.c — one encode branch; the encoder element and its settings come
+ * from the pool's backend (src/encoders/). */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-encode.h"
+#include "lb-encoder-backend.h"
 #include "lb-error.h"
 #include "lb-media-branch.h"
 #include "lb-producer.h"
@@ -53,24 +55,7 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
                              "framerate", GST_TYPE_FRACTION, (int)profile->fps, 1, NULL);
   g_object_set (e[4], "caps", caps, NULL);
 
-  /* Hardware encoders differ in property names; set what each one has. */
-  GObjectClass *klass = G_OBJECT_GET_CLASS (e[5]);
-  guint key_int = MAX (1u, profile->fps * settings->keyframe_interval_ms / 1000);
-  g_object_set (e[5], "bitrate", profile->bitrate_kbps, NULL);
-  if (g_object_class_find_property (klass, "key-int-max"))
-    g_object_set (e[5], "key-int-max", key_int, NULL);
-  else if (g_object_class_find_property (klass, "gop-size"))
-    g_object_set (e[5], "gop-size", (int)key_int, NULL);
-  if (g_object_class_find_property (klass, "cuda-device-id") && settings->device_index >= 0)
-    g_object_set (e[5], "cuda-device-id", settings->device_index, NULL);
-  if (g_object_class_find_property (klass, "zerolatency"))
-    g_object_set (e[5], "zerolatency", TRUE, NULL);
-  if (g_str_equal (settings->factory, "x264enc"))
-    {
-      g_object_set (e[5], "bframes", 0, NULL);
-      gst_util_set_object_arg (G_OBJECT (e[5]), "tune", "zerolatency");
-      gst_util_set_object_arg (G_OBJECT (e[5]), "speed-preset", settings->x264_speed_preset);
-    }
+  settings->backend->configure (e[5], settings, profile);
 
   /* Browsers decode constrained baseline only (no B-frames, CAVLC): the
    * encoder negotiates its profile from these caps. */

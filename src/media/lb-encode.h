@@ -1,6 +1,7 @@
 /* lb-encode.h — one running encoder for (lobby, profile): a branch on the
- * producer's raw tee that scales, converts and encodes, ending in an
- * encoded-video tee that outputs attach to. */
+ * producer's raw tee that scales, converts and encodes (with the element
+ * and properties of @settings' backend), ending in an encoded-video tee that
+ * outputs attach to. */
 #pragma once
 
 #include <gst/gst.h>

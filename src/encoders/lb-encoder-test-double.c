@@ -1,8 +1,26 @@
-/* lb-test-hw-encoder.c — the test-double hardware encoder (see header). */
-#define G_LOG_DOMAIN "lobbyd-media"
-#include "lb-test-hw-encoder.h"
+/* lb-encoder-test-double.c — TEST DOUBLE of a hardware H.264 encoder, and
+ * its backend (pool test-double@0).
+ *
+ * No machine here has NVENC, so the element lbtesthwenc stands in for one to
+ * prove lobbyd's capacity handling end to end: it really encodes (x264
+ * inside, so the stream decodes), and like a GeForce driver it refuses the
+ * (N+1)th concurrent session: the state change fails with "Could not
+ * initialize supporting library" (GST_LIBRARY_ERROR_INIT), as NVENC's
+ * element does past the cap. A fault file, when present, makes running
+ * instances fail mid-stream.
+ *
+ * Built into a test-only library (lobbyd-testing), not the core: the daemon
+ * registers this backend only with [testing] hw_double=true. */
+#define G_LOG_DOMAIN "lobbyd-encoders"
+#include "lb-encoder-test-double.h"
+#include "lb-config.h"
+#include "lb-encoder-backend.h"
+#include "lb-pools.h"
+#include "lb-spec.h"
 
 #include <glib/gstdio.h>
+
+#define FACTORY "lbtesthwenc"
 
 #define LB_TYPE_TEST_HW_ENCODER (lb_test_hw_encoder_get_type ())
 G_DECLARE_FINAL_TYPE (LbTestHwEncoder, lb_test_hw_encoder, LB, TEST_HW_ENCODER, GstBin)
@@ -59,7 +77,7 @@ change_state (GstElement *element, GstStateChange transition)
       g_mutex_unlock (&sessions_lock);
       if (refused)
         {
-          /* What nvh264enc posts when the driver refuses a session. */
+          /* What NVENC's element posts when the driver refuses a session. */
           GST_ELEMENT_ERROR (
               self, LIBRARY, INIT, (NULL),
               ("test double: %u encoder sessions open, the driver's real limit is %u",
@@ -156,21 +174,47 @@ lb_test_hw_encoder_class_init (LbTestHwEncoderClass *klass)
       "TEST DOUBLE: x264 that refuses sessions past a limit", "lobbyd");
 }
 
-gboolean
-lb_test_hw_encoder_register (guint limit, const char *fault)
+static gboolean
+register_element (guint limit, const char *fault)
 {
   real_limit = limit;
   g_free (fault_file);
   fault_file = fault != NULL && *fault != '\0' ? g_strdup (fault) : NULL;
-  return gst_element_register (NULL, LB_TEST_HW_ENCODER_FACTORY, GST_RANK_NONE,
-                               LB_TYPE_TEST_HW_ENCODER);
+  return gst_element_register (NULL, FACTORY, GST_RANK_NONE, LB_TYPE_TEST_HW_ENCODER);
 }
 
-guint
-lb_test_hw_encoder_open_count (void)
+extern const LbEncoderBackend lb_encoder_backend_test_double;
+
+static void
+discover (LbPools *pools, const LbEncoderDiscovery *d)
 {
-  g_mutex_lock (&sessions_lock);
-  guint n = sessions_open;
-  g_mutex_unlock (&sessions_lock);
-  return n;
+  const LbConfig *config = d->config;
+  if (!config->hw_double)
+    return;
+  register_element (config->hw_double_real_limit, config->hw_double_fault_file);
+  LbPool *p = lb_pools_add (pools, &lb_encoder_backend_test_double, "test-double@0", FACTORY);
+  p->learn_key = g_strdup ("test-double@0");
+  p->limit = config->hw_double_believed_limit;
+  p->limit_source = LB_LIMIT_CONFIGURED;
+  p->limit_note = g_strdup ("[testing] hw_double_believed_limit (TEST DOUBLE)");
+}
+
+static void
+configure (GstElement *encoder, const LbEncoderSettings *settings, const LbProfile *profile)
+{
+  g_object_set (encoder, "bitrate", profile->bitrate_kbps, "key-int-max",
+                lb_encoder_key_int (settings, profile), NULL);
+}
+
+const LbEncoderBackend lb_encoder_backend_test_double = {
+  .name = "test-double",
+  .hardware = TRUE,
+  .discover = discover,
+  .configure = configure,
+};
+
+void
+lb_encoder_test_double_register (void)
+{
+  lb_encoder_backends_register (&lb_encoder_backend_test_double);
 }
