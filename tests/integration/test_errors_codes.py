@@ -28,6 +28,8 @@ def h264_offer():
 
 
 class InvalidSdpTest(DaemonTest):
+    config_extra = "[webrtc]\nice_addresses=127.0.0.1\n"
+
     def post(self, lobby, body, control=False):
         return self.d.request("POST", "/api/v1/lobbies/%s/whep%s" % (lobby, "/control" if control else ""),
                               raw=body, headers={"Content-Type": "application/sdp"})
@@ -59,6 +61,32 @@ class InvalidSdpTest(DaemonTest):
                     r = self.post(lobby, body, control)
                     self.assertEqual((r.status, r.error_code()), (400, "invalid_sdp"), r.body)
         self.assert_nothing_left()
+
+    def test_offers_webrtc_cannot_answer_are_400_invalid_sdp(self):
+        """Usable H.264, so the branch is built; then webrtcbin refuses the
+        offer. That is still the client's SDP, not invalid_field, and the
+        half-built session is gone."""
+        lobby = self.d.create_lobby().json["id"]
+        good = h264_offer()
+        bad = {
+            "no ICE credentials": good.replace("a=ice-ufrag:abcd\r\n", "").replace(
+                "a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n", ""),
+            "no fingerprint": "".join(l + "\r\n" for l in good.split("\r\n")
+                                      if l and not l.startswith("a=fingerprint")),
+            "BUNDLE names no media": good.replace("a=group:BUNDLE 0", "a=group:BUNDLE 7"),
+            "unknown setup role": good.replace("a=setup:actpass", "a=setup:bogus"),
+        }
+        for name, body in bad.items():
+            with self.subTest(name=name):
+                r = self.post(lobby, body.encode())
+                self.assertEqual((r.status, r.error_code()), (400, "invalid_sdp"), r.body)
+                self.assertIn("negotiation failed", r.json["error"]["message"])
+        self.assert_nothing_left()
+        self.assertEqual(self.d.request("GET", "/api/v1/status").json["pipelines"], 1)
+        # the same lobby still answers a good offer
+        r = self.post(lobby, good.encode())
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(self.d.request("DELETE", r.headers["Location"]).status, 204)
 
 
 if __name__ == "__main__":
