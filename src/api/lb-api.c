@@ -505,7 +505,7 @@ whep (LbApi *api, Request *req, LbApiResponse *resp, gboolean control)
   if (req->body_len == 0 || !g_utf8_validate (req->body, (gssize)req->body_len, NULL)
       || memchr (req->body, '\0', req->body_len) != NULL)
     {
-      reply_error (resp, LB_ERROR_INVALID_FIELD, "the body is not an SDP offer");
+      reply_error (resp, LB_ERROR_INVALID_SDP, "the body is not an SDP offer");
       return;
     }
   LbSessionSpec *spec = lb_session_spec_new_webrtc (lb_lobby_get_spec (lobby));

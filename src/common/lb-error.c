@@ -28,6 +28,9 @@ static const struct
   [LB_ERROR_CAPACITY] = { "encoder_capacity_exhausted", 503 },
   [LB_ERROR_ENCODER_OPEN] = { "encoder_open_failed", 503 },
   [LB_ERROR_STORE_BUSY] = { "store_busy", 503 },
+  [LB_ERROR_OUTPUT] = { "output_error", 500 },
+  [LB_ERROR_INVALID_SDP] = { "invalid_sdp", 400 },
+  [LB_ERROR_NEGOTIATION_TIMEOUT] = { "negotiation_timeout", 504 },
 };
 
 const char *

@@ -34,6 +34,9 @@ typedef enum
   LB_ERROR_CAPACITY,                /* 503 encoder_capacity_exhausted */
   LB_ERROR_ENCODER_OPEN, /* 503 encoder_open_failed: a hardware encoder refused to open */
   LB_ERROR_STORE_BUSY,   /* 503 store_busy: another process holds the database locked */
+  LB_ERROR_OUTPUT,       /* 500 output_error: an output (RTP, WebRTC) could not start */
+  LB_ERROR_INVALID_SDP,  /* 400 invalid_sdp: an SDP offer that cannot be parsed or answered */
+  LB_ERROR_NEGOTIATION_TIMEOUT, /* 504 negotiation_timeout: WebRTC gave no answer in time */
 } LbErrorCode;
 
 const char *lb_error_code_name (LbErrorCode code);

@@ -140,10 +140,13 @@ lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin, GstEle
   if (!gst_element_sync_state_with_parent (bin))
     {
       g_autofree char *why = take_start_error (pipeline, bin);
-      /* An encoder that refuses to open is the capacity signal the
-       * registry acts on (fallback, learned limit), not a generic failure. */
-      g_set_error (error, LB_ERROR, LB_ERROR_ENCODER_OPEN, "%s failed to start: %s",
-                   GST_ELEMENT_NAME (bin), why ? why : "no error message");
+      /* A branch that feeds @downstream is an encode: its refusal to open
+       * is the capacity signal the registry acts on (fallback, learned
+       * limit). One that ends the stream is an output (udpsink, webrtcbin)
+       * and its failure says nothing about encoder capacity. */
+      g_set_error (error, LB_ERROR, downstream != NULL ? LB_ERROR_ENCODER_OPEN : LB_ERROR_OUTPUT,
+                   "%s failed to start: %s", GST_ELEMENT_NAME (bin),
+                   why ? why : "no error message");
       goto fail;
     }
 

@@ -30,7 +30,10 @@ gboolean lb_media_make_all (const LbElementSpec *specs, guint n, GstElement **ou
 GstElement *lb_media_chain_bin (const char *name, GstElement **elements, GError **error);
 
 /* Adds @bin (ownership is taken) to @pipeline, links its src pad to
- * @downstream (nullable, already in @pipeline), starts it and links @tee to it. */
+ * @downstream (nullable, already in @pipeline), starts it and links @tee to it.
+ * A bin that fails to start is an encoder that refused to open
+ * (LB_ERROR_ENCODER_OPEN) when it feeds @downstream, and an output that
+ * cannot start (LB_ERROR_OUTPUT) when @downstream is NULL. */
 LbBranch *lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin,
                             GstElement *downstream, GError **error);
 GstElement *lb_branch_get_bin (LbBranch *branch);

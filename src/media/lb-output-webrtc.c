@@ -186,7 +186,7 @@ lb_webrtc_offer_h264_payload (const char *offer, GError **error)
     {
       if (sdp)
         gst_sdp_message_free (sdp);
-      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "the body is not an SDP offer");
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP, "the body is not an SDP offer");
       return -1;
     }
   for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
@@ -221,7 +221,7 @@ lb_webrtc_offer_h264_payload (const char *offer, GError **error)
     }
   gst_sdp_message_free (sdp);
   if (best < 0)
-    g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+    g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP,
                  "the SDP offer has no H.264 video with a dynamic payload type (96-127), "
                  "packetization-mode=1 and a baseline or main profile");
   return best;
@@ -321,6 +321,16 @@ negotiate (LbOutputWebrtc *self, const char *offer, const LbAllowList *allowed, 
         break;
       g_usleep (5000);
     }
+  if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE
+      && __atomic_load_n (&self->first_candidate_us, __ATOMIC_RELAXED) == 0)
+    {
+      /* An answer without a single candidate cannot connect: that is our
+       * timeout, not the client's mistake. */
+      g_set_error (error, LB_ERROR, LB_ERROR_NEGOTIATION_TIMEOUT,
+                   "WebRTC negotiation timed out: no ICE candidate gathered in %d s",
+                   (int)(NEGOTIATION_TIMEOUT_US / G_USEC_PER_SEC));
+      return FALSE;
+    }
   GstWebRTCSessionDescription *local = NULL;
   g_object_get (self->webrtc, "local-description", &local, NULL);
   if (local == NULL)
@@ -330,7 +340,8 @@ negotiate (LbOutputWebrtc *self, const char *offer, const LbAllowList *allowed, 
   return TRUE;
 
 fail:
-  g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "WebRTC negotiation failed: %s",
+  /* webrtcbin rejected the offer or could not answer it. */
+  g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP, "WebRTC negotiation failed: %s",
                promise_error ? promise_error->message : "no answer");
   g_clear_error (&promise_error);
   g_clear_pointer (&promise, gst_promise_unref);
@@ -578,9 +589,11 @@ lb_output_webrtc_get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, g
     return FALSE;
   /* Buffers carry running time (live source), and the payloader stamps
    * offset + running time at 90 kHz: running time 0 happened this long ago. */
-  GstElement *pipeline = GST_ELEMENT (gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (self->branch))));
+  GstElement *pipeline
+      = GST_ELEMENT (gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (self->branch))));
   g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
-  GstClockTime running = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
+  GstClockTime running
+      = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
   gst_object_unref (pipeline);
   if (clock == NULL)
     return FALSE;

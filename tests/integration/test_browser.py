@@ -57,7 +57,7 @@ class ViewerTest(DaemonTest):
         lobby = self.d.create_lobby().json
         r = self.d.request("POST", "/api/v1/lobbies/%s/whep" % lobby["id"], raw=b"v=0\r\n",
                            headers={"Content-Type": "application/sdp"})
-        self.assertEqual((r.status, r.error_code()), (400, "invalid_field"))
+        self.assertEqual((r.status, r.error_code()), (400, "invalid_sdp"))
         r = self.d.request("POST", "/api/v1/lobbies/%s/whep" % lobby["id"], {"sdp": "x"})
         self.assertEqual((r.status, r.error_code()), (415, "unsupported_media_type"))
         r = self.d.request("POST", "/api/v1/lobbies/nope/whep", raw=b"v=0\r\n",

@@ -164,7 +164,7 @@ class JsonStrictnessTest(DaemonTest):
         for ct in ("application/sdp", "Application/SDP", "application/sdp; charset=utf-8"):
             with self.subTest(ct=ct):
                 # accepted as SDP, refused as an offer
-                self.assert_json_error(self.post_raw("v=0\r\n", ct, whep), 400, "invalid_field")
+                self.assert_json_error(self.post_raw("v=0\r\n", ct, whep), 400, "invalid_sdp")
 
     def test_error_messages_that_echo_request_text_are_utf8(self):
         paths = ["/api/v1/lobbies/by-key/%FF%FE", "/api/v1/lobbies/%FF%FE", "/api/v1/lobbies/%FF/sessions",

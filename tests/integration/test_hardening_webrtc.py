@@ -237,7 +237,7 @@ class WhepPayloadTypeTest(DaemonTest):
                offer(96, fmt="96x"), offer(" 96"), offer("0096")]
         for sdp in bad:
             r = self.post(lobby, sdp)
-            self.assertEqual((r.status, r.error_code()), (400, "invalid_field"),
+            self.assertEqual((r.status, r.error_code()), (400, "invalid_sdp"),
                              "%s\n%s" % (r.body, sdp))
         g = self.d.request("GET", "/api/v1/system/gpu-status").json
         self.assertEqual((g["active_sessions"], g["active_encodes"]), (0, 0))
