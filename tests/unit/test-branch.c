@@ -6,7 +6,10 @@
 #include "lb-media-branch.h"
 
 #include <gst/gst.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 typedef struct
 {
@@ -36,15 +39,27 @@ teardown (Fixture *f, gconstpointer data)
   gst_object_unref (f->pipeline);
 }
 
-/* A real udpsink that fails in its start(): it must bind to an address this
- * host does not have (TEST-NET-1, RFC 5737). Nothing is ever sent. */
+/* A real udpsink that fails in its start(): its bind port on loopback is
+ * held by a socket without SO_REUSEADDR, so its bind gets EADDRINUSE.
+ * Nothing is ever sent. The holder stays open for the test's lifetime. */
 static GstElement *
 unstartable_udpsink (void)
 {
+  static int holder = -1;
+  struct sockaddr_in addr = { .sin_family = AF_INET };
+  socklen_t len = sizeof addr;
+
+  if (holder < 0)
+    {
+      holder = socket (AF_INET, SOCK_DGRAM, 0);
+      addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+      g_assert_cmpint (bind (holder, (struct sockaddr *)&addr, sizeof addr), ==, 0);
+    }
+  g_assert_cmpint (getsockname (holder, (struct sockaddr *)&addr, &len), ==, 0);
   GstElement *sink = gst_element_factory_make ("udpsink", NULL);
   g_assert_nonnull (sink);
-  g_object_set (sink, "host", "127.0.0.1", "port", 5999, "bind-address", "192.0.2.1", "sync", FALSE,
-                "async", FALSE, NULL);
+  g_object_set (sink, "host", "127.0.0.1", "port", 5999, "bind-address", "127.0.0.1", "bind-port",
+                (int)ntohs (addr.sin_port), "sync", FALSE, "async", FALSE, NULL);
   return sink;
 }
 
