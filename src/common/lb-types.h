@@ -17,7 +17,8 @@ typedef struct _LbEncode LbEncode;
 typedef struct _LbEncoderBackend LbEncoderBackend;
 typedef struct _LbPools LbPools;
 typedef struct _LbPool LbPool;
-typedef struct _LbOutputRtp LbOutputRtp;
+typedef struct _LbOutput LbOutput;
+typedef struct _LbOutputClass LbOutputClass;
 typedef struct _LbHttpServer LbHttpServer;
 
 /* Called on the main loop for a pipeline error. @branch is the name of the

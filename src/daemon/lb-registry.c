@@ -7,7 +7,8 @@
 #include "lb-json.h"
 #include "lb-events.h"
 #include "lb-lobby.h"
-#include "lb-output-webrtc.h"
+#include "lb-output-webrtc.h" /* LbWebrtcOptions */
+#include "lb-output.h"
 #include "lb-pools.h"
 #include "lb-session.h"
 #include "lb-shared-encode.h"
@@ -578,21 +579,11 @@ LbSession *
 lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError **error)
 {
   g_autoptr (LbSessionSpec) owned = spec;
-  /* WebRTC needs no destination allow-list: ICE checks mean media only
-   * flows to a peer that answered with the session's credentials (remote
-   * candidates, where the checks go, are filtered by [webrtc]
-   * allowed_candidates). It is not stored either: a peer connection cannot
-   * outlive the process, the viewer reconnects. */
-  gboolean rtp = spec->transport == LB_TRANSPORT_RTP;
+  const LbOutputClass *output = lb_output_class_lookup (lb_transport_name (spec->transport), error);
 
-  if (rtp && !lb_allow_list_contains (self->allow, spec->host))
-    {
-      g_set_error (error, LB_ERROR, LB_ERROR_DESTINATION_NOT_ALLOWED,
-                   "destination %s is not in [rtp] allowed_destinations", spec->host);
-      return NULL;
-    }
-  /* A bad offer is the client's error: refuse it before an encoder opens. */
-  if (!rtp && lb_webrtc_offer_h264_payload (spec->webrtc_offer, error) < 0)
+  /* The client's mistakes (a destination outside the allow-list, a bad
+   * offer) are refused before an encoder opens. */
+  if (output == NULL || !output->check (spec, self->allow, error))
     return NULL;
   if (self->sessions->len >= self->config->max_sessions)
     {
@@ -613,12 +604,13 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
       forget_session (self, session);
       return NULL;
     }
-  if (rtp && !lb_store_insert_session (self->store, id, lb_lobby_get_id (lobby), json, now, error))
+  if (output->stored
+      && !lb_store_insert_session (self->store, id, lb_lobby_get_id (lobby), json, now, error))
     {
       forget_session (self, session);
       return NULL;
     }
-  g_info ("session %s joined lobby %s (%s)", id, lb_lobby_get_id (lobby), rtp ? "rtp" : "webrtc");
+  g_info ("session %s joined lobby %s (%s)", id, lb_lobby_get_id (lobby), output->transport);
   LbSharedEncode *encode = lb_session_get_encode (session);
   emit (self, "session.created",
         fields ("session_id", id, "lobby_id", lb_lobby_get_id (lobby), "encode_id",
@@ -637,7 +629,7 @@ lb_registry_leave (LbRegistry *self, const char *session_id, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "session %s not found", session_id);
       return FALSE;
     }
-  gboolean stored = lb_session_get_spec (session)->transport == LB_TRANSPORT_RTP;
+  gboolean stored = lb_session_get_output_class (session)->stored;
   g_autofree char *lobby_id = g_strdup (lb_lobby_get_id (lb_session_get_lobby (session)));
   forget_session (self, session);
   if (stored)

@@ -1,10 +1,10 @@
-/* lb-session.c — a session: its spec, its RTP output and the encode it watches. */
+/* lb-session.c — a session: its spec, its output (whatever the transport)
+ * and the encode it watches. */
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-session.h"
 #include "lb-encode.h"
 #include "lb-lobby.h"
-#include "lb-output-rtp.h"
-#include "lb-output-webrtc.h"
+#include "lb-output.h"
 #include "lb-shared-encode.h"
 #include "lb-error.h"
 #include "lb-spec.h"
@@ -16,11 +16,11 @@ struct _LbSession
   LbSessionSpec *spec;
   gint64 created_at;
   char *error;
-  char *output_name;      /* "session-<id>", the output's media branch */
-  LbSharedEncode *encode; /* borrowed: the registry closes it after its last viewer */
-  LbOutputRtp *output;    /* transport rtp */
-  LbOutputWebrtc *webrtc; /* transport webrtc */
-  char *answer;           /* webrtc: the SDP answer */
+  char *output_name;                 /* "session-<id>", the output's media branch */
+  LbSharedEncode *encode;            /* borrowed: the registry closes it after its last viewer */
+  const LbOutputClass *output_class; /* the spec's transport */
+  LbOutput *output;                  /* NULL unless running */
+  char *answer;                      /* negotiated transports: the SDP answer */
   const LbWebrtcOptions *webrtc_options; /* borrowed from the registry */
   LbSessionEndedFunc on_ended;
   gpointer ended_data;
@@ -35,6 +35,9 @@ lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 crea
   self->spec = spec;
   self->created_at = created_at;
   self->output_name = g_strdup_printf ("session-%s", id);
+  /* The spec parser only produces registered transports. */
+  self->output_class = lb_output_class_lookup (lb_transport_name (spec->transport), NULL);
+  g_assert (self->output_class != NULL);
   return self;
 }
 
@@ -55,7 +58,7 @@ on_input (const char *message, gpointer user_data)
 }
 
 static void
-on_webrtc_ended (const char *reason, gpointer user_data)
+on_output_ended (const char *reason, gpointer user_data)
 {
   LbSession *self = user_data;
   self->on_ended (self, reason, self->ended_data);
@@ -65,25 +68,21 @@ gboolean
 lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
 {
   g_return_val_if_fail (self->encode == NULL, FALSE);
-  if (self->spec->transport == LB_TRANSPORT_WEBRTC)
-    {
-      static const LbWebrtcOptions no_options = { 0 };
-      g_clear_pointer (&self->answer, g_free);
-      self->webrtc = lb_output_webrtc_new (
-          lb_shared_encode_get_media (encode), self->output_name, self->spec->webrtc_offer,
-          self->webrtc_options ? self->webrtc_options : &no_options,
-          self->spec->control ? on_input : NULL, self, self->on_ended ? on_webrtc_ended : NULL,
-          self, &self->answer, error);
-      if (self->webrtc == NULL)
-        return FALSE;
-    }
-  else
-    {
-      self->output = lb_output_rtp_new (lb_shared_encode_get_media (encode), self->output_name,
-                                        self->spec->host, self->spec->port, error);
-      if (self->output == NULL)
-        return FALSE;
-    }
+  const LbOutputSetup setup = {
+    .name = self->output_name,
+    .webrtc = self->webrtc_options,
+    .on_input = on_input,
+    .input_data = self,
+    .on_ended = self->on_ended ? on_output_ended : NULL,
+    .ended_data = self,
+  };
+  g_clear_pointer (&self->answer, g_free);
+  self->output
+      = self->output_class->open (lb_shared_encode_get_media (encode), self->spec, &setup, error);
+  if (self->output == NULL)
+    return FALSE;
+  /* Kept after the output goes: the WHEP reply reads it. */
+  self->answer = g_strdup (lb_output_get_answer (self->output));
   self->encode = encode;
   g_ptr_array_add (lb_shared_encode_get_sessions (encode), self);
   lb_shared_encode_request_key_frame (encode);
@@ -95,8 +94,7 @@ LbSharedEncode *
 lb_session_detach (LbSession *self)
 {
   LbSharedEncode *encode = self->encode;
-  g_clear_pointer (&self->output, lb_output_rtp_free);
-  g_clear_pointer (&self->webrtc, lb_output_webrtc_free);
+  g_clear_pointer (&self->output, lb_output_close);
   if (encode != NULL)
     g_ptr_array_remove (lb_shared_encode_get_sessions (encode), self);
   self->encode = NULL;
@@ -106,9 +104,7 @@ lb_session_detach (LbSession *self)
 gboolean
 lb_session_move_output (LbSession *self, LbEncode *media, GError **error)
 {
-  if (self->webrtc != NULL)
-    return lb_output_webrtc_move (self->webrtc, media, error);
-  return lb_output_rtp_move (self->output, media, error);
+  return lb_output_move (self->output, media, error);
 }
 
 const char *
@@ -143,8 +139,7 @@ lb_session_free (LbSession *self)
   if (self == NULL)
     return;
   g_warn_if_fail (self->encode == NULL);
-  g_clear_pointer (&self->output, lb_output_rtp_free);
-  g_clear_pointer (&self->webrtc, lb_output_webrtc_free);
+  g_clear_pointer (&self->output, lb_output_close);
   g_free (self->answer);
   lb_session_spec_free (self->spec);
   g_free (self->output_name);
@@ -171,16 +166,22 @@ lb_session_get_spec (const LbSession *self)
   return self->spec;
 }
 
+const LbOutputClass *
+lb_session_get_output_class (const LbSession *self)
+{
+  return self->output_class;
+}
+
 gboolean
 lb_session_is_running (const LbSession *self)
 {
-  return self->output != NULL || self->webrtc != NULL;
+  return self->output != NULL;
 }
 
 char *
 lb_session_get_sdp (const LbSession *self)
 {
-  return self->output != NULL ? lb_output_rtp_get_sdp (self->output) : NULL;
+  return self->output != NULL ? lb_output_get_sdp (self->output) : NULL;
 }
 
 JsonNode *
@@ -197,39 +198,11 @@ lb_session_to_json (const LbSession *self)
   if (self->error != NULL)
     json_object_set_string_member (obj, "error", self->error);
   json_object_set_string_member (obj, "created_at", created_text);
-  if (self->spec->transport == LB_TRANSPORT_WEBRTC)
+  if (self->output_class->carries_input)
     json_object_set_string_member (obj, "role", self->spec->control ? "control" : "watch");
   if (self->encode != NULL)
     json_object_set_object_member (obj, "encoding", lb_shared_encode_to_json (self->encode));
-  if (self->webrtc != NULL)
-    {
-      JsonObject *stats = json_object_new ();
-      g_autofree char *state = lb_output_webrtc_get_state (self->webrtc);
-      json_object_set_int_member (stats, "packets_sent",
-                                  (gint64)lb_output_webrtc_get_packets (self->webrtc));
-      json_object_set_string_member (stats, "connection_state", state);
-      json_object_set_int_member (stats, "input_dropped",
-                                  (gint64)lb_output_webrtc_get_input_dropped (self->webrtc));
-      guint offset = 0;
-      gint64 zero = 0;
-      if (lb_output_webrtc_get_rtp_clock (self->webrtc, &offset, &zero))
-        {
-          JsonObject *clock = json_object_new ();
-          json_object_set_int_member (clock, "timestamp_offset", offset);
-          json_object_set_int_member (clock, "running_time_zero_unix_us", zero);
-          json_object_set_object_member (stats, "rtp_clock", clock);
-        }
-      json_object_set_object_member (obj, "stats", stats);
-    }
   if (self->output != NULL)
-    {
-      JsonObject *stats = json_object_new ();
-      json_object_set_int_member (stats, "packets_sent",
-                                  (gint64)lb_output_rtp_get_packets (self->output));
-      json_object_set_int_member (stats, "bytes_sent",
-                                  (gint64)lb_output_rtp_get_bytes (self->output));
-      json_object_set_int_member (stats, "ssrc", lb_output_rtp_get_ssrc (self->output));
-      json_object_set_object_member (obj, "stats", stats);
-    }
+    json_object_set_object_member (obj, "stats", lb_output_stats_to_json (self->output));
   return node;
 }

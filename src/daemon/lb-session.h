@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 const char *lb_session_get_id (const LbSession *session);
 LbLobby *lb_session_get_lobby (const LbSession *session);
 const LbSessionSpec *lb_session_get_spec (const LbSession *session);
+/* The output implementation of the spec's transport. */
+const LbOutputClass *lb_session_get_output_class (const LbSession *session);
 gboolean lb_session_is_running (const LbSession *session);
 /* NULL until the session has media running. */
 char *lb_session_get_sdp (const LbSession *session);

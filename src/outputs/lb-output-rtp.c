@@ -1,10 +1,12 @@
-/* lb-output-rtp.c — queue ! rtph264pay ! udpsink branch, and its SDP. */
+/* lb-output-rtp.c — the "rtp" transport: rtph264pay ! udpsink on the
+ * encode's tee, and the SDP a receiver opens it with. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-rtp.h"
-#include "lb-encode.h"
+#include "lb-allow-list.h"
 #include "lb-error.h"
 #include "lb-media-branch.h"
-#include "lb-producer.h"
+#include "lb-output-impl.h"
+#include "lb-spec.h"
 
 #include <gio/gio.h>
 #include <gst/sdp/sdp.h>
@@ -13,48 +15,46 @@
 /* Fits in a 1280-byte IPv6 minimum MTU path with room for tunnels. */
 #define RTP_MTU 1200
 
-struct _LbOutputRtp
+typedef struct
 {
-  char *name;
+  LbOutput parent;
   char *host;
   guint port;
-  LbBranch *branch;
   GstElement *payloader;
-  guint64 packets; /* atomically updated from the streaming thread */
-  guint64 bytes;
-};
+} LbOutputRtp;
 
-static GstPadProbeReturn
-count_packets (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+static gboolean
+rtp_check (const LbSessionSpec *spec, const LbAllowList *destinations, GError **error)
 {
-  LbOutputRtp *self = user_data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-
-  /* 64-bit counters, one writer: relaxed atomics keep readers tear-free. */
-  __atomic_fetch_add (&self->packets, 1, __ATOMIC_RELAXED);
-  __atomic_fetch_add (&self->bytes, gst_buffer_get_size (buf), __ATOMIC_RELAXED);
-  return GST_PAD_PROBE_OK;
-}
-
-gboolean
-lb_output_rtp_move (LbOutputRtp *self, LbEncode *encode, GError **error)
-{
-  if (!lb_branch_move (self->branch, lb_encode_get_tee (encode), error))
-    return FALSE;
-  /* The new encoder's first IDR may have left before this output arrived. */
-  lb_encode_request_key_frame (encode);
+  if (!lb_allow_list_contains (destinations, spec->host))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_DESTINATION_NOT_ALLOWED,
+                   "destination %s is not in [rtp] allowed_destinations", spec->host);
+      return FALSE;
+    }
   return TRUE;
 }
 
-LbOutputRtp *
-lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint port, GError **error)
+static void
+rtp_close (LbOutput *output)
 {
-  g_autoptr (LbOutputRtp) self = g_new0 (LbOutputRtp, 1);
+  LbOutputRtp *self = (LbOutputRtp *)output;
+  g_clear_object (&self->payloader);
+  g_free (self->host);
+}
+
+/* @spec->host must already be validated (an allowed IP literal). The caller
+ * asks the encode for a key frame (rate-limited when it is shared). */
+static LbOutput *
+rtp_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
+{
+  g_autoptr (LbOutput) output
+      = lb_output_alloc (sizeof (LbOutputRtp), &lb_output_rtp_class, setup->name);
+  LbOutputRtp *self = (LbOutputRtp *)output;
   GstElement *e[3] = { NULL };
 
-  self->name = g_strdup (name);
-  self->host = g_strdup (host);
-  self->port = port;
+  self->host = g_strdup (spec->host);
+  self->port = spec->port;
 
   /* No queue: the encode's tee pushes straight into payloader and socket.
    * A UDP send does not block, and a thread hand-off per viewer cost 3x more
@@ -71,35 +71,24 @@ lb_output_rtp_new (LbEncode *encode, const char *name, const char *host, guint p
   g_object_set (e[0], "config-interval", -1, "pt", PAYLOAD_TYPE, "mtu", RTP_MTU, NULL);
   /* sync=false: the producer is live already; async=false: joining a PLAYING
    * pipeline must not wait for a preroll that live pipelines never do. */
-  g_object_set (e[1], "host", host, "port", (int)port, "sync", FALSE, "async", FALSE, NULL);
+  g_object_set (e[1], "host", self->host, "port", (int)self->port, "sync", FALSE, "async", FALSE,
+                NULL);
   self->payloader = gst_object_ref (e[0]);
 
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[0], "src");
-  gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
+  lb_output_count_packets (output, pay_src);
 
-  self->branch = lb_encode_attach_output (encode, name, e, error);
-  if (self->branch == NULL)
+  if (!lb_output_attach (output, encode, e, error))
     return NULL;
 
-  g_debug ("%s: RTP to %s:%u", name, host, port);
-  return g_steal_pointer (&self);
+  g_debug ("%s: RTP to %s:%u", setup->name, self->host, self->port);
+  return g_steal_pointer (&output);
 }
 
-void
-lb_output_rtp_free (LbOutputRtp *self)
+static char *
+rtp_get_sdp (LbOutput *output)
 {
-  if (self == NULL)
-    return;
-  lb_branch_detach (self->branch);
-  g_clear_object (&self->payloader);
-  g_free (self->name);
-  g_free (self->host);
-  g_free (self);
-}
-
-char *
-lb_output_rtp_get_sdp (LbOutputRtp *self)
-{
+  LbOutputRtp *self = (LbOutputRtp *)output;
   g_autoptr (GstPad) src = gst_element_get_static_pad (self->payloader, "src");
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (src);
   GstSDPMessage *msg = NULL;
@@ -117,7 +106,7 @@ lb_output_rtp_get_sdp (LbOutputRtp *self)
   gst_sdp_message_set_version (msg, "0");
   g_autofree char *sess_id = g_strdup_printf ("%" G_GUINT64_FORMAT, (guint64)g_get_real_time ());
   gst_sdp_message_set_origin (msg, "-", sess_id, "1", "IN", family, self->host);
-  gst_sdp_message_set_session_name (msg, self->name);
+  gst_sdp_message_set_session_name (msg, output->name);
   gst_sdp_message_set_connection (msg, "IN", family, self->host, 0, 0);
   gst_sdp_message_add_time (msg, "0", "0", NULL);
 
@@ -134,20 +123,8 @@ lb_output_rtp_get_sdp (LbOutputRtp *self)
   return text;
 }
 
-guint64
-lb_output_rtp_get_packets (LbOutputRtp *self)
-{
-  return __atomic_load_n (&self->packets, __ATOMIC_RELAXED);
-}
-
-guint64
-lb_output_rtp_get_bytes (LbOutputRtp *self)
-{
-  return __atomic_load_n (&self->bytes, __ATOMIC_RELAXED);
-}
-
-guint32
-lb_output_rtp_get_ssrc (LbOutputRtp *self)
+static guint32
+rtp_get_ssrc (LbOutputRtp *self)
 {
   /* The payloader picks a random SSRC; its negotiated caps carry the value. */
   g_autoptr (GstPad) src = gst_element_get_static_pad (self->payloader, "src");
@@ -158,3 +135,21 @@ lb_output_rtp_get_ssrc (LbOutputRtp *self)
     gst_structure_get_uint (gst_caps_get_structure (caps, 0), "ssrc", &ssrc);
   return ssrc;
 }
+
+static void
+rtp_stats_to_json (LbOutput *output, JsonObject *stats)
+{
+  json_object_set_int_member (stats, "bytes_sent", (gint64)lb_output_get_bytes (output));
+  json_object_set_int_member (stats, "ssrc", rtp_get_ssrc ((LbOutputRtp *)output));
+}
+
+const LbOutputClass lb_output_rtp_class = {
+  .transport = "rtp",
+  .stored = TRUE,
+  .carries_input = FALSE,
+  .check = rtp_check,
+  .open = rtp_open,
+  .stats_to_json = rtp_stats_to_json,
+  .get_sdp = rtp_get_sdp,
+  .close = rtp_close,
+};

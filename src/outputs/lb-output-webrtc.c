@@ -1,11 +1,13 @@
-/* lb-output-webrtc.c — WHEP viewer: queue ! rtph264pay ! caps ! webrtcbin. */
+/* lb-output-webrtc.c — the "webrtc" transport (WHEP viewer):
+ * queue ! rtph264pay ! caps ! webrtcbin. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-webrtc.h"
 #include "lb-allow-list.h"
 #include "lb-encode.h"
 #include "lb-error.h"
 #include "lb-media-branch.h"
-#include "lb-producer.h"
+#include "lb-output-impl.h"
+#include "lb-spec.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
@@ -23,17 +25,17 @@
 #define FAILED_GRACE_US (3 * G_USEC_PER_SEC)
 
 typedef struct _InputLimit InputLimit;
+typedef struct _LbOutputWebrtc LbOutputWebrtc;
 
 struct _LbOutputWebrtc
 {
-  LbBranch *branch;
+  LbOutput parent;
   GstElement *webrtc;
   GstElement *payloader;
-  guint64 packets;
   gint64 first_candidate_us; /* atomically set by webrtcbin's thread */
   InputLimit *limit;         /* owned by the webrtcbin's qdata */
   /* Liveness, checked on the main loop. */
-  LbWebrtcEndedFunc on_ended;
+  LbOutputEndedFunc on_ended;
   gpointer ended_data;
   guint watch_source;
   gint64 peer_timeout_us;
@@ -58,11 +60,9 @@ on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
   GstWebRTCPeerConnectionState state = 0;
 
   g_object_get (webrtc, "connection-state", &state, NULL);
-  if (state != GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED || self->branch == NULL)
+  if (state != GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
     return;
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (lb_branch_get_bin (self->branch), "sink");
-  gst_pad_push_event (sink,
-                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+  lb_output_request_key_frame (&self->parent);
 }
 
 /* Data-channel messages arrive on the SCTP thread; input is applied on the
@@ -70,7 +70,7 @@ on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
  * the output goes, so a message still in flight then is dropped. */
 typedef struct
 {
-  LbWebrtcInputFunc func;
+  LbOutputInputFunc func;
   gpointer data;
 } InputHandler;
 
@@ -225,14 +225,6 @@ lb_webrtc_offer_h264_payload (const char *offer, GError **error)
                  "the SDP offer has no H.264 video with a dynamic payload type (96-127), "
                  "packetization-mode=1 and a baseline or main profile");
   return best;
-}
-
-static GstPadProbeReturn
-count_packets (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  LbOutputWebrtc *self = user_data;
-  __atomic_fetch_add (&self->packets, 1, __ATOMIC_RELAXED);
-  return GST_PAD_PROBE_OK;
 }
 
 /* Emits @signal with @arg and a promise, and waits for webrtcbin's reply. */
@@ -462,13 +454,20 @@ set_ice_addresses (GstElement *webrtc, const char *const *addresses)
     }
 }
 
-LbOutputWebrtc *
-lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
-                      const LbWebrtcOptions *options, LbWebrtcInputFunc on_input,
-                      gpointer input_data, LbWebrtcEndedFunc on_ended, gpointer ended_data,
-                      char **answer_sdp, GError **error)
+/* Answers the spec's offer (non-trickle: the answer carries every ICE
+ * candidate, as WHEP clients expect). */
+static LbOutput *
+webrtc_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup,
+             GError **error)
 {
-  g_autoptr (LbOutputWebrtc) self = g_new0 (LbOutputWebrtc, 1);
+  static const LbWebrtcOptions no_options = { 0 };
+  const LbWebrtcOptions *options = setup->webrtc != NULL ? setup->webrtc : &no_options;
+  const char *offer = spec->webrtc_offer;
+  const char *name = setup->name;
+  LbOutputInputFunc on_input = spec->control ? setup->on_input : NULL;
+  g_autoptr (LbOutput) output
+      = lb_output_alloc (sizeof (LbOutputWebrtc), &lb_output_webrtc_class, name);
+  LbOutputWebrtc *self = (LbOutputWebrtc *)output;
   GstElement *e[5] = { NULL };
   static const LbElementSpec chain[] = {
     { "queue", NULL },
@@ -496,8 +495,8 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
   set_ice_addresses (e[3], options->ice_addresses);
   self->webrtc = gst_object_ref (e[3]);
   self->payloader = gst_object_ref (e[1]);
-  self->on_ended = on_ended;
-  self->ended_data = ended_data;
+  self->on_ended = setup->on_ended;
+  self->ended_data = setup->ended_data;
   self->created_us = g_get_monotonic_time ();
   self->peer_timeout_us = (gint64)options->peer_timeout_s * G_USEC_PER_SEC;
   g_signal_connect (e[3], "on-ice-candidate", G_CALLBACK (on_ice_candidate), self);
@@ -505,7 +504,7 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
   g_signal_connect (e[3], "on-data-channel", G_CALLBACK (on_data_channel), NULL);
   InputHandler *handler = g_new0 (InputHandler, 1);
   handler->func = on_input;
-  handler->data = input_data;
+  handler->data = setup->input_data;
   g_object_set_data_full (G_OBJECT (e[3]), "lb-input", handler, g_free);
   self->limit = g_new0 (InputLimit, 1);
   g_mutex_init (&self->limit->lock);
@@ -514,26 +513,24 @@ lb_output_webrtc_new (LbEncode *encode, const char *name, const char *offer,
   self->limit->last_us = g_get_monotonic_time ();
   g_object_set_data_full (G_OBJECT (e[3]), "lb-input-limit", self->limit, input_limit_free);
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
-  gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER, count_packets, self, NULL);
+  lb_output_count_packets (output, pay_src);
 
-  self->branch = lb_encode_attach_output (encode, name, e, error);
-  if (self->branch == NULL
-      || !negotiate (self, offer, options->allowed_candidates, answer_sdp, error))
+  if (!lb_output_attach (output, encode, e, error)
+      || !negotiate (self, offer, options->allowed_candidates, &output->answer, error))
     return NULL;
   watch_receive (self);
   if (self->n_watched == 0)
     g_warning ("%s: no ICE transport to watch; a vanished viewer will not be noticed", name);
-  if (on_ended != NULL)
+  if (self->on_ended != NULL)
     self->watch_source = g_timeout_add_seconds (1, watch_peer, self);
   g_debug ("%s: WebRTC answered (payload type %d)", name, pt);
-  return g_steal_pointer (&self);
+  return g_steal_pointer (&output);
 }
 
-void
-lb_output_webrtc_free (LbOutputWebrtc *self)
+static void
+webrtc_close (LbOutput *output)
 {
-  if (self == NULL)
-    return;
+  LbOutputWebrtc *self = (LbOutputWebrtc *)output;
   if (self->watch_source != 0)
     g_source_remove (self->watch_source);
   if (self->webrtc != NULL)
@@ -541,35 +538,18 @@ lb_output_webrtc_free (LbOutputWebrtc *self)
       g_signal_handlers_disconnect_by_data (self->webrtc, self);
       g_object_set_data (G_OBJECT (self->webrtc), "lb-input", NULL);
     }
-  lb_branch_detach (self->branch);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->payloader);
-  g_free (self);
 }
 
-gboolean
-lb_output_webrtc_move (LbOutputWebrtc *self, LbEncode *encode, GError **error)
-{
-  if (!lb_branch_move (self->branch, lb_encode_get_tee (encode), error))
-    return FALSE;
-  lb_encode_request_key_frame (encode);
-  return TRUE;
-}
-
-guint64
-lb_output_webrtc_get_packets (LbOutputWebrtc *self)
-{
-  return __atomic_load_n (&self->packets, __ATOMIC_RELAXED);
-}
-
-guint64
-lb_output_webrtc_get_input_dropped (LbOutputWebrtc *self)
+static guint64
+get_input_dropped (LbOutputWebrtc *self)
 {
   return __atomic_load_n (&self->limit->dropped, __ATOMIC_RELAXED);
 }
 
-char *
-lb_output_webrtc_get_state (LbOutputWebrtc *self)
+static char *
+get_state (LbOutputWebrtc *self)
 {
   GstWebRTCPeerConnectionState state = 0;
   g_object_get (self->webrtc, "connection-state", &state, NULL);
@@ -578,8 +558,11 @@ lb_output_webrtc_get_state (LbOutputWebrtc *self)
   return g_strdup (v ? v->value_nick : "unknown");
 }
 
-gboolean
-lb_output_webrtc_get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, gint64 *zero_unix_us)
+/* How RTP timestamps map to wall-clock capture time: a frame stamped T was
+ * produced at zero_unix_us + (T - timestamp_offset) / 90 kHz. For
+ * glass-to-glass estimates (bench/browser). */
+static gboolean
+get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, gint64 *zero_unix_us)
 {
   g_autoptr (GstPad) src = gst_element_get_static_pad (self->payloader, "src");
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (src);
@@ -589,8 +572,8 @@ lb_output_webrtc_get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, g
     return FALSE;
   /* Buffers carry running time (live source), and the payloader stamps
    * offset + running time at 90 kHz: running time 0 happened this long ago. */
-  GstElement *pipeline
-      = GST_ELEMENT (gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (self->branch))));
+  GstElement *pipeline = GST_ELEMENT (gst_object_get_parent (
+      GST_OBJECT (lb_branch_get_bin (lb_output_get_branch (&self->parent)))));
   g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
   GstClockTime running
       = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
@@ -600,3 +583,45 @@ lb_output_webrtc_get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, g
   *zero_unix_us = g_get_real_time () - (gint64)(running / 1000);
   return TRUE;
 }
+
+static gboolean
+webrtc_check (const LbSessionSpec *spec, const LbAllowList *destinations, GError **error)
+{
+  /* No destination allow-list: ICE checks mean media only flows to a peer
+   * that answered with the session's credentials (remote candidates, where
+   * the checks go, are filtered by [webrtc] allowed_candidates). A bad offer
+   * is the client's error: refuse it before an encoder opens. */
+  return lb_webrtc_offer_h264_payload (spec->webrtc_offer, error) >= 0;
+}
+
+static void
+webrtc_stats_to_json (LbOutput *output, JsonObject *stats)
+{
+  LbOutputWebrtc *self = (LbOutputWebrtc *)output;
+  g_autofree char *state = get_state (self);
+  guint offset = 0;
+  gint64 zero = 0;
+
+  json_object_set_string_member (stats, "connection_state", state);
+  json_object_set_int_member (stats, "input_dropped", (gint64)get_input_dropped (self));
+  if (get_rtp_clock (self, &offset, &zero))
+    {
+      JsonObject *clock = json_object_new ();
+      json_object_set_int_member (clock, "timestamp_offset", offset);
+      json_object_set_int_member (clock, "running_time_zero_unix_us", zero);
+      json_object_set_object_member (stats, "rtp_clock", clock);
+    }
+}
+
+/* Not stored: a peer connection cannot outlive the process, the viewer
+ * reconnects. */
+const LbOutputClass lb_output_webrtc_class = {
+  .transport = "webrtc",
+  .stored = FALSE,
+  .carries_input = TRUE,
+  .check = webrtc_check,
+  .open = webrtc_open,
+  .stats_to_json = webrtc_stats_to_json,
+  .get_sdp = NULL,
+  .close = webrtc_close,
+};

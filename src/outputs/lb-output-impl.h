@@ -1,0 +1,33 @@
+/* lb-output-impl.h — for output implementations only: the shared part
+ * that each output embeds first in its private struct. */
+#pragma once
+
+#include "lb-output.h"
+
+G_BEGIN_DECLS
+
+typedef struct _LbBranch LbBranch;
+
+struct _LbOutput
+{
+  const LbOutputClass *klass;
+  char *name;
+  LbBranch *branch; /* NULL until attached */
+  char *answer;     /* negotiated transports: the SDP answer */
+  guint64 packets;  /* atomically updated from the streaming thread */
+  guint64 bytes;
+};
+
+/* Allocates @size bytes (the implementation's struct, LbOutput first). */
+gpointer lb_output_alloc (gsize size, const LbOutputClass *klass, const char *name);
+/* Counts packets and bytes leaving @pad (the payloader's src). */
+void lb_output_count_packets (LbOutput *output, GstPad *pad);
+/* Adds @elements (NULL-terminated chain) as this output's branch on @encode's tee. */
+gboolean lb_output_attach (LbOutput *output, LbEncode *encode, GstElement **elements,
+                           GError **error);
+LbBranch *lb_output_get_branch (const LbOutput *output);
+
+extern const LbOutputClass lb_output_rtp_class;
+extern const LbOutputClass lb_output_webrtc_class;
+
+G_END_DECLS
