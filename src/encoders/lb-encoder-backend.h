@@ -63,5 +63,11 @@ guint lb_encoder_key_int (const LbEncoderSettings *settings, const LbProfile *pr
 /* Whether @element has @property: versions of one element differ (NVENC's
  * of the old nvenc plugin vs nvcodec's), so a backend asks before setting. */
 gboolean lb_encoder_has_property (GstElement *element, const char *property);
+/* Sets the profile's bitrate (kbit/s) and the key-frame interval on a
+ * hardware encoder, whichever of key-int-max / gop-size its version has. */
+void lb_encoder_set_rate_and_gop (GstElement *encoder, const LbEncoderSettings *settings,
+                                  const LbProfile *profile);
+/* Whether GStreamer has the element @factory (its plugin may be absent). */
+gboolean lb_encoder_have_factory (const char *factory);
 
 G_END_DECLS

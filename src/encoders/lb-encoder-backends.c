@@ -72,3 +72,23 @@ lb_encoder_has_property (GstElement *element, const char *property)
 {
   return g_object_class_find_property (G_OBJECT_GET_CLASS (element), property) != NULL;
 }
+
+void
+lb_encoder_set_rate_and_gop (GstElement *encoder, const LbEncoderSettings *settings,
+                             const LbProfile *profile)
+{
+  guint key_int = lb_encoder_key_int (settings, profile);
+
+  g_object_set (encoder, "bitrate", profile->bitrate_kbps, NULL);
+  if (lb_encoder_has_property (encoder, "key-int-max"))
+    g_object_set (encoder, "key-int-max", key_int, NULL);
+  else if (lb_encoder_has_property (encoder, "gop-size"))
+    g_object_set (encoder, "gop-size", (int)key_int, NULL);
+}
+
+gboolean
+lb_encoder_have_factory (const char *factory)
+{
+  g_autoptr (GstElementFactory) f = gst_element_factory_find (factory);
+  return f != NULL;
+}

@@ -19,13 +19,6 @@
 
 extern const LbEncoderBackend lb_encoder_backend_nvenc;
 
-static gboolean
-have_factory (const char *name)
-{
-  g_autoptr (GstElementFactory) f = gst_element_factory_find (name);
-  return f != NULL;
-}
-
 static void
 discover (LbPools *pools, const LbEncoderDiscovery *d)
 {
@@ -43,7 +36,7 @@ discover (LbPools *pools, const LbEncoderDiscovery *d)
         lb_pool_set_unusable (p, reason);
       else if (!(gpu->nvenc_codecs & LB_HW_CODEC_H264))
         lb_pool_set_unusable (p, "NVENC on this GPU has no H.264 encoder");
-      else if (!have_factory (FACTORY))
+      else if (!lb_encoder_have_factory (FACTORY))
         lb_pool_set_unusable (p, "GStreamer element " FACTORY
                                  " is not installed (gstreamer1.0-plugins-bad)");
 
@@ -75,14 +68,8 @@ discover (LbPools *pools, const LbEncoderDiscovery *d)
 static void
 configure (GstElement *encoder, const LbEncoderSettings *settings, const LbProfile *profile)
 {
-  guint key_int = lb_encoder_key_int (settings, profile);
-
-  g_object_set (encoder, "bitrate", profile->bitrate_kbps, NULL);
-  /* nvcodec's nvh264enc and the older nvenc plugin's name things apart. */
-  if (lb_encoder_has_property (encoder, "key-int-max"))
-    g_object_set (encoder, "key-int-max", key_int, NULL);
-  else if (lb_encoder_has_property (encoder, "gop-size"))
-    g_object_set (encoder, "gop-size", (int)key_int, NULL);
+  /* nvcodec's nvh264enc and the older nvenc plugin name the GOP apart. */
+  lb_encoder_set_rate_and_gop (encoder, settings, profile);
   if (lb_encoder_has_property (encoder, "cuda-device-id") && settings->device_index >= 0)
     g_object_set (encoder, "cuda-device-id", settings->device_index, NULL);
   if (lb_encoder_has_property (encoder, "zerolatency"))

@@ -11,19 +11,12 @@
 
 extern const LbEncoderBackend lb_encoder_backend_vaapi;
 
-static gboolean
-have_factory (const char *name)
-{
-  g_autoptr (GstElementFactory) f = gst_element_factory_find (name);
-  return f != NULL;
-}
-
 static void
 discover (LbPools *pools, const LbEncoderDiscovery *d)
 {
   if (d->hw == NULL)
     return;
-  const char *factory = have_factory ("vah264enc") ? "vah264enc" : "vaapih264enc";
+  const char *factory = lb_encoder_have_factory ("vah264enc") ? "vah264enc" : "vaapih264enc";
   for (int i = 0; i < d->hw->node_count; i++)
     {
       const lb_hw_render_node *n = &d->hw->nodes[i];
@@ -36,7 +29,7 @@ discover (LbPools *pools, const LbEncoderDiscovery *d)
         lb_pool_set_unusable (p, n->va_error);
       else if (!((n->encode_codecs | n->encode_lp_codecs) & LB_HW_CODEC_H264))
         lb_pool_set_unusable (p, "no H.264 encode entrypoint");
-      else if (!have_factory (factory))
+      else if (!lb_encoder_have_factory (factory))
         lb_pool_set_unusable (p,
                               "GStreamer VA encoder is not installed (gstreamer1.0-plugins-bad)");
       else if (i > 0)
@@ -49,14 +42,8 @@ discover (LbPools *pools, const LbEncoderDiscovery *d)
 static void
 configure (GstElement *encoder, const LbEncoderSettings *settings, const LbProfile *profile)
 {
-  guint key_int = lb_encoder_key_int (settings, profile);
-
-  g_object_set (encoder, "bitrate", profile->bitrate_kbps, NULL);
   /* vah264enc has key-int-max; vaapih264enc neither it nor gop-size. */
-  if (lb_encoder_has_property (encoder, "key-int-max"))
-    g_object_set (encoder, "key-int-max", key_int, NULL);
-  else if (lb_encoder_has_property (encoder, "gop-size"))
-    g_object_set (encoder, "gop-size", (int)key_int, NULL);
+  lb_encoder_set_rate_and_gop (encoder, settings, profile);
 }
 
 const LbEncoderBackend lb_encoder_backend_vaapi = {
