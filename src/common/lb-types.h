@@ -20,6 +20,12 @@ typedef struct _LbPool LbPool;
 typedef struct _LbOutput LbOutput;
 typedef struct _LbOutputClass LbOutputClass;
 typedef struct _LbHttpServer LbHttpServer;
+typedef struct _LbApi LbApi;
+typedef struct _LbEvents LbEvents;
+typedef struct _LbBranch LbBranch;
+typedef struct _LbDesktop LbDesktop;
+typedef struct _LbSharedEncode LbSharedEncode;
+typedef struct _LbWebrtcOptions LbWebrtcOptions;
 
 /* Called on the main loop for a pipeline error. @branch is the name of the
  * encode or output bin the error came from, or NULL when the producer failed. */

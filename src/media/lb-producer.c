@@ -1,4 +1,5 @@
-/* lb-producer.c — test-pattern producer: videotestsrc ! caps ! clockoverlay ! tee. */
+/* lb-producer.c — a lobby's video producer: a test pattern (videotestsrc ! caps !
+ * clockoverlay ! tee) or a desktop's X display (ximagesrc ! … ! caps ! tee). */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-producer.h"
 #include "lb-error.h"
