@@ -560,19 +560,29 @@ lb_registry_get_lobbies (LbRegistry *self)
   return self->lobbies;
 }
 
-/* A WebRTC viewer vanished or its connection failed: the session goes
- * (WebRTC sessions are not stored) with what it holds, and says why. */
+/* Ends @session, frees what it holds (output, place on its encode, the slot
+ * with the last viewer) and says why. Media first: removing a stored row
+ * never depends on the disk or a lock. */
 static void
-on_session_ended (LbSession *session, const char *reason, gpointer user_data)
+end_session (LbRegistry *self, LbSession *session, const char *reason)
 {
-  LbRegistry *self = user_data;
   g_autofree char *id = g_strdup (lb_session_get_id (session));
   g_autofree char *lobby_id = g_strdup (lb_lobby_get_id (lb_session_get_lobby (session)));
+  gboolean stored = lb_session_get_output_class (session)->stored;
 
   forget_session (self, session);
+  if (stored)
+    lb_store_remove_session (self->store, id);
   g_info ("session %s ended: %s", id, reason);
   emit (self, "session.ended",
         fields ("session_id", id, "lobby_id", lobby_id, "reason", reason, NULL));
+}
+
+/* A WebRTC viewer vanished or its connection failed. */
+static void
+on_session_ended (LbSession *session, const char *reason, gpointer user_data)
+{
+  end_session (user_data, session, reason);
 }
 
 LbSession *
@@ -629,14 +639,7 @@ lb_registry_leave (LbRegistry *self, const char *session_id, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "session %s not found", session_id);
       return FALSE;
     }
-  gboolean stored = lb_session_get_output_class (session)->stored;
-  g_autofree char *lobby_id = g_strdup (lb_lobby_get_id (lb_session_get_lobby (session)));
-  forget_session (self, session);
-  if (stored)
-    lb_store_remove_session (self->store, session_id);
-  g_info ("session %s left", session_id);
-  emit (self, "session.ended",
-        fields ("session_id", session_id, "lobby_id", lobby_id, "reason", "deleted", NULL));
+  end_session (self, session, "deleted");
   return TRUE;
 }
 
