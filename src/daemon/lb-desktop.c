@@ -195,6 +195,22 @@ display_is_free (int n)
   return !g_file_test (sock, G_FILE_TEST_EXISTS);
 }
 
+/* Whether our X server has already died, its watch not yet run. When it is
+ * killed its app usually exits at once on the broken connection, and either
+ * watch may run first: the cause is the X server. WNOWAIT leaves the reaping
+ * to the watch; ECHILD means GLib has reaped it already. */
+static gboolean
+xvfb_has_exited (LbDesktop *self)
+{
+  siginfo_t info = { 0 };
+
+  if (self->xvfb == 0)
+    return FALSE;
+  if (waitid (P_PID, (id_t)self->xvfb, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+    return errno == ECHILD;
+  return info.si_pid == self->xvfb;
+}
+
 static void
 on_app_exit (GPid pid, int status, gpointer user_data)
 {
@@ -204,7 +220,7 @@ on_app_exit (GPid pid, int status, gpointer user_data)
   g_spawn_close_pid (pid);
   g_autofree char *m = g_strdup_printf ("the application exited (status %d)",
                                         WIFEXITED (status) ? WEXITSTATUS (status) : -1);
-  report (self, m);
+  report (self, xvfb_has_exited (self) ? "the X server (Xvfb) exited" : m);
   /* Nothing left in its group: no need to wait for the grace period. */
   if (self->stopping && self->kill_timer != 0 && kill (-self->app_group, 0) != 0)
     g_clear_handle_id (&self->kill_timer, g_source_remove);
