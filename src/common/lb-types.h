@@ -27,6 +27,14 @@ typedef struct _LbDesktop LbDesktop;
 typedef struct _LbSharedEncode LbSharedEncode;
 typedef struct _LbWebrtcOptions LbWebrtcOptions;
 
+/* Which kind of encoder pool a lobby or session asks for. */
+typedef enum
+{
+  LB_ENCODER_AUTO,
+  LB_ENCODER_HARDWARE,
+  LB_ENCODER_SOFTWARE,
+} LbEncoderPreference;
+
 /* Called on the main loop for a pipeline error. @branch is the name of the
  * encode or output bin the error came from, or NULL when the producer failed. */
 typedef void (*LbMediaErrorFunc) (const char *branch, const GError *error, gpointer user_data);

@@ -8,7 +8,7 @@
  * failed hardware open falls back inside one request. */
 #pragma once
 
-#include <glib.h>
+#include "lb-types.h"
 
 G_BEGIN_DECLS
 
@@ -17,13 +17,6 @@ typedef enum
   LB_POOL_HARDWARE,
   LB_POOL_SOFTWARE,
 } LbPoolKind;
-
-typedef enum
-{
-  LB_ENCODER_AUTO,
-  LB_ENCODER_HARDWARE,
-  LB_ENCODER_SOFTWARE,
-} LbEncoderPreference;
 
 typedef struct
 {

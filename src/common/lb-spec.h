@@ -6,7 +6,6 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
-#include "lb-scheduler.h"
 #include "lb-types.h"
 
 G_BEGIN_DECLS
