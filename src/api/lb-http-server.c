@@ -4,20 +4,18 @@
 #include "lb-api.h"
 #include "lb-build-config.h"
 #include "lb-error.h"
-#include "lb-events.h"
+#include "lb-sse.h"
 
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#define SSE_KEEPALIVE_S 15
 /* A response (other than an event stream) must be taken within this. */
 #define RESPONSE_TIMEOUT_S 60
 /* A connection we shut down must be gone within this, or its socket is closed. */
@@ -80,8 +78,7 @@ struct _LbHttpServer
 {
   char *web_dir;
   LbApi *api;
-  LbEvents *events;
-  GList *sse_clients; /* SseClient */
+  LbSse *sse; /* nullable: no /api/v1/events */
   SoupServer *soup;
   char *socket_path;
   char *token;
@@ -718,189 +715,20 @@ request_read (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
                                 "close");
 }
 
-/* ---- Server-Sent Events: GET /api/v1/events ---- */
-
-typedef struct
-{
-  LbHttpServer *server;
-  SoupServerMessage *msg;
-  guint listener;
-  guint keepalive;
-  gsize queued; /* appended to the response, not yet written to the socket */
-  gsize limit;
-  GSource *hangup; /* the client closing its end */
-} SseClient;
-
-static void sse_drop (SseClient *c);
-
+/* An event stream holds its connection for as long as the client listens:
+ * its bound is sse_max_queued_bytes (lb-sse), not the response timeout. */
 static void
-sse_append (SseClient *c, const char *text)
+start_events (LbHttpServer *self, SoupServerMessage *msg, GHashTable *query)
 {
-  gsize len = strlen (text);
-
-  soup_message_body_append (soup_server_message_get_response_body (c->msg), SOUP_MEMORY_COPY, text,
-                            len);
-  c->queued += len;
-  soup_server_message_unpause (c->msg);
-}
-
-static void
-sse_send_event (guint64 id, const char *type, const char *data, gpointer user_data)
-{
-  SseClient *c = user_data;
-  g_autofree char *chunk
-      = g_strdup_printf ("id: %" G_GUINT64_FORMAT "\nevent: %s\ndata: %s\n\n", id, type, data);
-  sse_append (c, chunk);
-}
-
-static void
-sse_live_event (guint64 id, const char *type, const char *data, gpointer user_data)
-{
-  SseClient *c = user_data;
-
-  sse_send_event (id, type, data, c);
-  if (c->queued > c->limit)
-    sse_drop (c);
-}
-
-static gboolean
-sse_keepalive (gpointer user_data)
-{
-  SseClient *c = user_data;
-
-  sse_append (c, ": keepalive\n\n");
-  if (c->queued > c->limit)
-    {
-      c->keepalive = 0;
-      sse_drop (c);
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-sse_wrote (SoupServerMessage *msg, guint n, gpointer user_data)
-{
-  SseClient *c = user_data;
-
-  c->queued -= MIN (c->queued, n);
-}
-
-/* A dropped client's backlog is many small chunks scattered over the heap:
- * give the pages back to the system once they are freed. */
-static gboolean
-trim_heap (gpointer user_data)
-{
-  malloc_trim (0);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-sse_client_free (SseClient *c)
-{
-  if (c->server->events != NULL)
-    lb_events_remove_listener (c->server->events, c->listener);
-  g_clear_handle_id (&c->keepalive, g_source_remove);
-  if (c->hangup != NULL)
-    {
-      g_source_destroy (c->hangup);
-      g_clear_pointer (&c->hangup, g_source_unref);
-    }
-  if (c->queued > 65536)
-    g_idle_add_full (G_PRIORITY_LOW, trim_heap, NULL, NULL);
-  c->server->sse_clients = g_list_remove (c->server->sse_clients, c);
-  g_free (c);
-}
-
-/* A client that falls sse_max_queued_bytes behind is cut off rather than
- * buffered without limit; it reconnects with Last-Event-ID and the ring
- * replays what it missed (or says events.gap). */
-static void
-sse_close (SseClient *c)
-{
-  SoupServerMessage *msg = c->msg;
-
-  g_signal_handlers_disconnect_by_data (msg, c);
-  sse_client_free (c);
-  GIOStream *stream = soup_server_message_steal_connection (msg);
-  if (stream != NULL)
-    {
-      g_io_stream_close (stream, NULL, NULL);
-      g_object_unref (stream);
-    }
-}
-
-static void
-sse_drop (SseClient *c)
-{
-  g_message ("[HTTP] events client %zu bytes behind: dropped (it can resume with Last-Event-ID)",
-             c->queued);
-  sse_close (c);
-}
-
-/* An events client sends nothing after its request, so input is its end
- * closing. libsoup does not look while the stream waits for the next event
- * (up to SSE_KEEPALIVE_S): without this, a closed stream would hold its
- * connection, and its place under the listener's cap, until then. */
-static gboolean
-sse_hangup (GSocket *socket, GIOCondition condition, gpointer user_data)
-{
-  SseClient *c = user_data;
-
-  g_debug ("[HTTP] events client closed its connection");
-  sse_close (c);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-sse_finished (SoupServerMessage *msg, gpointer user_data)
-{
-  sse_client_free (user_data);
-}
-
-static void
-sse_start (LbHttpServer *self, SoupServerMessage *msg, GHashTable *query)
-{
-  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-  const char *last = soup_message_headers_get_one (req, "Last-Event-ID");
-  SseClient *c = g_new0 (SseClient, 1);
+  const char *last = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                   "Last-Event-ID");
   Conn *conn = conn_for_msg (msg);
 
   if (last == NULL && query != NULL)
     last = g_hash_table_lookup (query, "last_event_id");
   if (conn != NULL)
     conn_set_state (conn, CONN_STREAMING, 0);
-  c->server = self;
-  c->msg = msg;
-  soup_server_message_set_status (msg, 200, NULL);
-  soup_message_headers_set_content_type (headers, "text/event-stream", NULL);
-  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
-  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
-  /* Written chunks are dropped, not kept for the life of the stream. */
-  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
-  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (sse_wrote), c);
-  sse_append (c, "retry: 2000\n: lobbyd events\n\n");
-
-  /* Resume: replay what the client missed, and say so if the ring dropped some. */
-  if (last != NULL)
-    {
-      guint64 after = g_ascii_strtoull (last, NULL, 10);
-      if (!lb_events_replay (self->events, after, sse_send_event, c))
-        sse_append (c, "event: events.gap\ndata: {\"type\":\"events.gap\"}\n\n");
-    }
-  /* The replay is bounded by the ring; the cap is on what comes after it. */
-  c->limit = c->queued + self->limits.sse_max_queued_bytes;
-  c->listener = lb_events_add_listener (self->events, sse_live_event, c);
-  c->keepalive = g_timeout_add_seconds (SSE_KEEPALIVE_S, sse_keepalive, c);
-  if (conn != NULL)
-    {
-      c->hangup = g_socket_create_source (conn->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-      g_source_set_callback (c->hangup, G_SOURCE_FUNC (sse_hangup), c, NULL);
-      g_source_attach (c->hangup, NULL);
-    }
-  self->sse_clients = g_list_prepend (self->sse_clients, c);
-  g_signal_connect (msg, "finished", G_CALLBACK (sse_finished), c);
+  lb_sse_start (self->sse, msg, conn != NULL ? conn->socket : NULL, last);
 }
 
 static void
@@ -918,10 +746,10 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
       serve_static (self, msg, file);
       return;
     }
-  if (g_str_equal (path, "/api/v1/events") && self->events != NULL)
+  if (g_str_equal (path, "/api/v1/events") && self->sse != NULL)
     {
       if (g_str_equal (soup_server_message_get_method (msg), "GET"))
-        sse_start (self, msg, query);
+        start_events (self, msg, query);
       else
         {
           soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
@@ -1035,7 +863,8 @@ lb_http_server_new (LbApi *api, LbEvents *events, const char *web_dir, const cha
   guint unix_cap, tcp_cap;
 
   self->api = api;
-  self->events = events;
+  if (events != NULL)
+    self->sse = lb_sse_new (events, limits->sse_max_queued_bytes);
   self->web_dir = g_strdup (web_dir);
   self->token = g_strdup (token);
   self->limits = *limits;
@@ -1069,12 +898,7 @@ lb_http_server_free (LbHttpServer *self)
 {
   if (self == NULL)
     return;
-  while (self->sse_clients != NULL)
-    {
-      SseClient *c = self->sse_clients->data;
-      g_signal_handlers_disconnect_by_data (c->msg, c);
-      sse_client_free (c);
-    }
+  g_clear_pointer (&self->sse, lb_sse_free);
   for (guint i = 0; i < G_N_ELEMENTS (self->listeners); i++)
     if (self->listeners[i] != NULL && self->listeners[i]->watch != NULL)
       {

@@ -1,0 +1,61 @@
+/* lb-api-whep.c — WHEP (WebRTC-HTTP Egress Protocol, draft-ietf-wish-whep): POST an SDP
+ * offer to a lobby, get the answer (201, Location = the session's WHEP
+ * resource). DELETE of that resource is the session's leave
+ * (lb_api_sessions_delete; see the route table in lb-api.c). */
+#define G_LOG_DOMAIN "lobbyd-api"
+#include "lb-api-impl.h"
+#include "lb-lobby.h"
+#include "lb-registry.h"
+#include "lb-session.h"
+#include "lb-spec.h"
+
+#include <string.h>
+
+static void
+whep (LbApi *api, LbApiRequest *req, LbApiResponse *resp, gboolean control)
+{
+  g_autoptr (GError) error = NULL;
+  LbLobby *lobby = lb_api_find_lobby (api, req->params[0], resp);
+  if (lobby == NULL)
+    return;
+  if (req->content_type == NULL || !lb_api_media_type_is (req->content_type, "application/sdp"))
+    {
+      lb_api_reply_error (resp, LB_ERROR_UNSUPPORTED_MEDIA_TYPE,
+                          "a WHEP offer must be application/sdp");
+      return;
+    }
+  /* The offer goes on to GStreamer's SDP parser as a C string. */
+  if (req->body_len == 0 || !g_utf8_validate (req->body, (gssize)req->body_len, NULL)
+      || memchr (req->body, '\0', req->body_len) != NULL)
+    {
+      lb_api_reply_error (resp, LB_ERROR_INVALID_SDP, "the body is not an SDP offer");
+      return;
+    }
+  LbSessionSpec *spec = lb_session_spec_new_webrtc (lb_lobby_get_spec (lobby));
+  spec->webrtc_offer = g_strndup (req->body, req->body_len);
+  spec->control = control;
+  LbSession *session = lb_registry_join (api->registry, lobby, spec, &error);
+  if (session == NULL)
+    {
+      lb_api_response_set_error (resp, error);
+      return;
+    }
+  resp->status = 201;
+  resp->content_type = "application/sdp";
+  resp->body = g_strdup (lb_session_get_answer (session));
+  resp->location = g_strdup_printf ("/api/v1/sessions/%s/whep", lb_session_get_id (session));
+}
+
+/* Watch only: whatever the viewer sends is dropped. */
+void
+lb_api_whep_offer (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
+{
+  whep (api, req, resp, FALSE);
+}
+
+/* Control: keyboard and mouse from the data channel reach the desktop. */
+void
+lb_api_whep_control_offer (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
+{
+  whep (api, req, resp, TRUE);
+}
