@@ -1,18 +1,16 @@
-/* lb-http-server.c — listeners, authentication and body limits around lb-api. */
+/* lb-http-server.c — the listening sockets and their connections: we
+ * accept ourselves, hold each listener to its connection cap, time out
+ * requests that are not sent or responses that are not taken, and hand each
+ * connection to libsoup. What happens to a request is lb-http-request.c. */
 #define G_LOG_DOMAIN "lobbyd-http"
-#include "lb-http-server.h"
-#include "lb-api.h"
+#include "lb-http-server-impl.h"
 #include "lb-build-config.h"
-#include "lb-error.h"
-#include "lb-sse.h"
 
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
-#include <libsoup/soup.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -20,10 +18,6 @@
 #define RESPONSE_TIMEOUT_S 60
 /* A connection we shut down must be gone within this, or its socket is closed. */
 #define CLOSE_GRACE_S 5
-/* After refusing a request on its headers, what the client still sends is
- * read and dropped for this long, so that closing does not reset the
- * connection before the client has read the refusal. */
-#define LINGER_MS 2000
 #define ACCEPT_BATCH 16
 #define ACCEPT_RETRY_MS 250
 /* Descriptors kept for everything but HTTP clients: pipelines, X servers,
@@ -40,7 +34,7 @@ typedef enum
  * stops accepting for good on the first failed accept(), e.g. EMFILE or
  * ECONNABORTED) so that each listener has its own connection cap and TCP
  * clients can never take the unix socket's share. */
-typedef struct
+struct _LbHttpListener
 {
   LbHttpServer *server;
   ListenerKind kind;
@@ -49,204 +43,73 @@ typedef struct
   GSource *watch; /* NULL while backing off after a failed accept() */
   guint retry;
   guint cap;
-  GQueue conns;  /* Conn, oldest first */
-  guint closing; /* how many of them are CONN_CLOSING */
+  GQueue conns;  /* LbHttpConn, oldest first */
+  guint closing; /* how many of them are LB_HTTP_CONN_CLOSING */
   gint64 warned_us;
-} Listener;
-
-typedef enum
-{
-  CONN_READING,   /* receiving a request: request_timeout_s */
-  CONN_HANDLING,  /* writing its response: RESPONSE_TIMEOUT_S */
-  CONN_STREAMING, /* an event stream: bounded by sse_max_queued_bytes instead */
-  CONN_CLOSING,
-} ConnState;
+};
 
 /* One accepted connection, alive until libsoup drops its GSocketConnection. */
-typedef struct
+struct _LbHttpConn
 {
-  Listener *listener;
+  LbHttpListener *listener;
   GList link;             /* in listener->conns */
   GObject *stream;        /* weak: the GSocketConnection given to libsoup */
   GSocket *socket;        /* shutdown() wakes libsoup up with EOF */
-  GSocketAddress *remote; /* messages find their Conn through it */
-  ConnState state;
+  GSocketAddress *remote; /* messages find their LbHttpConn through it */
+  LbHttpConnState state;
   guint timer;
-} Conn;
-
-struct _LbHttpServer
-{
-  char *web_dir;
-  LbApi *api;
-  LbSse *sse; /* nullable: no /api/v1/events */
-  SoupServer *soup;
-  char *socket_path;
-  char *token;
-  LbHttpLimits limits;
-  Listener *listeners[2]; /* unix, tcp (nullable) */
-  GSocketAddress *unix_local;
 };
 
 G_DEFINE_QUARK (lb - http - conn, conn)
 
-gboolean
-lb_http_token_equal (const char *expected, const char *given)
-{
-  gsize n = strlen (expected);
-  gsize m = strlen (given);
-  guint8 diff = n != m;
-
-  /* Always walk the expected token's length; read past @given's end never. */
-  for (gsize i = 0; i < n; i++)
-    diff |= (guint8)expected[i] ^ (guint8)(i < m ? given[i] : 0);
-  return diff == 0;
-}
-
-char *
-lb_http_load_or_create_token (const char *path, GError **error)
-{
-  g_autofree char *data = NULL;
-
-  if (g_file_get_contents (path, &data, NULL, NULL))
-    {
-      g_strstrip (data);
-      if (strlen (data) >= 16)
-        return g_steal_pointer (&data);
-      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "%s: token is shorter than 16 characters",
-                   path);
-      return NULL;
-    }
-
-  guint8 raw[32];
-  g_autoptr (GFile) urandom = g_file_new_for_path ("/dev/urandom");
-  g_autoptr (GFileInputStream) in = g_file_read (urandom, NULL, error);
-  gsize got = 0;
-  if (in == NULL
-      || !g_input_stream_read_all (G_INPUT_STREAM (in), raw, sizeof raw, &got, NULL, error))
-    return NULL;
-  g_assert (got == sizeof raw);
-  GString *hex = g_string_new (NULL);
-  for (guint i = 0; i < sizeof raw; i++)
-    g_string_append_printf (hex, "%02x", raw[i]);
-
-  g_autofree char *contents = g_strconcat (hex->str, "\n", NULL);
-  if (!g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
-    {
-      g_string_free (hex, TRUE);
-      return NULL;
-    }
-  return g_string_free (hex, FALSE);
-}
-
-static void
-send_response (SoupServerMessage *msg, LbApiResponse *resp)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
-
-  soup_server_message_set_status (msg, resp->status, NULL);
-  if (resp->allow != NULL)
-    soup_message_headers_replace (headers, "Allow", resp->allow);
-  if (resp->location != NULL)
-    soup_message_headers_replace (headers, "Location", resp->location);
-  if (resp->retry_after_s > 0)
-    {
-      g_autofree char *s = g_strdup_printf ("%u", resp->retry_after_s);
-      soup_message_headers_replace (headers, "Retry-After", s);
-    }
-  if (resp->body != NULL)
-    soup_server_message_set_response (msg, resp->content_type, SOUP_MEMORY_COPY, resp->body,
-                                      strlen (resp->body));
-}
-
-static void
-send_error (SoupServerMessage *msg, LbErrorCode code, const char *message)
-{
-  LbApiResponse resp = { 0 };
-  g_autoptr (GError) error = g_error_new_literal (LB_ERROR, code, message);
-
-  lb_api_response_set_error (&resp, error);
-  send_response (msg, &resp);
-  lb_api_response_clear (&resp);
-}
-
-/* The web UI's pages and scripts hold no data: a browser loads them without
- * a token, then calls the API with the token the user typed in. */
-static const char *
-static_file (const char *path)
-{
-  if (g_str_equal (path, "/"))
-    return "dashboard.html";
-  if (g_str_has_prefix (path, "/view/") && strchr (path + 6, '/') == NULL && path[6] != '\0')
-    return "viewer.html";
-  if (g_str_has_prefix (path, "/static/"))
-    {
-      const char *name = path + 8;
-      /* Only plain names from the web folder: no separators, no dot-dot. */
-      if (*name == '\0' || *name == '.'
-          || strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen (name))
-        return NULL;
-      return name;
-    }
-  return NULL;
-}
-
-static void
-serve_static (LbHttpServer *self, SoupServerMessage *msg, const char *name)
-{
-  g_autofree char *file = g_build_filename (self->web_dir, name, NULL);
-  g_autofree char *data = NULL;
-  gsize len = 0;
-  const char *type = g_str_has_suffix (name, ".html")  ? "text/html; charset=utf-8"
-                     : g_str_has_suffix (name, ".js")  ? "text/javascript; charset=utf-8"
-                     : g_str_has_suffix (name, ".css") ? "text/css; charset=utf-8"
-                                                       : "application/octet-stream";
-  if (!g_file_get_contents (file, &data, &len, NULL))
-    {
-      send_error (msg, LB_ERROR_NOT_FOUND, "no such file");
-      return;
-    }
-  soup_server_message_set_status (msg, 200, NULL);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control",
-                                "no-cache");
-  soup_server_message_set_response (msg, type, SOUP_MEMORY_TAKE, g_steal_pointer (&data), len);
-}
-
 /* ---- Connections: accept, caps, timeouts ---- */
 
-static void conn_close (Conn *c);
+static void conn_close (LbHttpConn *c);
 
-static Conn *
-conn_for_msg (SoupServerMessage *msg)
+LbHttpConn *
+lb_http_conn_for_msg (SoupServerMessage *msg)
 {
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
 
   return remote != NULL ? g_object_get_qdata (G_OBJECT (remote), conn_quark ()) : NULL;
 }
 
+GSocket *
+lb_http_conn_get_socket (LbHttpConn *c)
+{
+  return c->socket;
+}
+
+gboolean
+lb_http_conn_is_local (LbHttpConn *c)
+{
+  return c->listener->kind == LISTENER_UNIX;
+}
+
 static gboolean
 conn_expired (gpointer user_data)
 {
-  Conn *c = user_data;
+  LbHttpConn *c = user_data;
 
   c->timer = 0;
-  if (c->state == CONN_CLOSING)
+  if (c->state == LB_HTTP_CONN_CLOSING)
     {
       /* libsoup did not notice the shutdown (a paused message): force it. */
       g_socket_close (c->socket, NULL);
       return G_SOURCE_REMOVE;
     }
   g_debug ("[HTTP] %s connection: %s in time, closing", c->listener->name,
-           c->state == CONN_READING ? "no complete request" : "response not taken");
+           c->state == LB_HTTP_CONN_READING ? "no complete request" : "response not taken");
   conn_close (c);
   return G_SOURCE_REMOVE;
 }
 
-static void
-conn_set_state (Conn *c, ConnState state, guint timeout_s)
+void
+lb_http_conn_set_state (LbHttpConn *c, LbHttpConnState state, guint timeout_s)
 {
-  if (c->state == CONN_CLOSING)
+  if (c->state == LB_HTTP_CONN_CLOSING)
     return;
-  if (state == CONN_CLOSING)
+  if (state == LB_HTTP_CONN_CLOSING)
     c->listener->closing++;
   c->state = state;
   g_clear_handle_id (&c->timer, g_source_remove);
@@ -257,18 +120,18 @@ conn_set_state (Conn *c, ConnState state, guint timeout_s)
 /* Shut down, not closed: libsoup reads EOF (or fails its write), ends the
  * message and releases the descriptor itself. */
 static void
-conn_close (Conn *c)
+conn_close (LbHttpConn *c)
 {
-  conn_set_state (c, CONN_CLOSING, CLOSE_GRACE_S);
+  lb_http_conn_set_state (c, LB_HTTP_CONN_CLOSING, CLOSE_GRACE_S);
   g_socket_shutdown (c->socket, TRUE, TRUE, NULL);
 }
 
 static void
-conn_free (Conn *c)
+conn_free (LbHttpConn *c)
 {
-  Listener *l = c->listener;
+  LbHttpListener *l = c->listener;
 
-  if (c->state == CONN_CLOSING)
+  if (c->state == LB_HTTP_CONN_CLOSING)
     l->closing--;
   g_queue_unlink (&l->conns, &c->link);
   g_clear_handle_id (&c->timer, g_source_remove);
@@ -285,7 +148,7 @@ conn_gone (gpointer data, GObject *where_the_object_was)
 }
 
 static guint
-listener_open (Listener *l)
+listener_open (LbHttpListener *l)
 {
   return l->conns.length - l->closing;
 }
@@ -293,12 +156,12 @@ listener_open (Listener *l)
 /* Makes room for a new connection by closing the oldest one that has not yet
  * sent a whole request: idle and slow clients cannot keep others out. */
 static gboolean
-listener_evict (Listener *l)
+listener_evict (LbHttpListener *l)
 {
   for (GList *it = l->conns.head; it != NULL; it = it->next)
     {
-      Conn *c = it->data;
-      if (c->state == CONN_READING)
+      LbHttpConn *c = it->data;
+      if (c->state == LB_HTTP_CONN_READING)
         {
           g_debug ("[HTTP] %s listener full (%u): closing its oldest idle connection", l->name,
                    l->cap);
@@ -309,36 +172,12 @@ listener_evict (Listener *l)
   return FALSE;
 }
 
-/* The whole response of a request refused before libsoup saw it (or after it
- * gave up the connection): status line, headers, JSON error body. */
-static GBytes *
-error_response_bytes (LbErrorCode code, const char *message, const char *extra_headers)
-{
-  LbApiResponse resp = { 0 };
-  g_autoptr (GError) error = g_error_new_literal (LB_ERROR, code, message);
-
-  lb_api_response_set_error (&resp, error);
-  g_autofree char *text
-      = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
-                         "Server: lobbyd/" LB_VERSION "\r\n"
-                         "Content-Type: %s\r\n"
-                         "Content-Length: %zu\r\n"
-                         "Connection: close\r\n"
-                         "%s"
-                         "\r\n%s",
-                         resp.status, soup_status_get_phrase (resp.status), resp.content_type,
-                         strlen (resp.body), extra_headers ? extra_headers : "", resp.body);
-  lb_api_response_clear (&resp);
-  gsize len = strlen (text);
-  return g_bytes_new_take (g_steal_pointer (&text), len);
-}
-
 /* Every connection the listener holds is busy with a request or a stream:
  * answer 503 (best effort: a fresh socket's buffer takes it) and close. */
 static void
 refuse (GSocket *client)
 {
-  g_autoptr (GBytes) busy = error_response_bytes (
+  g_autoptr (GBytes) busy = lb_http_error_response_bytes (
       LB_ERROR_LIMIT_REACHED, "too many open connections", "Retry-After: 1\r\n");
   gsize len = 0;
   const char *data = g_bytes_get_data (busy, &len);
@@ -349,7 +188,7 @@ refuse (GSocket *client)
 }
 
 static void
-listener_admit (Listener *l, GSocket *client)
+listener_admit (LbHttpListener *l, GSocket *client)
 {
   LbHttpServer *self = l->server;
   g_autoptr (GSocketAddress) local = NULL;
@@ -382,14 +221,14 @@ listener_admit (Listener *l, GSocket *client)
       return;
     }
 
-  Conn *c = g_new0 (Conn, 1);
+  LbHttpConn *c = g_new0 (LbHttpConn, 1);
   c->listener = l;
   c->socket = g_object_ref (client);
   c->remote = g_object_ref (remote);
   c->link.data = c;
   g_queue_push_tail_link (&l->conns, &c->link);
   g_object_set_qdata (G_OBJECT (remote), conn_quark (), c);
-  conn_set_state (c, CONN_READING, self->limits.request_timeout_s);
+  lb_http_conn_set_state (c, LB_HTTP_CONN_READING, self->limits.request_timeout_s);
 
   g_autoptr (GSocketConnection) stream = g_socket_connection_factory_create_connection (client);
   c->stream = G_OBJECT (stream);
@@ -400,7 +239,7 @@ listener_admit (Listener *l, GSocket *client)
 static gboolean listener_ready (GSocket *socket, GIOCondition condition, gpointer user_data);
 
 static void
-listener_watch (Listener *l)
+listener_watch (LbHttpListener *l)
 {
   l->watch = g_socket_create_source (l->socket, G_IO_IN, NULL);
   g_source_set_callback (l->watch, G_SOURCE_FUNC (listener_ready), l, NULL);
@@ -410,7 +249,7 @@ listener_watch (Listener *l)
 static gboolean
 listener_retry (gpointer user_data)
 {
-  Listener *l = user_data;
+  LbHttpListener *l = user_data;
 
   l->retry = 0;
   listener_watch (l);
@@ -420,7 +259,7 @@ listener_retry (gpointer user_data)
 static gboolean
 listener_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
-  Listener *l = user_data;
+  LbHttpListener *l = user_data;
 
   for (guint i = 0; i < ACCEPT_BATCH; i++)
     {
@@ -451,10 +290,10 @@ listener_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static Listener *
+static LbHttpListener *
 listener_new (LbHttpServer *self, ListenerKind kind, GSocket *socket, guint cap)
 {
-  Listener *l = g_new0 (Listener, 1);
+  LbHttpListener *l = g_new0 (LbHttpListener, 1);
 
   l->server = self;
   l->kind = kind;
@@ -468,7 +307,7 @@ listener_new (LbHttpServer *self, ListenerKind kind, GSocket *socket, guint cap)
 }
 
 static void
-listener_free (Listener *l)
+listener_free (LbHttpListener *l)
 {
   if (l == NULL)
     return;
@@ -480,7 +319,7 @@ listener_free (Listener *l)
   g_clear_handle_id (&l->retry, g_source_remove);
   while (l->conns.head != NULL)
     {
-      Conn *c = l->conns.head->data;
+      LbHttpConn *c = l->conns.head->data;
       g_object_weak_unref (c->stream, conn_gone, c);
       conn_free (c);
     }
@@ -512,278 +351,29 @@ fit_caps_to_fd_limit (const LbHttpLimits *limits, guint *unix_cap, guint *tcp_ca
                nofile, *unix_cap, *tcp_cap);
 }
 
-/* ---- Requests refused on their headers ---- */
-
-/* A refused request's connection, taken from libsoup: the refusal is written,
- * then whatever the client still sends is read and dropped (never kept) until
- * it stops or LINGER_MS passes, then the connection is closed. */
-typedef struct
-{
-  GIOStream *stream;
-  GSocket *socket; /* nullable */
-  GBytes *response;
-  GCancellable *cancel;
-  guint timer;
-  guint8 buf[16384];
-} Linger;
-
-static void
-linger_finish (Linger *lg)
-{
-  g_clear_handle_id (&lg->timer, g_source_remove);
-  g_io_stream_close (lg->stream, NULL, NULL);
-  if (lg->socket != NULL)
-    g_socket_close (lg->socket, NULL);
-  g_clear_object (&lg->socket);
-  g_object_unref (lg->stream);
-  g_bytes_unref (lg->response);
-  g_object_unref (lg->cancel);
-  g_free (lg);
-}
-
-static void linger_read (Linger *lg);
-
-static void
-linger_got (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  Linger *lg = user_data;
-
-  if (g_input_stream_read_finish (G_INPUT_STREAM (source), res, NULL) > 0)
-    linger_read (lg);
-  else
-    linger_finish (lg);
-}
-
-static void
-linger_read (Linger *lg)
-{
-  g_input_stream_read_async (g_io_stream_get_input_stream (lg->stream), lg->buf, sizeof lg->buf,
-                             G_PRIORITY_LOW, lg->cancel, linger_got, lg);
-}
-
-static void
-linger_wrote (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  Linger *lg = user_data;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), res, NULL, NULL))
-    {
-      linger_finish (lg);
-      return;
-    }
-  if (lg->socket != NULL)
-    g_socket_shutdown (lg->socket, FALSE, TRUE, NULL);
-  linger_read (lg);
-}
-
-static gboolean
-linger_timeout (gpointer user_data)
-{
-  Linger *lg = user_data;
-
-  lg->timer = 0;
-  g_cancellable_cancel (lg->cancel); /* the pending read or write ends, then linger_finish */
-  return G_SOURCE_REMOVE;
-}
-
-/* Answers @msg with an error and closes its connection without reading its
- * body: libsoup would otherwise read (and keep) the whole body before
- * answering, or wait for a body that never comes. */
-static void
-reject_and_close (LbHttpServer *self, SoupServerMessage *msg, LbErrorCode code, const char *message)
-{
-  Conn *c = conn_for_msg (msg);
-  GBytes *response = error_response_bytes (
-      code, message,
-      code == LB_ERROR_UNAUTHORIZED ? "WWW-Authenticate: Bearer realm=\"lobbyd\"\r\n" : NULL);
-
-  g_debug ("[HTTP] %s %s refused on its headers: %s", soup_server_message_get_method (msg),
-           g_uri_get_path (soup_server_message_get_uri (msg)), message);
-  GIOStream *stream = soup_server_message_steal_connection (msg);
-  if (stream == NULL)
-    {
-      g_bytes_unref (response);
-      return;
-    }
-  Linger *lg = g_new0 (Linger, 1);
-  lg->stream = stream;
-  lg->response = response;
-  lg->cancel = g_cancellable_new ();
-  if (c != NULL)
-    {
-      lg->socket = g_object_ref (c->socket);
-      conn_set_state (c, CONN_CLOSING, 0);
-    }
-  lg->timer = g_timeout_add (LINGER_MS, linger_timeout, lg);
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream),
-                                   g_bytes_get_data (response, NULL), g_bytes_get_size (response),
-                                   G_PRIORITY_DEFAULT, lg->cancel, linger_wrote, lg);
-}
-
-/* Requests over TCP must carry the token; the unix socket is guarded by its
- * file mode instead. */
-static gboolean
-is_authorized (LbHttpServer *self, SoupServerMessage *msg)
-{
-  Conn *c = conn_for_msg (msg);
-  if (c != NULL && c->listener->kind == LISTENER_UNIX)
-    return TRUE;
-  if (g_str_equal (soup_server_message_get_method (msg), "GET")
-      && static_file (g_uri_get_path (soup_server_message_get_uri (msg))) != NULL)
-    return TRUE;
-
-  const char *auth = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                   "Authorization");
-  if (auth == NULL || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
-    return FALSE;
-  return lb_http_token_equal (self->token, auth + 7);
-}
-
-static void
-got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
-{
-  LbHttpServer *self = user_data;
-
-  /* A chunked body is counted as it arrives, never read past the limit. */
-  if (soup_server_message_get_request_body (msg)->length > self->limits.max_body_bytes)
-    {
-      g_autofree char *m
-          = g_strdup_printf ("request body exceeds %u bytes", self->limits.max_body_bytes);
-      reject_and_close (self, msg, LB_ERROR_PAYLOAD_TOO_LARGE, m);
-    }
-}
-
-/* Runs after libsoup's own got-headers handler, before any body byte is
- * read: authentication first, then the declared length. */
-static void
-got_headers (SoupServerMessage *msg, gpointer user_data)
-{
-  LbHttpServer *self = user_data;
-  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
-  SoupEncoding encoding = soup_message_headers_get_encoding (req);
-  goffset length = encoding == SOUP_ENCODING_CONTENT_LENGTH
-                       ? soup_message_headers_get_content_length (req)
-                       : 0;
-  gboolean has_body = encoding == SOUP_ENCODING_CHUNKED || length > 0;
-
-  if (soup_server_message_get_status (msg) != 0)
-    {
-      /* libsoup refused it (e.g. a path with "..") but would still read the body. */
-      if (has_body)
-        reject_and_close (self, msg, LB_ERROR_INVALID_FIELD, "malformed request");
-      return;
-    }
-  if (!is_authorized (self, msg))
-    {
-      reject_and_close (self, msg, LB_ERROR_UNAUTHORIZED, "missing or invalid bearer token");
-      return;
-    }
-  if (length > self->limits.max_body_bytes)
-    {
-      g_autofree char *m
-          = g_strdup_printf ("request body exceeds %u bytes", self->limits.max_body_bytes);
-      reject_and_close (self, msg, LB_ERROR_PAYLOAD_TOO_LARGE, m);
-      return;
-    }
-  if (encoding == SOUP_ENCODING_CHUNKED)
-    g_signal_connect (msg, "got-chunk", G_CALLBACK (got_chunk), self);
-}
-
 static void
 request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
   LbHttpServer *self = user_data;
-  Conn *c = conn_for_msg (msg);
+  LbHttpConn *c = lb_http_conn_for_msg (msg);
 
   if (c != NULL)
-    conn_set_state (c, CONN_READING, self->limits.request_timeout_s);
-  /* Connected after libsoup's handler, which decodes the path first. */
-  g_signal_connect (msg, "got-headers", G_CALLBACK (got_headers), self);
+    lb_http_conn_set_state (c, LB_HTTP_CONN_READING, self->limits.request_timeout_s);
+  lb_http_request_watch_headers (self, msg);
 }
 
 static void
 request_read (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
-  Conn *c = conn_for_msg (msg);
+  LbHttpConn *c = lb_http_conn_for_msg (msg);
 
   if (c != NULL)
-    conn_set_state (c, CONN_HANDLING, RESPONSE_TIMEOUT_S);
+    lb_http_conn_set_state (c, LB_HTTP_CONN_HANDLING, RESPONSE_TIMEOUT_S);
   /* One request per connection: libsoup 3.2 never closes a kept-alive
    * connection that the client closes between requests (fixed upstream in
    * 3.3.0, "server: do not leak idle connections closed by the client"). */
   soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
                                 "close");
-}
-
-/* An event stream holds its connection for as long as the client listens:
- * its bound is sse_max_queued_bytes (lb-sse), not the response timeout. */
-static void
-start_events (LbHttpServer *self, SoupServerMessage *msg, GHashTable *query)
-{
-  const char *last = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
-                                                   "Last-Event-ID");
-  Conn *conn = conn_for_msg (msg);
-
-  if (last == NULL && query != NULL)
-    last = g_hash_table_lookup (query, "last_event_id");
-  if (conn != NULL)
-    conn_set_state (conn, CONN_STREAMING, 0);
-  lb_sse_start (self->sse, msg, conn != NULL ? conn->socket : NULL, last);
-}
-
-static void
-handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-         gpointer user_data)
-{
-  LbHttpServer *self = user_data;
-
-  if (soup_server_message_get_status (msg) != 0)
-    return;
-  const char *file = static_file (path);
-  if (file != NULL && self->web_dir != NULL
-      && g_str_equal (soup_server_message_get_method (msg), "GET"))
-    {
-      serve_static (self, msg, file);
-      return;
-    }
-  if (g_str_equal (path, "/api/v1/events") && self->sse != NULL)
-    {
-      if (g_str_equal (soup_server_message_get_method (msg), "GET"))
-        start_events (self, msg, query);
-      else
-        {
-          soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-                                        "GET");
-          send_error (msg, LB_ERROR_METHOD_NOT_ALLOWED, "only GET is allowed on /api/v1/events");
-        }
-      return;
-    }
-
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  if (body->length > self->limits.max_body_bytes)
-    {
-      g_autofree char *m
-          = g_strdup_printf ("request body exceeds %u bytes", self->limits.max_body_bytes);
-      send_error (msg, LB_ERROR_PAYLOAD_TOO_LARGE, m);
-      return;
-    }
-  g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
-  gsize len = 0;
-  const char *data = g_bytes_get_data (bytes, &len);
-  /* The raw header, not libsoup's parse: that drops a malformed value
-   * ("application/json garbage") as if none had been sent. Repeated headers
-   * come joined with ", " and match nothing. */
-  const char *content_type = soup_message_headers_get_list (
-      soup_server_message_get_request_headers (msg), "Content-Type");
-  /* libsoup hands over the path percent-decoded. */
-  const char *raw_path = g_uri_get_path (soup_server_message_get_uri (msg));
-  LbApiResponse resp = { 0 };
-
-  lb_api_handle (self->api, soup_server_message_get_method (msg), raw_path, content_type, data, len,
-                 &resp);
-  g_debug ("%s %s -> %u", soup_server_message_get_method (msg), raw_path, resp.status);
-  send_response (msg, &resp);
-  lb_api_response_clear (&resp);
 }
 
 /* A socket file that nobody accepts on is left over from a crash: remove it.
@@ -871,7 +461,7 @@ lb_http_server_new (LbApi *api, LbEvents *events, const char *web_dir, const cha
   g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   self->unix_local = g_inet_socket_address_new (loopback, 0);
   self->soup = soup_server_new ("server-header", "lobbyd/" LB_VERSION, NULL);
-  soup_server_add_handler (self->soup, NULL, handler, self, NULL);
+  soup_server_add_handler (self->soup, NULL, lb_http_request_handler, self, NULL);
   g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started), self);
   g_signal_connect (self->soup, "request-read", G_CALLBACK (request_read), self);
   fit_caps_to_fd_limit (limits, &unix_cap, &tcp_cap);

@@ -1,6 +1,8 @@
 /* lb-http-server.h — libsoup-3 server for the API: a unix socket (mode 0660,
  * trusted by file permissions) and an optional TCP listener that requires
- * `Authorization: Bearer <token>`. */
+ * `Authorization: Bearer <token>`. Listeners and connections are
+ * lb-http-server.c; authentication and routing of a request (the token
+ * functions below included) are lb-http-request.c. */
 #pragma once
 
 #include "lb-types.h"
