@@ -38,6 +38,8 @@ void lb_api_reply_object (LbApiResponse *resp, guint status, JsonObject *obj);
 /* {"<member>": [to_json (item), …]} with status 200. */
 void lb_api_reply_list (LbApiResponse *resp, GPtrArray *items,
                         JsonNode *(*to_json) (gconstpointer item), const char *member);
+/* 204 if @done, else the JSON error of @error. */
+void lb_api_reply_done (LbApiResponse *resp, gboolean done, const GError *error);
 void lb_api_reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...)
     G_GNUC_PRINTF (3, 4);
 

@@ -60,10 +60,8 @@ void
 lb_api_lobbies_delete (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
 {
   g_autoptr (GError) error = NULL;
-  if (!lb_registry_delete_lobby (api->registry, req->params[0], &error))
-    lb_api_response_set_error (resp, error);
-  else
-    resp->status = 204;
+  gboolean done = lb_registry_delete_lobby (api->registry, req->params[0], &error);
+  lb_api_reply_done (resp, done, error);
 }
 
 void

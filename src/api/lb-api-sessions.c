@@ -41,8 +41,6 @@ void
 lb_api_sessions_delete (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
 {
   g_autoptr (GError) error = NULL;
-  if (!lb_registry_leave (api->registry, req->params[0], &error))
-    lb_api_response_set_error (resp, error);
-  else
-    resp->status = 204;
+  gboolean done = lb_registry_leave (api->registry, req->params[0], &error);
+  lb_api_reply_done (resp, done, error);
 }

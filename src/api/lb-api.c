@@ -130,6 +130,15 @@ lb_api_response_set_error_details (LbApiResponse *resp, const GError *error, Jso
 }
 
 void
+lb_api_reply_done (LbApiResponse *resp, gboolean done, const GError *error)
+{
+  if (done)
+    resp->status = 204;
+  else
+    lb_api_response_set_error (resp, error);
+}
+
+void
 lb_api_reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...)
 {
   va_list args;
