@@ -27,6 +27,22 @@ struct _LbEvents
   guint next_handle;
 };
 
+JsonObject *
+lb_event_fields (const char *first, ...)
+{
+  JsonObject *obj = json_object_new ();
+  va_list args;
+  va_start (args, first);
+  for (const char *key = first; key != NULL; key = va_arg (args, const char *))
+    {
+      const char *value = va_arg (args, const char *);
+      if (value != NULL)
+        json_object_set_string_member (obj, key, value);
+    }
+  va_end (args);
+  return obj;
+}
+
 LbEvents *
 lb_events_new (guint capacity)
 {
