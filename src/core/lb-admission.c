@@ -42,15 +42,6 @@ lb_admission_set_slot_freed_func (LbAdmission *self, LbSlotFreedFunc func, gpoin
   self->slot_freed_data = user_data;
 }
 
-static void
-emit (LbAdmission *self, const char *type, JsonObject *obj)
-{
-  if (self->events != NULL)
-    lb_events_emit (self->events, type, obj);
-  else
-    json_object_unref (obj);
-}
-
 void
 lb_admission_release_slot (LbAdmission *self, LbSharedEncode *encode)
 {
@@ -83,7 +74,7 @@ lb_admission_learn_limit (LbAdmission *self, guint pool_index, const char *messa
   JsonObject *obj
       = lb_event_fields ("pool", pool->name, "limit_source", "learned", "error", message, NULL);
   json_object_set_int_member (obj, "limit", pool->limit);
-  emit (self, "pool.limit_learned", obj);
+  lb_events_emit (self->events, "pool.limit_learned", obj);
 }
 
 static void
@@ -95,7 +86,7 @@ refuse (LbAdmission *self, LbSharedEncode *encode, LbRefusal refusal, GError **e
                          "reason", lb_refusal_name (refusal), NULL);
   g_autofree guint *viewers = lb_admission_count_pool_viewers (self);
   json_object_set_member (obj, "pools", lb_pools_to_json (self->pools, viewers));
-  emit (self, "admission.refused", obj);
+  lb_events_emit (self->events, "admission.refused", obj);
   g_set_error (error, LB_ERROR, LB_ERROR_CAPACITY, "no encoder can take this session (%s)",
                lb_refusal_name (refusal));
 }
@@ -107,10 +98,10 @@ fell_back (LbAdmission *self, LbSharedEncode *encode, const LbPool *pool)
   /* The same truth as gpu-status: not "no slot" on a host without a GPU. */
   g_autofree char *why = NULL;
   const char *code = lb_pools_software_reason (self->pools, TRUE, &why);
-  emit (self, "encoder.fallback",
-        lb_event_fields ("encode_id", lb_shared_encode_get_id (encode), "lobby_id",
-                         lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), "pool", pool->name,
-                         "reason", why, "reason_code", code, NULL));
+  lb_events_emit (self->events, "encoder.fallback",
+                  lb_event_fields ("encode_id", lb_shared_encode_get_id (encode), "lobby_id",
+                                   lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), "pool",
+                                   pool->name, "reason", why, "reason_code", code, NULL));
 }
 
 gboolean

@@ -77,6 +77,12 @@ lb_events_free (LbEvents *self)
 guint64
 lb_events_emit (LbEvents *self, const char *type, JsonObject *fields)
 {
+  if (self == NULL)
+    {
+      if (fields != NULL)
+        json_object_unref (fields);
+      return 0;
+    }
   Event *e = g_new0 (Event, 1);
   JsonObject *obj = fields != NULL ? fields : json_object_new ();
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();

@@ -17,7 +17,8 @@ typedef void (*LbEventListener) (guint64 id, const char *type, const char *data_
 LbEvents *lb_events_new (guint capacity);
 void lb_events_free (LbEvents *events);
 
-/* @fields: ownership is taken (may be NULL). Returns the event id. Ids grow
+/* @fields: ownership is taken (may be NULL). Returns the event id (0 when
+ * @events is NULL: a daemon part built without an event log). Ids grow
  * monotonically and start from the wall clock in µs, so they also keep
  * growing across daemon restarts. */
 guint64 lb_events_emit (LbEvents *events, const char *type, JsonObject *fields);

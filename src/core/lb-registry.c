@@ -85,10 +85,7 @@ lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvent
 static void
 emit (LbRegistry *self, const char *type, JsonObject *obj)
 {
-  if (self->events != NULL && !self->closing)
-    lb_events_emit (self->events, type, obj);
-  else
-    json_object_unref (obj);
+  lb_events_emit (self->closing ? NULL : self->events, type, obj);
 }
 
 /* Closes an encode nobody watches any more, and frees its slot. */

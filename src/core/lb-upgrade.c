@@ -21,15 +21,6 @@ struct _LbUpgrade
   guint64 encode_errors;
 };
 
-static void
-emit (LbUpgrade *self, const char *type, JsonObject *obj)
-{
-  if (self->events != NULL)
-    lb_events_emit (self->events, type, obj);
-  else
-    json_object_unref (obj);
-}
-
 /* Moves @encode onto hardware pool @hw; FALSE when its encoder refuses. */
 static gboolean
 upgrade_encode (LbUpgrade *self, LbSharedEncode *encode, guint hw)
@@ -52,10 +43,11 @@ upgrade_encode (LbUpgrade *self, LbSharedEncode *encode, guint hw)
   self->upgrades++;
   g_autoptr (GPtrArray) viewers = lb_session_list_viewers (encode);
   for (guint v = 0; v < viewers->len; v++)
-    emit (self, "encoder.upgrade",
-          lb_event_fields ("session_id", lb_session_get_id (g_ptr_array_index (viewers, v)),
-                           "encode_id", lb_shared_encode_get_id (encode), "from", from, "to",
-                           pool->name, NULL));
+    lb_events_emit (self->events, "encoder.upgrade",
+                    lb_event_fields ("session_id",
+                                     lb_session_get_id (g_ptr_array_index (viewers, v)),
+                                     "encode_id", lb_shared_encode_get_id (encode), "from", from,
+                                     "to", pool->name, NULL));
   return TRUE;
 }
 
@@ -134,9 +126,9 @@ lb_upgrade_migrate (LbUpgrade *self, LbSharedEncode *encode, const char *message
           = g_get_monotonic_time () + (gint64)self->config->upgrade_holdoff_s * G_USEC_PER_SEC;
       g_free (pool->last_error);
       pool->last_error = g_strdup (message);
-      emit (self, "encode.error",
-            lb_event_fields ("encode_id", lb_shared_encode_get_id (encode), "pool", pool->name,
-                             "error", message, NULL));
+      lb_events_emit (self->events, "encode.error",
+                      lb_event_fields ("encode_id", lb_shared_encode_get_id (encode), "pool",
+                                       pool->name, "error", message, NULL));
     }
   if (!lb_admission_admit (self->admission, encode, failed, error))
     return FALSE;
