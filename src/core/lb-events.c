@@ -27,6 +27,22 @@ struct _LbEvents
   guint next_handle;
 };
 
+JsonObject *
+lb_event_fields (const char *first, ...)
+{
+  JsonObject *obj = json_object_new ();
+  va_list args;
+  va_start (args, first);
+  for (const char *key = first; key != NULL; key = va_arg (args, const char *))
+    {
+      const char *value = va_arg (args, const char *);
+      if (value != NULL)
+        json_object_set_string_member (obj, key, value);
+    }
+  va_end (args);
+  return obj;
+}
+
 LbEvents *
 lb_events_new (guint capacity)
 {
@@ -61,6 +77,12 @@ lb_events_free (LbEvents *self)
 guint64
 lb_events_emit (LbEvents *self, const char *type, JsonObject *fields)
 {
+  if (self == NULL)
+    {
+      if (fields != NULL)
+        json_object_unref (fields);
+      return 0;
+    }
   Event *e = g_new0 (Event, 1);
   JsonObject *obj = fields != NULL ? fields : json_object_new ();
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();

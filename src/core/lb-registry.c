@@ -1,6 +1,9 @@
-/* lb-registry.c — lobby/session bookkeeping over the store and the media layer. */
+/* lb-registry.c — lobby/session bookkeeping over the store and the media
+ * layer; which pool an encode runs on is lb-admission's, moving running
+ * encodes lb-upgrade's. */
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-registry.h"
+#include "lb-admission.h"
 #include "lb-allow-list.h"
 #include "lb-config.h"
 #include "lb-error.h"
@@ -14,6 +17,7 @@
 #include "lb-shared-encode.h"
 #include "lb-spec.h"
 #include "lb-store.h"
+#include "lb-upgrade.h"
 
 #include <string.h>
 
@@ -23,9 +27,10 @@ struct _LbRegistry
   LbStore *store;
   LbPools *pools;
   LbEvents *events;
-  LbRegistryCounters counters;
-  guint upgrade_source;
-  gboolean closing; /* lb_registry_free: no events, no upgrades */
+  LbAdmission *admission;
+  LbUpgrade *upgrade;
+  LbRegistryCounters counters; /* filled by lb_registry_get_counters */
+  gboolean closing;            /* lb_registry_free: no events */
   LbAllowList *allow;
   LbAllowList *allowed_candidates; /* [webrtc]; NULL when it allows every address */
   LbWebrtcOptions webrtc;
@@ -72,77 +77,22 @@ lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvent
   self->lobby_by_id = g_hash_table_new (g_str_hash, g_str_equal);
   self->lobby_by_key = g_hash_table_new (g_str_hash, g_str_equal);
   self->session_by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  self->admission = lb_admission_new (pools, self->encodes, events);
+  self->upgrade = lb_upgrade_new (config, pools, self->admission, self->encodes, events);
   return self;
-}
-
-static JsonObject *
-fields (const char *first, ...)
-{
-  JsonObject *obj = json_object_new ();
-  va_list args;
-  va_start (args, first);
-  for (const char *key = first; key != NULL; key = va_arg (args, const char *))
-    {
-      const char *value = va_arg (args, const char *);
-      if (value != NULL)
-        json_object_set_string_member (obj, key, value);
-    }
-  va_end (args);
-  return obj;
 }
 
 static void
 emit (LbRegistry *self, const char *type, JsonObject *obj)
 {
-  if (self->events != NULL && !self->closing)
-    lb_events_emit (self->events, type, obj);
-  else
-    json_object_unref (obj);
-}
-
-static void schedule_upgrade (LbRegistry *self);
-
-/* Gives the encode's slot back to its pool. */
-static void
-release_slot (LbRegistry *self, LbSharedEncode *encode)
-{
-  int pool = lb_shared_encode_get_pool (encode);
-  if (pool < 0)
-    return;
-  lb_pools_release (self->pools, (guint)pool, lb_shared_encode_get_pixel_rate (encode));
-  if (lb_pool_is_hardware (lb_pools_get (self->pools, (guint)pool)))
-    schedule_upgrade (self);
-  lb_shared_encode_set_pool (encode, -1, NULL, NULL, FALSE, FALSE);
-}
-
-/* Moves the encode's slot to @pool_index (releasing the one it held, if any). */
-static void
-take_slot (LbRegistry *self, LbSharedEncode *encode, guint pool_index, gboolean fallback)
-{
-  LbPool *pool = lb_pools_get (self->pools, pool_index);
-  release_slot (self, encode);
-  lb_pools_acquire (self->pools, pool_index, lb_shared_encode_get_pixel_rate (encode));
-  lb_shared_encode_set_pool (encode, (int)pool_index, pool->name, pool->factory,
-                             lb_pool_is_hardware (pool), fallback);
-}
-
-/* A hardware encoder refused to open on @pool_index: learn its real limit. */
-static void
-learn_limit (LbRegistry *self, guint pool_index, const char *message)
-{
-  LbPool *pool = lb_pools_get (self->pools, pool_index);
-  if (!lb_pools_learn_from_failure (self->pools, pool_index, message))
-    return;
-  JsonObject *obj = fields ("pool", pool->name, "limit_source", "learned", "error", message, NULL);
-  json_object_set_int_member (obj, "limit", pool->limit);
-  emit (self, "pool.limit_learned", obj);
+  lb_events_emit (self->closing ? NULL : self->events, type, obj);
 }
 
 /* Closes an encode nobody watches any more, and frees its slot. */
 static void
 close_encode (LbRegistry *self, LbSharedEncode *encode)
 {
-  release_slot (self, encode);
+  lb_admission_release_slot (self->admission, encode);
   g_ptr_array_remove (self->encodes, encode);
   lb_shared_encode_free (encode);
 }
@@ -152,7 +102,7 @@ static void
 detach_session (LbRegistry *self, LbSession *session)
 {
   LbSharedEncode *encode = lb_session_detach (session);
-  if (encode != NULL && lb_shared_encode_get_sessions (encode)->len == 0)
+  if (encode != NULL && lb_shared_encode_get_n_viewers (encode) == 0)
     close_encode (self, encode);
 }
 
@@ -163,8 +113,8 @@ fail_session (LbRegistry *self, LbSession *session, const char *message)
   detach_session (self, session);
   lb_session_set_failed (session, message);
   emit (self, "session.failed",
-        fields ("session_id", lb_session_get_id (session), "lobby_id",
-                lb_lobby_get_id (lb_session_get_lobby (session)), "error", message, NULL));
+        lb_event_fields ("session_id", lb_session_get_id (session), "lobby_id",
+                         lb_lobby_get_id (lb_session_get_lobby (session)), "error", message, NULL));
 }
 
 static void
@@ -198,6 +148,7 @@ lb_registry_free (LbRegistry *self)
   if (self == NULL)
     return;
   self->closing = TRUE; /* the shutdown itself emits nothing and upgrades nothing */
+  g_clear_pointer (&self->upgrade, lb_upgrade_free);
   while (self->lobbies->len > 0)
     forget_lobby (self, g_ptr_array_index (self->lobbies, self->lobbies->len - 1));
   g_warn_if_fail (self->encodes->len == 0);
@@ -209,12 +160,22 @@ lb_registry_free (LbRegistry *self)
   g_ptr_array_unref (self->lobbies);
   lb_allow_list_free (self->allow);
   lb_allow_list_free (self->allowed_candidates);
-  if (self->upgrade_source != 0)
-    g_source_remove (self->upgrade_source);
+  lb_admission_free (self->admission);
   g_free (self);
 }
 
-static void migrate_encode (LbRegistry *self, LbSharedEncode *encode, const char *message);
+/* An encoder failed mid-stream: its viewers move to another pool without
+ * re-joining, or stop when none can take them. */
+static void
+migrate_encode (LbRegistry *self, LbSharedEncode *encode, const char *message)
+{
+  g_autoptr (GError) error = NULL;
+  if (lb_upgrade_migrate (self->upgrade, encode, message, &error))
+    return;
+  g_autoptr (GPtrArray) viewers = lb_session_list_viewers (encode);
+  for (guint i = 0; i < viewers->len; i++)
+    fail_session (self, g_ptr_array_index (viewers, i), error->message);
+}
 
 /* A media error names the branch it came from. An encoder failing mid-stream
  * moves its viewers to another pool; an output failing ends that session
@@ -248,7 +209,7 @@ on_media_error (const char *branch, const GError *error, gpointer user_data)
     {
       lb_lobby_set_failed (lobby, error->message);
       emit (self, "lobby.failed",
-            fields ("lobby_id", lb_lobby_get_id (lobby), "error", error->message, NULL));
+            lb_event_fields ("lobby_id", lb_lobby_get_id (lobby), "error", error->message, NULL));
     }
 }
 
@@ -274,152 +235,6 @@ add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *sp
   return session;
 }
 
-/* Admission (DESIGN.md): ask the scheduler for a pool, open the encoder
- * there; a hardware pool whose driver refuses teaches its real limit and is
- * excluded, and the scheduler is asked again within the same call. For an
- * encode that already runs, this is a switch: its viewers move along. */
-static gboolean
-admit (LbRegistry *self, LbSharedEncode *encode, gboolean *excluded, GError **error)
-{
-  guint64 px = lb_shared_encode_get_pixel_rate (encode);
-
-  for (;;)
-    {
-      LbDecision d = lb_pools_decide (self->pools, lb_shared_encode_get_preference (encode),
-                                      lb_shared_encode_requires_hardware (encode), px, excluded);
-      if (d.pool < 0)
-        {
-          self->counters.refusals++;
-          JsonObject *obj
-              = fields ("lobby_id", lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), "reason",
-                        lb_refusal_name (d.refusal), NULL);
-          g_autofree guint *viewers = lb_registry_count_pool_viewers (self);
-          json_object_set_member (obj, "pools", lb_pools_to_json (self->pools, viewers));
-          emit (self, "admission.refused", obj);
-          g_set_error (error, LB_ERROR, LB_ERROR_CAPACITY, "no encoder can take this session (%s)",
-                       lb_refusal_name (d.refusal));
-          return FALSE;
-        }
-      LbPool *pool = lb_pools_get (self->pools, (guint)d.pool);
-      LbEncoderSettings settings = lb_pools_settings (self->pools, (guint)d.pool);
-      g_autoptr (GError) local_error = NULL;
-      if (lb_shared_encode_open (encode, &settings, &local_error))
-        {
-          take_slot (self, encode, (guint)d.pool, d.fallback);
-          if (d.fallback)
-            {
-              self->counters.fallbacks++;
-              /* The same truth as gpu-status: not "no slot" on a host without a GPU. */
-              g_autofree char *why = NULL;
-              const char *code = lb_pools_software_reason (self->pools, TRUE, &why);
-              emit (self, "encoder.fallback",
-                    fields ("encode_id", lb_shared_encode_get_id (encode), "lobby_id",
-                            lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), "pool",
-                            pool->name, "reason", why, "reason_code", code, NULL));
-            }
-          return TRUE;
-        }
-      if (!g_error_matches (local_error, LB_ERROR, LB_ERROR_ENCODER_OPEN)
-          || !lb_pool_is_hardware (pool))
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      learn_limit (self, (guint)d.pool, local_error->message);
-      excluded[d.pool] = TRUE;
-    }
-}
-
-/* An encoder failed mid-stream: move its viewers to another pool without
- * them re-joining (their outputs, with SSRC and sequence, stay). */
-static void
-migrate_encode (LbRegistry *self, LbSharedEncode *encode, const char *message)
-{
-  int failed = lb_shared_encode_get_pool (encode);
-  g_autofree gboolean *excluded = g_new0 (gboolean, lb_pools_get_n (self->pools));
-  g_autoptr (GError) error = NULL;
-
-  self->counters.encode_errors++;
-  if (failed >= 0)
-    {
-      LbPool *pool = lb_pools_get (self->pools, (guint)failed);
-      pool->runtime_errors++;
-      /* Moving encodes straight back onto an encoder that just failed would
-       * flap; upgrades wait. New joins may still try it (and fall back). */
-      pool->upgrade_holdoff_until
-          = g_get_monotonic_time () + (gint64)self->config->upgrade_holdoff_s * G_USEC_PER_SEC;
-      g_free (pool->last_error);
-      pool->last_error = g_strdup (message);
-      excluded[failed] = TRUE;
-      emit (self, "encode.error",
-            fields ("encode_id", lb_shared_encode_get_id (encode), "pool", pool->name, "error",
-                    message, NULL));
-    }
-  if (!admit (self, encode, excluded, &error))
-    {
-      g_autoptr (GPtrArray) viewers
-          = g_ptr_array_copy (lb_shared_encode_get_sessions (encode), NULL, NULL);
-      for (guint i = 0; i < viewers->len; i++)
-        fail_session (self, g_ptr_array_index (viewers, i), error->message);
-      return;
-    }
-  g_info ("encode %s: encoder failed (%s); moved to %s", lb_shared_encode_get_id (encode), message,
-          lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name);
-}
-
-/* A hardware slot freed: move fallback encodes back to hardware, oldest
- * first, while slots last. */
-static gboolean
-run_upgrades (gpointer user_data)
-{
-  LbRegistry *self = user_data;
-  guint n_pools = lb_pools_get_n (self->pools);
-  g_autofree gboolean *held_off = g_new0 (gboolean, n_pools);
-  gint64 now = g_get_monotonic_time ();
-
-  self->upgrade_source = 0;
-  for (guint p = 0; p < n_pools; p++)
-    held_off[p] = lb_pools_get (self->pools, p)->upgrade_holdoff_until > now;
-  for (guint i = 0; i < self->encodes->len; i++)
-    {
-      LbSharedEncode *encode = g_ptr_array_index (self->encodes, i);
-      if (!lb_shared_encode_is_fallback (encode))
-        continue;
-      int hw = lb_pools_pick_hardware (self->pools, held_off);
-      if (hw < 0)
-        break;
-      LbPool *pool = lb_pools_get (self->pools, (guint)hw);
-      LbEncoderSettings settings = lb_pools_settings (self->pools, (guint)hw);
-      g_autoptr (GError) error = NULL;
-      g_autofree char *from
-          = g_strdup (lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name);
-      if (!lb_shared_encode_open (encode, &settings, &error))
-        {
-          if (g_error_matches (error, LB_ERROR, LB_ERROR_ENCODER_OPEN))
-            learn_limit (self, (guint)hw, error->message);
-          g_warning ("encode %s: upgrade to %s failed: %s", lb_shared_encode_get_id (encode),
-                     pool->name, error->message);
-          break;
-        }
-      take_slot (self, encode, (guint)hw, FALSE);
-      self->counters.upgrades++;
-      GPtrArray *viewers = lb_shared_encode_get_sessions (encode);
-      for (guint v = 0; v < viewers->len; v++)
-        emit (self, "encoder.upgrade",
-              fields ("session_id", lb_session_get_id (g_ptr_array_index (viewers, v)), "encode_id",
-                      lb_shared_encode_get_id (encode), "from", from, "to", pool->name, NULL));
-    }
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_upgrade (LbRegistry *self)
-{
-  /* Idle: the request that freed the slot answers first. */
-  if (self->config->upgrade && self->upgrade_source == 0 && !self->closing)
-    self->upgrade_source = g_idle_add (run_upgrades, self);
-}
-
 /* Admission of a session: an encode of its lobby with the same profile
  * takes it at no cost in slots; otherwise a new encode is admitted. */
 static gboolean
@@ -441,9 +256,9 @@ start_session (LbRegistry *self, LbSession *session, GError **error)
   LbSharedEncode *encode
       = lb_shared_encode_new (lobby, &spec->profile, share, spec->encoder, spec->require_hardware,
                               self->config->join_keyframe_min_interval_ms);
-  g_autofree gboolean *excluded = g_new0 (gboolean, lb_pools_get_n (self->pools));
   g_ptr_array_add (self->encodes, encode);
-  if (!admit (self, encode, excluded, error) || !lb_session_attach (session, encode, error))
+  if (!lb_admission_admit (self->admission, encode, -1, error)
+      || !lb_session_attach (session, encode, error))
     {
       close_encode (self, encode);
       return FALSE;
@@ -454,6 +269,10 @@ start_session (LbRegistry *self, LbSession *session, GError **error)
 const LbRegistryCounters *
 lb_registry_get_counters (LbRegistry *self)
 {
+  self->counters.fallbacks = lb_admission_get_fallbacks (self->admission);
+  self->counters.upgrades = lb_upgrade_get_upgrades (self->upgrade);
+  self->counters.refusals = lb_admission_get_refusals (self->admission);
+  self->counters.encode_errors = lb_upgrade_get_encode_errors (self->upgrade);
   return &self->counters;
 }
 
@@ -519,7 +338,8 @@ lb_registry_create_lobby (LbRegistry *self, const LbLobbySpec *spec, gboolean *c
       return NULL;
     }
   g_info ("lobby %s created (key %s)", id, spec->session_key ? spec->session_key : "none");
-  emit (self, "lobby.created", fields ("lobby_id", id, "session_key", spec->session_key, NULL));
+  emit (self, "lobby.created",
+        lb_event_fields ("lobby_id", id, "session_key", spec->session_key, NULL));
   *created = TRUE;
   return lobby;
 }
@@ -538,7 +358,7 @@ lb_registry_delete_lobby (LbRegistry *self, const char *id, GError **error)
   forget_lobby (self, lobby);
   lb_store_remove_lobby (self->store, id);
   g_info ("lobby %s deleted", id);
-  emit (self, "lobby.deleted", fields ("lobby_id", id, NULL));
+  emit (self, "lobby.deleted", lb_event_fields ("lobby_id", id, NULL));
   return TRUE;
 }
 
@@ -575,7 +395,7 @@ end_session (LbRegistry *self, LbSession *session, const char *reason)
     lb_store_remove_session (self->store, id);
   g_info ("session %s ended: %s", id, reason);
   emit (self, "session.ended",
-        fields ("session_id", id, "lobby_id", lobby_id, "reason", reason, NULL));
+        lb_event_fields ("session_id", id, "lobby_id", lobby_id, "reason", reason, NULL));
 }
 
 /* A WebRTC viewer vanished or its connection failed. */
@@ -623,9 +443,10 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
   g_info ("session %s joined lobby %s (%s)", id, lb_lobby_get_id (lobby), output->transport);
   LbSharedEncode *encode = lb_session_get_encode (session);
   emit (self, "session.created",
-        fields ("session_id", id, "lobby_id", lb_lobby_get_id (lobby), "encode_id",
-                lb_shared_encode_get_id (encode), "pool",
-                lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name, NULL));
+        lb_event_fields (
+            "session_id", id, "lobby_id", lb_lobby_get_id (lobby), "encode_id",
+            lb_shared_encode_get_id (encode), "pool",
+            lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name, NULL));
   return session;
 }
 
@@ -672,7 +493,7 @@ lb_registry_count_fallback_sessions (LbRegistry *self)
     {
       LbSharedEncode *e = g_ptr_array_index (self->encodes, i);
       if (lb_shared_encode_is_fallback (e))
-        n += lb_shared_encode_get_sessions (e)->len;
+        n += lb_shared_encode_get_n_viewers (e);
     }
   return n;
 }
@@ -680,14 +501,7 @@ lb_registry_count_fallback_sessions (LbRegistry *self)
 guint *
 lb_registry_count_pool_viewers (LbRegistry *self)
 {
-  guint *viewers = g_new0 (guint, lb_pools_get_n (self->pools));
-  for (guint i = 0; i < self->encodes->len; i++)
-    {
-      LbSharedEncode *e = g_ptr_array_index (self->encodes, i);
-      if (lb_shared_encode_get_pool (e) >= 0)
-        viewers[lb_shared_encode_get_pool (e)] += lb_shared_encode_get_sessions (e)->len;
-    }
-  return viewers;
+  return lb_admission_count_pool_viewers (self->admission);
 }
 
 GPtrArray *

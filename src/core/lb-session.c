@@ -2,7 +2,6 @@
  * and the encode it watches. */
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-session.h"
-#include "lb-encode.h"
 #include "lb-lobby.h"
 #include "lb-output.h"
 #include "lb-shared-encode.h"
@@ -84,7 +83,7 @@ lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
   /* Kept after the output goes: the WHEP reply reads it. */
   self->answer = g_strdup (lb_output_get_answer (self->output));
   self->encode = encode;
-  g_ptr_array_add (lb_shared_encode_get_sessions (encode), self);
+  lb_shared_encode_add_output (encode, self->output);
   lb_shared_encode_request_key_frame (encode);
   g_clear_pointer (&self->error, g_free);
   return TRUE;
@@ -94,17 +93,25 @@ LbSharedEncode *
 lb_session_detach (LbSession *self)
 {
   LbSharedEncode *encode = self->encode;
-  g_clear_pointer (&self->output, lb_output_close);
   if (encode != NULL)
-    g_ptr_array_remove (lb_shared_encode_get_sessions (encode), self);
+    lb_shared_encode_remove_output (encode, self->output);
+  g_clear_pointer (&self->output, lb_output_close);
   self->encode = NULL;
   return encode;
 }
 
-gboolean
-lb_session_move_output (LbSession *self, LbEncode *media, GError **error)
+GPtrArray *
+lb_session_list_viewers (LbSharedEncode *encode)
 {
-  return lb_output_move (self->output, media, error);
+  GPtrArray *sessions = lb_lobby_get_sessions (lb_shared_encode_get_lobby (encode));
+  GPtrArray *viewers = g_ptr_array_new ();
+  for (guint i = 0; i < sessions->len; i++)
+    {
+      LbSession *session = g_ptr_array_index (sessions, i);
+      if (session->encode == encode)
+        g_ptr_array_add (viewers, session);
+    }
+  return viewers;
 }
 
 const char *

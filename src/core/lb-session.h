@@ -5,7 +5,6 @@
 #include "lb-types.h"
 
 typedef struct _LbSharedEncode LbSharedEncode;
-typedef struct _LbEncode LbEncode;
 typedef struct _LbWebrtcOptions LbWebrtcOptions;
 
 G_BEGIN_DECLS
@@ -22,14 +21,15 @@ JsonNode *lb_session_to_json (const LbSession *session);
 
 /* For the registry. @spec: ownership is taken. */
 LbSession *lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at);
-/* Adds the session's RTP output to @encode (borrowed) and asks it for a key
- * frame. */
+/* Opens the session's output on @encode (borrowed), adds it to the encode's
+ * viewers and asks for a key frame. */
 gboolean lb_session_attach (LbSession *session, LbSharedEncode *encode, GError **error);
 /* Removes the output; returns the encode it watched (or NULL). */
 LbSharedEncode *lb_session_detach (LbSession *session);
-/* Moves the running output onto another encoder (same SSRC and sequence). */
-gboolean lb_session_move_output (LbSession *session, LbEncode *media, GError **error);
 LbSharedEncode *lb_session_get_encode (const LbSession *session);
+/* The sessions watching @encode, oldest first (a new array of borrowed
+ * sessions): the encode keeps only their outputs. */
+GPtrArray *lb_session_list_viewers (LbSharedEncode *encode);
 /* WebRTC: ICE settings (borrowed, must outlive the session) and who hears
  * that the viewer is gone (on the main loop, with "connection_failed",
  * "connect_timeout" or "peer_timeout"); set before attach. */

@@ -1,10 +1,10 @@
-/* lb-shared-encode.c — an encode and the sessions that watch it. */
+/* lb-shared-encode.c — an encode and the outputs that watch it. */
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-shared-encode.h"
 #include "lb-encode.h"
 #include "lb-error.h"
 #include "lb-lobby.h"
-#include "lb-session.h"
+#include "lb-output.h"
 
 struct _LbSharedEncode
 {
@@ -17,7 +17,7 @@ struct _LbSharedEncode
   LbEncoderPreference preference;
   gboolean require_hardware;
   LbEncode *media;
-  GPtrArray *sessions; /* LbSession, borrowed */
+  GPtrArray *outputs; /* LbOutput of the viewers, borrowed */
   int pool;
   char *pool_name;
   char *element;
@@ -45,7 +45,7 @@ lb_shared_encode_new (LbLobby *lobby, const LbProfile *profile, gboolean shareab
   self->shareable = shareable;
   self->preference = preference;
   self->require_hardware = require_hardware;
-  self->sessions = g_ptr_array_new ();
+  self->outputs = g_ptr_array_new ();
   self->pool = -1;
   self->key_frame_min_interval_ms = key_frame_min_interval_ms;
   return self;
@@ -56,11 +56,11 @@ lb_shared_encode_free (LbSharedEncode *self)
 {
   if (self == NULL)
     return;
-  g_warn_if_fail (self->sessions->len == 0);
+  g_warn_if_fail (self->outputs->len == 0);
   if (self->pending_key_frame != 0)
     g_source_remove (self->pending_key_frame);
   lb_encode_free (self->media);
-  g_ptr_array_unref (self->sessions);
+  g_ptr_array_unref (self->outputs);
   g_free (self->pool_name);
   g_free (self->element);
   g_free (self->branch_prefix);
@@ -83,12 +83,12 @@ lb_shared_encode_open (LbSharedEncode *self, const LbEncoderSettings *settings, 
   LbEncode *next = lb_encode_new (producer, name, &self->profile, settings, error);
   if (next == NULL)
     return FALSE;
-  for (guint i = 0; i < self->sessions->len; i++)
-    if (!lb_session_move_output (g_ptr_array_index (self->sessions, i), next, error))
+  for (guint i = 0; i < self->outputs->len; i++)
+    if (!lb_output_move (g_ptr_array_index (self->outputs, i), next, error))
       {
         /* Put back the outputs already moved, then give up on the new one. */
         for (guint j = 0; j < i; j++)
-          lb_session_move_output (g_ptr_array_index (self->sessions, j), self->media, NULL);
+          lb_output_move (g_ptr_array_index (self->outputs, j), self->media, NULL);
         lb_encode_free (next);
         return FALSE;
       }
@@ -214,10 +214,22 @@ lb_shared_encode_get_media (const LbSharedEncode *self)
   return self->media;
 }
 
-GPtrArray *
-lb_shared_encode_get_sessions (const LbSharedEncode *self)
+void
+lb_shared_encode_add_output (LbSharedEncode *self, LbOutput *output)
 {
-  return self->sessions;
+  g_ptr_array_add (self->outputs, output);
+}
+
+void
+lb_shared_encode_remove_output (LbSharedEncode *self, LbOutput *output)
+{
+  g_ptr_array_remove (self->outputs, output);
+}
+
+guint
+lb_shared_encode_get_n_viewers (const LbSharedEncode *self)
+{
+  return self->outputs->len;
 }
 
 gboolean
@@ -239,7 +251,7 @@ lb_shared_encode_to_json (const LbSharedEncode *self)
   json_object_set_boolean_member (o, "hardware", self->hardware);
   json_object_set_boolean_member (o, "fallback", self->fallback);
   json_object_set_boolean_member (o, "shared", self->shareable);
-  json_object_set_int_member (o, "viewers", self->sessions->len);
+  json_object_set_int_member (o, "viewers", self->outputs->len);
   json_object_set_int_member (o, "bitrate_kbps", self->profile.bitrate_kbps);
   return o;
 }

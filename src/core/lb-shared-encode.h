@@ -1,7 +1,8 @@
 /* lb-shared-encode.h — one running encoder for (lobby, profile), shared by
  * every session of the lobby that wants that profile. It holds the encoder
- * slot of its pool; sessions hold only their own outputs (RTP payloader,
- * destination, counters). Owned by the registry. */
+ * slot of its pool and its viewers' outputs (borrowed: each session owns its
+ * own), which it moves along when it switches encoders; it knows nothing of
+ * sessions. Owned by the registry. */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -20,11 +21,11 @@ typedef struct _LbEncode LbEncode;
 LbSharedEncode *lb_shared_encode_new (LbLobby *lobby, const LbProfile *profile, gboolean shareable,
                                       LbEncoderPreference preference, gboolean require_hardware,
                                       guint key_frame_min_interval_ms);
-/* Closes the encoder. Its sessions must have been detached. */
+/* Closes the encoder. Its viewers' outputs must have been removed. */
 void lb_shared_encode_free (LbSharedEncode *encode);
 
 /* Opens the encoder (first time) or opens a new one and moves every
- * session's output onto it before closing the old one (switch). On failure
+ * viewer's output onto it before closing the old one (switch). On failure
  * the current encoder keeps running. LB_ERROR_ENCODER_OPEN if refused. */
 gboolean lb_shared_encode_open (LbSharedEncode *encode, const LbEncoderSettings *settings,
                                 GError **error);
@@ -49,8 +50,11 @@ LbLobby *lb_shared_encode_get_lobby (const LbSharedEncode *encode);
 const LbProfile *lb_shared_encode_get_profile (const LbSharedEncode *encode);
 guint64 lb_shared_encode_get_pixel_rate (const LbSharedEncode *encode);
 LbEncode *lb_shared_encode_get_media (const LbSharedEncode *encode);
-/* Sessions watching (borrowed LbSession array). */
-GPtrArray *lb_shared_encode_get_sessions (const LbSharedEncode *encode);
+/* A viewer's output (borrowed; opened on this encode's media) starts or
+ * stops watching. */
+void lb_shared_encode_add_output (LbSharedEncode *encode, LbOutput *output);
+void lb_shared_encode_remove_output (LbSharedEncode *encode, LbOutput *output);
+guint lb_shared_encode_get_n_viewers (const LbSharedEncode *encode);
 /* Does the media branch @branch belong to this encode? */
 gboolean lb_shared_encode_owns_branch (const LbSharedEncode *encode, const char *branch);
 JsonObject *lb_shared_encode_to_json (const LbSharedEncode *encode);

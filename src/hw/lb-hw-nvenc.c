@@ -1,8 +1,9 @@
 /* lb-hw-nvenc.c — the NVENC probe: open one real encode session per CUDA
  * device (CUDA driver API + NvEncodeAPI, both dlopen'ed) and record the exact
  * step and status where it fails. */
+#include "lb-hw-nvenc.h"
 #include "lb-hw-abi.h"
-#include "lb-hw-private.h"
+#include "lb-hw-util.h"
 
 #include <dlfcn.h>
 #include <string.h>

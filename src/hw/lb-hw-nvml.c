@@ -1,6 +1,7 @@
 /* lb-hw-nvml.c — GPU identity and encoder usage through NVML (dlopen). */
+#include "lb-hw-nvml.h"
 #include "lb-hw-abi.h"
-#include "lb-hw-private.h"
+#include "lb-hw-util.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -115,6 +116,20 @@ read_sessions (lb_nvml_device_t dev, lb_hw_gpu *gpu)
                                                   (unsigned)info[i].codecType, info[i].hResolution,
                                                   info[i].vResolution,         info[i].averageFps,
                                                   info[i].averageLatency };
+}
+
+static const char *const brand_names[] = {
+  "Unknown",    "Quadro",       "Tesla",      "NVS",         "GRID",       "GeForce",
+  "Titan",      "NVIDIA vApps", "NVIDIA VPC", "NVIDIA VCS",  "NVIDIA VWS", "NVIDIA Cloud Gaming",
+  "Quadro RTX", "NVIDIA RTX",   "NVIDIA",     "GeForce RTX", "Titan RTX",
+};
+
+const char *
+lb_hw_brand_name (int brand)
+{
+  if (brand >= 0 && (size_t)brand < sizeof brand_names / sizeof *brand_names)
+    return brand_names[brand];
+  return "Unknown";
 }
 
 void

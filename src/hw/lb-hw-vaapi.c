@@ -1,6 +1,7 @@
 /* lb-hw-vaapi.c — VA-API encode entrypoints of each DRM render node (dlopen). */
+#include "lb-hw-vaapi.h"
 #include "lb-hw-abi.h"
-#include "lb-hw-private.h"
+#include "lb-hw-util.h"
 
 #include <dirent.h>
 #include <errno.h>

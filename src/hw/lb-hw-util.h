@@ -1,10 +1,7 @@
-/* lb-hw-private.h — shared between the files of src/hw only. */
-#ifndef LB_HW_PRIVATE_H
-#define LB_HW_PRIVATE_H
+/* lb-hw-util.h — small helpers every probe of src/hw uses. Plain C. */
+#ifndef LB_HW_UTIL_H
+#define LB_HW_UTIL_H
 
-#include "lb-hw.h"
-
-#include <stdarg.h>
 #include <stddef.h>
 
 /* snprintf into a fixed buffer, always terminated. */
@@ -14,9 +11,5 @@ void lb_hw_set_text (char *dst, size_t size, const char *format, ...)
 void lb_hw_normalise_bus_id (const char *in, char *out, size_t size);
 /* Library name, overridable for tests by an environment variable. */
 const char *lb_hw_library (const char *env, const char *fallback);
-
-void lb_hw_nvml_probe (lb_hw_report *report);
-void lb_hw_nvenc_probe (lb_hw_report *report);
-void lb_hw_vaapi_probe (lb_hw_report *report, const char *dri_dir);
 
 #endif

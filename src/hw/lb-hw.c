@@ -1,35 +1,13 @@
-/* lb-hw-report.c — running the probes, the NVENC limit policy, and the
- * report as JSON or a table. */
-#include "lb-hw-private.h"
+/* lb-hw.c — running the probes, the NVENC limit policy, and the report as
+ * JSON or a table. */
+#include "lb-hw.h"
+#include "lb-hw-nvenc.h"
+#include "lb-hw-nvml.h"
+#include "lb-hw-util.h"
+#include "lb-hw-vaapi.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-void
-lb_hw_set_text (char *dst, size_t size, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  vsnprintf (dst, size, format, args);
-  va_end (args);
-}
-
-void
-lb_hw_normalise_bus_id (const char *in, char *out, size_t size)
-{
-  unsigned domain = 0, bus = 0, dev = 0, fn = 0;
-  if (sscanf (in, "%x:%x:%x.%x", &domain, &bus, &dev, &fn) == 4)
-    lb_hw_set_text (out, size, "%04x:%02x:%02x.%x", domain & 0xffff, bus, dev, fn);
-  else
-    lb_hw_set_text (out, size, "%s", in);
-}
-
-const char *
-lb_hw_library (const char *env, const char *fallback)
-{
-  const char *value = getenv (env);
-  return value != NULL && *value != '\0' ? value : fallback;
-}
 
 void
 lb_hw_probe (lb_hw_report *report, const lb_hw_probe_options *options)
@@ -39,20 +17,6 @@ lb_hw_probe (lb_hw_report *report, const lb_hw_probe_options *options)
   if (options == NULL || !options->skip_nvenc)
     lb_hw_nvenc_probe (report);
   lb_hw_vaapi_probe (report, options && options->dri_dir ? options->dri_dir : "/dev/dri");
-}
-
-static const char *const brand_names[] = {
-  "Unknown",    "Quadro",       "Tesla",      "NVS",         "GRID",       "GeForce",
-  "Titan",      "NVIDIA vApps", "NVIDIA VPC", "NVIDIA VCS",  "NVIDIA VWS", "NVIDIA Cloud Gaming",
-  "Quadro RTX", "NVIDIA RTX",   "NVIDIA",     "GeForce RTX", "Titan RTX",
-};
-
-const char *
-lb_hw_brand_name (int brand)
-{
-  if (brand >= 0 && (size_t)brand < sizeof brand_names / sizeof *brand_names)
-    return brand_names[brand];
-  return "Unknown";
 }
 
 unsigned
