@@ -8,6 +8,7 @@
 #include "lb-lobby.h"
 #include "lb-media-branch.h"
 #include "lb-openapi-resources.h"
+#include "lb-output.h"
 #include "lb-pools.h"
 #include "lb-registry.h"
 #include "lb-session.h"
@@ -462,7 +463,7 @@ join_lobby (LbApi *api, Request *req, LbApiResponse *resp)
   if (body == NULL)
     return;
   LbSessionSpec *spec
-      = lb_session_spec_from_json (json_node_get_object (body), lb_lobby_get_spec (lobby), &error);
+      = lb_output_spec_from_json (json_node_get_object (body), lb_lobby_get_spec (lobby), &error);
   LbSession *session = spec ? lb_registry_join (api->registry, lobby, spec, &error) : NULL;
   if (session == NULL && g_error_matches (error, LB_ERROR, LB_ERROR_CAPACITY))
     {
@@ -508,10 +509,13 @@ whep (LbApi *api, Request *req, LbApiResponse *resp, gboolean control)
       reply_error (resp, LB_ERROR_INVALID_SDP, "the body is not an SDP offer");
       return;
     }
-  LbSessionSpec *spec = lb_session_spec_new_webrtc (lb_lobby_get_spec (lobby));
-  spec->webrtc_offer = g_strndup (req->body, req->body_len);
-  spec->control = control;
-  LbSession *session = lb_registry_join (api->registry, lobby, spec, &error);
+  LbSessionSpec *spec = lb_output_spec_new ("webrtc", lb_lobby_get_spec (lobby), &error);
+  if (spec != NULL)
+    {
+      spec->offer = g_strndup (req->body, req->body_len);
+      spec->control = control;
+    }
+  LbSession *session = spec ? lb_registry_join (api->registry, lobby, spec, &error) : NULL;
   if (session == NULL)
     {
       lb_api_response_set_error (resp, error);

@@ -6,7 +6,6 @@
 
 typedef struct _LbSharedEncode LbSharedEncode;
 typedef struct _LbEncode LbEncode;
-typedef struct _LbWebrtcOptions LbWebrtcOptions;
 
 G_BEGIN_DECLS
 
@@ -20,9 +19,11 @@ gboolean lb_session_is_running (const LbSession *session);
 char *lb_session_get_sdp (const LbSession *session);
 JsonNode *lb_session_to_json (const LbSession *session);
 
-/* For the registry. @spec: ownership is taken. */
-LbSession *lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at);
-/* Adds the session's RTP output to @encode (borrowed) and asks it for a key
+/* For the registry. @spec: ownership is taken; @config (borrowed, outlives
+ * the session) is what its output reads its transport's keys from. */
+LbSession *lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at,
+                           const LbConfig *config);
+/* Adds the session's output to @encode (borrowed) and asks it for a key
  * frame. */
 gboolean lb_session_attach (LbSession *session, LbSharedEncode *encode, GError **error);
 /* Removes the output; returns the encode it watched (or NULL). */
@@ -30,13 +31,13 @@ LbSharedEncode *lb_session_detach (LbSession *session);
 /* Moves the running output onto another encoder (same SSRC and sequence). */
 gboolean lb_session_move_output (LbSession *session, LbEncode *media, GError **error);
 LbSharedEncode *lb_session_get_encode (const LbSession *session);
-/* WebRTC: ICE settings (borrowed, must outlive the session) and who hears
- * that the viewer is gone (on the main loop, with "connection_failed",
+/* Who hears that the viewer is gone, for outputs that notice it (on the
+ * main loop, with the output's reason, e.g. "connection_failed",
  * "connect_timeout" or "peer_timeout"); set before attach. */
 typedef void (*LbSessionEndedFunc) (LbSession *session, const char *reason, gpointer user_data);
-void lb_session_set_webrtc (LbSession *session, const LbWebrtcOptions *options,
-                            LbSessionEndedFunc on_ended, gpointer user_data);
-/* WebRTC: the SDP answer for the viewer's offer (after attach). */
+void lb_session_set_ended_handler (LbSession *session, LbSessionEndedFunc on_ended,
+                                   gpointer user_data);
+/* Negotiated transports: the answer to the viewer's offer (after attach). */
 const char *lb_session_get_answer (const LbSession *session);
 /* Records why the session stopped (detach first); it stays listed as failed. */
 void lb_session_set_failed (LbSession *session, const char *message);
