@@ -23,7 +23,7 @@ struct _LbRegistry
   LbEvents *events;
   LbRegistryCounters counters;
   guint upgrade_source;
-  gboolean closing; /* lb_registry_free: no events, no upgrades */
+  gboolean closing;          /* lb_registry_free: no events, no upgrades */
   GPtrArray *lobbies;        /* LbLobby, owned, creation order */
   GPtrArray *sessions;       /* LbSession, owned, creation order */
   GPtrArray *encodes;        /* LbSharedEncode, owned, creation order */

@@ -83,12 +83,10 @@ gboolean lb_output_classes_configure (const LbConfig *config, GError **error);
  * common members (lb_session_spec_read_json) and the transport's own
  * (its class's parse). A transport that is not registered, or not
  * requested as JSON, is LB_ERROR_INVALID_FIELD. */
-LbSessionSpec *lb_output_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby,
-                                         GError **error);
+LbSessionSpec *lb_output_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **error);
 /* A session spec of @lobby over @transport with the class's defaults, or
  * NULL (error set) if no such class is registered. */
-LbSessionSpec *lb_output_spec_new (const char *transport, const LbLobbySpec *lobby,
-                                   GError **error);
+LbSessionSpec *lb_output_spec_new (const char *transport, const LbLobbySpec *lobby, GError **error);
 
 const LbOutputClass *lb_output_get_class (const LbOutput *output);
 const char *lb_output_get_name (const LbOutput *output);
