@@ -36,7 +36,7 @@ LbRegistry *
 lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvents *events,
                  GError **error)
 {
-  /* Each transport's own keys ([rtp] allowed_destinations, ...). */
+  /* Each transport checks its own config keys (its class's configure). */
   if (!lb_output_classes_configure (config, error))
     return NULL;
 
