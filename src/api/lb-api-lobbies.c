@@ -4,6 +4,7 @@
 #define G_LOG_DOMAIN "lobbyd-api"
 #include "lb-api-impl.h"
 #include "lb-lobby.h"
+#include "lb-output.h"
 #include "lb-pools.h"
 #include "lb-registry.h"
 #include "lb-session.h"
@@ -84,7 +85,7 @@ lb_api_lobbies_join (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
   if (body == NULL)
     return;
   LbSessionSpec *spec
-      = lb_session_spec_from_json (json_node_get_object (body), lb_lobby_get_spec (lobby), &error);
+      = lb_output_spec_from_json (json_node_get_object (body), lb_lobby_get_spec (lobby), &error);
   LbSession *session = spec ? lb_registry_join (api->registry, lobby, spec, &error) : NULL;
   if (session == NULL && g_error_matches (error, LB_ERROR, LB_ERROR_CAPACITY))
     {

@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "lobbyd-api"
 #include "lb-api-impl.h"
 #include "lb-lobby.h"
+#include "lb-output.h"
 #include "lb-registry.h"
 #include "lb-session.h"
 #include "lb-spec.h"
@@ -31,10 +32,13 @@ whep (LbApi *api, LbApiRequest *req, LbApiResponse *resp, gboolean control)
       lb_api_reply_error (resp, LB_ERROR_INVALID_SDP, "the body is not an SDP offer");
       return;
     }
-  LbSessionSpec *spec = lb_session_spec_new_webrtc (lb_lobby_get_spec (lobby));
-  spec->webrtc_offer = g_strndup (req->body, req->body_len);
-  spec->control = control;
-  LbSession *session = lb_registry_join (api->registry, lobby, spec, &error);
+  LbSessionSpec *spec = lb_output_spec_new ("webrtc", lb_lobby_get_spec (lobby), &error);
+  if (spec != NULL)
+    {
+      spec->offer = g_strndup (req->body, req->body_len);
+      spec->control = control;
+    }
+  LbSession *session = spec ? lb_registry_join (api->registry, lobby, spec, &error) : NULL;
   if (session == NULL)
     {
       lb_api_response_set_error (resp, error);

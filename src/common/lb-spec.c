@@ -62,23 +62,14 @@ lb_codec_name (LbCodec codec)
   return codec == LB_CODEC_H264 ? "h264" : "unknown";
 }
 
-const char *
-lb_transport_name (LbTransport transport)
-{
-  return transport == LB_TRANSPORT_RTP ? "rtp" : "webrtc";
-}
-
-#define WEBRTC_DEFAULT_BITRATE 2500
-
 LbSessionSpec *
-lb_session_spec_new_webrtc (const LbLobbySpec *lobby)
+lb_session_spec_new (const LbLobbySpec *lobby, const char *transport)
 {
   LbSessionSpec *spec = g_new0 (LbSessionSpec, 1);
-  spec->transport = LB_TRANSPORT_WEBRTC;
+  spec->transport = g_strdup (transport);
   spec->encoder = lobby->encoder;
-  spec->profile
-      = (LbProfile){ LB_CODEC_H264, LB_H264_CONSTRAINED_BASELINE, lobby->width, lobby->height,
-                     lobby->fps,    WEBRTC_DEFAULT_BITRATE };
+  spec->profile = (LbProfile){ LB_CODEC_H264, LB_H264_ANY, lobby->width,
+                               lobby->height, lobby->fps,  DEFAULT_BITRATE };
   return spec;
 }
 
@@ -269,27 +260,6 @@ lb_lobby_spec_free (LbLobbySpec *spec)
 }
 
 static gboolean
-read_destination (JsonObject *dest, LbSessionSpec *spec, GError **error)
-{
-  static const char *const members[] = { "host", "port", NULL };
-
-  if (!lb_json_check_members (dest, "destination", members, error)
-      || !lb_json_get_string (dest, "destination", "host", TRUE, 64, &spec->host, error)
-      || !lb_json_get_uint (dest, "destination", "port", TRUE, 1, 65535, &spec->port, error))
-    return FALSE;
-
-  /* Only IP literals: resolving names would make the allow-list depend on DNS. */
-  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (spec->host);
-  if (addr == NULL)
-    {
-      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
-                   "field 'destination.host' must be an IPv4 or IPv6 address literal");
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 read_profile (JsonObject *profile, LbProfile *out, GError **error)
 {
   static const char *const members[] = { "codec", "width", "height", "fps", "bitrate_kbps", NULL };
@@ -310,39 +280,24 @@ read_profile (JsonObject *profile, LbProfile *out, GError **error)
   return TRUE;
 }
 
-LbSessionSpec *
-lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **error)
+static const char *const session_members[] = { "profile", "encoder", "require_hardware", NULL };
+
+const char *const *
+lb_session_spec_members (void)
 {
-  static const char *const members[]
-      = { "transport", "destination", "profile", "encoder", "require_hardware", NULL };
-  g_autoptr (LbSessionSpec) spec = g_new0 (LbSessionSpec, 1);
-  g_autofree char *transport = NULL;
-  JsonObject *dest = NULL;
+  return session_members;
+}
+
+gboolean
+lb_session_spec_read_json (JsonObject *obj, LbSessionSpec *spec, GError **error)
+{
   JsonObject *profile = NULL;
 
-  spec->transport = LB_TRANSPORT_RTP;
-  spec->encoder = lobby->encoder;
-  spec->profile = (LbProfile){ LB_CODEC_H264, LB_H264_ANY, lobby->width,
-                               lobby->height, lobby->fps,  DEFAULT_BITRATE };
-
-  if (!lb_json_check_members (obj, NULL, members, error)
-      || !lb_json_get_string (obj, NULL, "transport", TRUE, 16, &transport, error)
-      || !lb_json_get_object (obj, NULL, "destination", TRUE, &dest, error)
-      || !lb_json_get_object (obj, NULL, "profile", FALSE, &profile, error)
+  if (!lb_json_get_object (obj, NULL, "profile", FALSE, &profile, error)
       || !lb_json_get_enum (obj, NULL, "encoder", encoder_preferences, &spec->encoder, error)
       || !lb_json_get_bool (obj, NULL, "require_hardware", FALSE, &spec->require_hardware, error))
-    return NULL;
-  if (!g_str_equal (transport, "rtp"))
-    {
-      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
-                   "field 'transport' must be one of: rtp");
-      return NULL;
-    }
-  if (!read_destination (dest, spec, error))
-    return NULL;
-  if (profile != NULL && !read_profile (profile, &spec->profile, error))
-    return NULL;
-  return g_steal_pointer (&spec);
+    return FALSE;
+  return profile == NULL || read_profile (profile, &spec->profile, error);
 }
 
 JsonNode *
@@ -352,16 +307,18 @@ lb_session_spec_to_json (const LbSessionSpec *spec)
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "transport");
-  json_builder_add_string_value (b, lb_transport_name (spec->transport));
-  if (spec->transport == LB_TRANSPORT_RTP)
+  json_builder_add_string_value (b, spec->transport);
+  if (spec->params != NULL)
     {
-      json_builder_set_member_name (b, "destination");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "host");
-      json_builder_add_string_value (b, spec->host);
-      json_builder_set_member_name (b, "port");
-      json_builder_add_int_value (b, spec->port);
-      json_builder_end_object (b);
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *value;
+      json_object_iter_init_ordered (&iter, spec->params);
+      while (json_object_iter_next_ordered (&iter, &name, &value))
+        {
+          json_builder_set_member_name (b, name);
+          json_builder_add_value (b, json_node_copy (value));
+        }
     }
   json_builder_set_member_name (b, "profile");
   json_builder_begin_object (b);
@@ -389,7 +346,8 @@ lb_session_spec_free (LbSessionSpec *spec)
 {
   if (spec == NULL)
     return;
-  g_free (spec->host);
-  g_free (spec->webrtc_offer);
+  g_free (spec->transport);
+  g_clear_pointer (&spec->params, json_object_unref);
+  g_free (spec->offer);
   g_free (spec);
 }

@@ -26,12 +26,6 @@ typedef enum
 
 typedef enum
 {
-  LB_TRANSPORT_RTP,
-  LB_TRANSPORT_WEBRTC, /* WHEP: negotiated from the viewer's SDP offer, never stored */
-} LbTransport;
-
-typedef enum
-{
   LB_H264_ANY,                  /* the encoder's choice (x264: High) */
   LB_H264_CONSTRAINED_BASELINE, /* what browsers decode (profile-level-id 42e01f) */
 } LbH264Profile;
@@ -56,16 +50,18 @@ struct _LbProfile
   guint bitrate_kbps;
 };
 
+/* The transport is a name that the outputs layer validates and reads
+ * (lb_output_spec_from_json): this module never names one. */
 struct _LbSessionSpec
 {
-  LbTransport transport;
-  char *host; /* RTP: an IP literal, checked against the allow-list by the registry */
-  guint port;
+  char *transport;    /* a registered output class's name (lb_output_class_lookup) */
+  JsonObject *params; /* the transport's own request members as its class read them
+                       * (e.g. "destination"), listed and stored with the spec; NULL: none */
   LbProfile profile;
   LbEncoderPreference encoder; /* defaults to the lobby's */
   gboolean require_hardware;   /* refuse rather than fall back to software */
-  char *webrtc_offer;          /* WebRTC: the viewer's SDP offer (not stored) */
-  gboolean control;            /* WebRTC: keyboard/mouse reach the lobby's desktop */
+  char *offer;      /* negotiated transports: what the viewer offered (never stored or listed) */
+  gboolean control; /* outputs that carry input: keyboard/mouse reach the lobby's desktop */
 };
 
 /* The test patterns a lobby may use (NULL-terminated, static). */
@@ -77,12 +73,17 @@ JsonNode *lb_lobby_spec_to_json (const LbLobbySpec *spec);
 LbLobbySpec *lb_lobby_spec_copy (const LbLobbySpec *spec);
 void lb_lobby_spec_free (LbLobbySpec *spec);
 
-/* Profile fields default to the lobby's video and 4000 kbps. */
-LbSessionSpec *lb_session_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby,
-                                          GError **error);
+/* A session of @lobby over @transport (not checked here): its video, H.264
+ * at 4000 kbps, the lobby's encoder preference, no params. */
+LbSessionSpec *lb_session_spec_new (const LbLobbySpec *lobby, const char *transport);
+/* The request members every transport has besides "transport" (NULL-terminated). */
+const char *const *lb_session_spec_members (void);
+/* Reads those members of a request ("profile", "encoder",
+ * "require_hardware") into @spec; the caller checks the member names. */
+gboolean lb_session_spec_read_json (JsonObject *obj, LbSessionSpec *spec, GError **error);
+/* {"transport", ...params members, "profile", "encoder", "require_hardware"}:
+ * what listings show and the store keeps. */
 JsonNode *lb_session_spec_to_json (const LbSessionSpec *spec);
-/* A WebRTC (WHEP) session of @lobby: its video, constrained-baseline H.264. */
-LbSessionSpec *lb_session_spec_new_webrtc (const LbLobbySpec *lobby);
 void lb_session_spec_free (LbSessionSpec *spec);
 
 const char *lb_codec_name (LbCodec codec);
@@ -95,7 +96,6 @@ const char *lb_encoder_preference_name (LbEncoderPreference preference);
 guint lb_bitrate_tier (guint kbps);
 /* "h264/1280x720@30/4000": sessions of a lobby with equal keys can share. */
 char *lb_profile_share_key (const LbProfile *profile);
-const char *lb_transport_name (LbTransport transport);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbLobbySpec, lb_lobby_spec_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbSessionSpec, lb_session_spec_free)

@@ -25,7 +25,6 @@ typedef struct _LbEvents LbEvents;
 typedef struct _LbBranch LbBranch;
 typedef struct _LbDesktop LbDesktop;
 typedef struct _LbSharedEncode LbSharedEncode;
-typedef struct _LbWebrtcOptions LbWebrtcOptions;
 
 /* Which kind of encoder pool a lobby or session asks for. */
 typedef enum

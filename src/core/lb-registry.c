@@ -4,13 +4,11 @@
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-registry.h"
 #include "lb-admission.h"
-#include "lb-allow-list.h"
 #include "lb-config.h"
 #include "lb-error.h"
 #include "lb-json.h"
 #include "lb-events.h"
 #include "lb-lobby.h"
-#include "lb-output-webrtc.h" /* LbWebrtcOptions */
 #include "lb-output.h"
 #include "lb-pools.h"
 #include "lb-session.h"
@@ -31,9 +29,6 @@ struct _LbRegistry
   LbUpgrade *upgrade;
   LbRegistryCounters counters; /* filled by lb_registry_get_counters */
   gboolean closing;            /* lb_registry_free: no events */
-  LbAllowList *allow;
-  LbAllowList *allowed_candidates; /* [webrtc]; NULL when it allows every address */
-  LbWebrtcOptions webrtc;
   GPtrArray *lobbies;        /* LbLobby, owned, creation order */
   GPtrArray *sessions;       /* LbSession, owned, creation order */
   GPtrArray *encodes;        /* LbSharedEncode, owned, creation order */
@@ -46,31 +41,15 @@ LbRegistry *
 lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvents *events,
                  GError **error)
 {
-  g_autoptr (LbAllowList) allow
-      = lb_allow_list_new ((const char *const *)config->allowed_destinations, error);
-  if (allow == NULL)
+  /* Each transport checks its own config keys (its class's configure). */
+  if (!lb_output_classes_configure (config, error))
     return NULL;
-  g_autoptr (LbAllowList) candidates
-      = lb_allow_list_new ((const char *const *)config->allowed_candidates, error);
-  if (candidates == NULL)
-    {
-      g_prefix_error (error, "[webrtc] allowed_candidates: ");
-      return NULL;
-    }
-  if (lb_allow_list_allows_all (candidates))
-    g_clear_pointer (&candidates, lb_allow_list_free);
 
   LbRegistry *self = g_new0 (LbRegistry, 1);
   self->config = config;
   self->store = store;
   self->pools = pools;
   self->events = events;
-  self->allow = g_steal_pointer (&allow);
-  self->allowed_candidates = g_steal_pointer (&candidates);
-  self->webrtc.stun_server = config->stun_server;
-  self->webrtc.ice_addresses = (const char *const *)config->ice_addresses;
-  self->webrtc.allowed_candidates = self->allowed_candidates;
-  self->webrtc.peer_timeout_s = config->peer_timeout_s;
   self->lobbies = g_ptr_array_new ();
   self->sessions = g_ptr_array_new ();
   self->encodes = g_ptr_array_new ();
@@ -158,8 +137,6 @@ lb_registry_free (LbRegistry *self)
   g_ptr_array_unref (self->encodes);
   g_ptr_array_unref (self->sessions);
   g_ptr_array_unref (self->lobbies);
-  lb_allow_list_free (self->allow);
-  lb_allow_list_free (self->allowed_candidates);
   lb_admission_free (self->admission);
   g_free (self);
 }
@@ -224,11 +201,14 @@ add_lobby (LbRegistry *self, const char *id, const LbLobbySpec *spec, gint64 cre
   return lobby;
 }
 
+static void on_session_ended (LbSession *session, const char *reason, gpointer user_data);
+
 static LbSession *
 add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *spec,
              gint64 created_at)
 {
-  LbSession *session = lb_session_new (id, lobby, spec, created_at);
+  LbSession *session = lb_session_new (id, lobby, spec, created_at, self->config);
+  lb_session_set_ended_handler (session, on_session_ended, self);
   g_ptr_array_add (self->sessions, session);
   g_ptr_array_add (lb_lobby_get_sessions (lobby), session);
   g_hash_table_insert (self->session_by_id, (gpointer)lb_session_get_id (session), session);
@@ -398,7 +378,7 @@ end_session (LbRegistry *self, LbSession *session, const char *reason)
         lb_event_fields ("session_id", id, "lobby_id", lobby_id, "reason", reason, NULL));
 }
 
-/* A WebRTC viewer vanished or its connection failed. */
+/* A viewer vanished or its connection failed (outputs that notice it). */
 static void
 on_session_ended (LbSession *session, const char *reason, gpointer user_data)
 {
@@ -409,11 +389,11 @@ LbSession *
 lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError **error)
 {
   g_autoptr (LbSessionSpec) owned = spec;
-  const LbOutputClass *output = lb_output_class_lookup (lb_transport_name (spec->transport), error);
+  const LbOutputClass *output = lb_output_class_lookup (spec->transport, error);
 
   /* The client's mistakes (a destination outside the allow-list, a bad
    * offer) are refused before an encoder opens. */
-  if (output == NULL || !output->check (spec, self->allow, error))
+  if (output == NULL || !output->check (spec, self->config, error))
     return NULL;
   if (self->sessions->len >= self->config->max_sessions)
     {
@@ -428,7 +408,6 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
   g_autofree char *json = lb_json_to_string (node);
   LbSession *session = add_session (self, id, lobby, g_steal_pointer (&owned), now);
 
-  lb_session_set_webrtc (session, &self->webrtc, on_session_ended, self);
   if (!start_session (self, session, error))
     {
       forget_session (self, session);
@@ -554,8 +533,8 @@ restore_session (const char *id, const char *lobby_id, const char *spec_json, gi
       return;
     }
   g_autoptr (JsonNode) node = lb_json_parse_object (spec_json, strlen (spec_json), &error);
-  LbSessionSpec *spec = node ? lb_session_spec_from_json (json_node_get_object (node),
-                                                          lb_lobby_get_spec (lobby), &error)
+  LbSessionSpec *spec = node ? lb_output_spec_from_json (json_node_get_object (node),
+                                                         lb_lobby_get_spec (lobby), &error)
                              : NULL;
   if (spec == NULL)
     {

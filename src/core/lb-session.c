@@ -20,31 +20,31 @@ struct _LbSession
   const LbOutputClass *output_class; /* the spec's transport */
   LbOutput *output;                  /* NULL unless running */
   char *answer;                      /* negotiated transports: the SDP answer */
-  const LbWebrtcOptions *webrtc_options; /* borrowed from the registry */
+  const LbConfig *config;            /* borrowed from the registry */
   LbSessionEndedFunc on_ended;
   gpointer ended_data;
 };
 
 LbSession *
-lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at)
+lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at,
+                const LbConfig *config)
 {
   LbSession *self = g_new0 (LbSession, 1);
   self->id = g_strdup (id);
   self->lobby = lobby;
   self->spec = spec;
   self->created_at = created_at;
+  self->config = config;
   self->output_name = g_strdup_printf ("session-%s", id);
-  /* The spec parser only produces registered transports. */
-  self->output_class = lb_output_class_lookup (lb_transport_name (spec->transport), NULL);
+  /* Specs come from lb_output_spec_*: registered transports only. */
+  self->output_class = lb_output_class_lookup (spec->transport, NULL);
   g_assert (self->output_class != NULL);
   return self;
 }
 
 void
-lb_session_set_webrtc (LbSession *self, const LbWebrtcOptions *options, LbSessionEndedFunc on_ended,
-                       gpointer user_data)
+lb_session_set_ended_handler (LbSession *self, LbSessionEndedFunc on_ended, gpointer user_data)
 {
-  self->webrtc_options = options;
   self->on_ended = on_ended;
   self->ended_data = user_data;
 }
@@ -69,7 +69,7 @@ lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
   g_return_val_if_fail (self->encode == NULL, FALSE);
   const LbOutputSetup setup = {
     .name = self->output_name,
-    .webrtc = self->webrtc_options,
+    .config = self->config,
     .on_input = on_input,
     .input_data = self,
     .on_ended = self->on_ended ? on_output_ended : NULL,

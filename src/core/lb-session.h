@@ -5,7 +5,6 @@
 #include "lb-types.h"
 
 typedef struct _LbSharedEncode LbSharedEncode;
-typedef struct _LbWebrtcOptions LbWebrtcOptions;
 
 G_BEGIN_DECLS
 
@@ -19,8 +18,10 @@ gboolean lb_session_is_running (const LbSession *session);
 char *lb_session_get_sdp (const LbSession *session);
 JsonNode *lb_session_to_json (const LbSession *session);
 
-/* For the registry. @spec: ownership is taken. */
-LbSession *lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at);
+/* For the registry. @spec: ownership is taken; @config (borrowed, outlives
+ * the session) is what its output reads its transport's keys from. */
+LbSession *lb_session_new (const char *id, LbLobby *lobby, LbSessionSpec *spec, gint64 created_at,
+                           const LbConfig *config);
 /* Opens the session's output on @encode (borrowed), adds it to the encode's
  * viewers and asks for a key frame. */
 gboolean lb_session_attach (LbSession *session, LbSharedEncode *encode, GError **error);
@@ -30,13 +31,13 @@ LbSharedEncode *lb_session_get_encode (const LbSession *session);
 /* The sessions watching @encode, oldest first (a new array of borrowed
  * sessions): the encode keeps only their outputs. */
 GPtrArray *lb_session_list_viewers (LbSharedEncode *encode);
-/* WebRTC: ICE settings (borrowed, must outlive the session) and who hears
- * that the viewer is gone (on the main loop, with "connection_failed",
+/* Who hears that the viewer is gone, for outputs that notice it (on the
+ * main loop, with the output's reason, e.g. "connection_failed",
  * "connect_timeout" or "peer_timeout"); set before attach. */
 typedef void (*LbSessionEndedFunc) (LbSession *session, const char *reason, gpointer user_data);
-void lb_session_set_webrtc (LbSession *session, const LbWebrtcOptions *options,
-                            LbSessionEndedFunc on_ended, gpointer user_data);
-/* WebRTC: the SDP answer for the viewer's offer (after attach). */
+void lb_session_set_ended_handler (LbSession *session, LbSessionEndedFunc on_ended,
+                                   gpointer user_data);
+/* Negotiated transports: the answer to the viewer's offer (after attach). */
 const char *lb_session_get_answer (const LbSession *session);
 /* Records why the session stopped (detach first); it stays listed as failed. */
 void lb_session_set_failed (LbSession *session, const char *message);

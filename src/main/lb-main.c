@@ -12,7 +12,7 @@
 #include "lb-http-server.h"
 #include "lb-lobby.h"
 #include "lb-memory.h"
-#include "lb-webrtc-ice.h"
+#include "lb-output.h"
 #include "lb-registry.h"
 #include "lb-session.h"
 #include "lb-spec.h"
@@ -63,13 +63,15 @@ start_demo (LbRegistry *registry, const LbConfig *config, const char *sdp_path)
     return;
   if (created)
     {
-      LbSessionSpec *sspec = g_new0 (LbSessionSpec, 1);
-      sspec->transport = LB_TRANSPORT_RTP;
-      sspec->host = g_strdup ("127.0.0.1");
-      sspec->port = config->demo_rtp_port;
-      sspec->profile
-          = (LbProfile){ LB_CODEC_H264, LB_H264_ANY, spec->width, spec->height, spec->fps, 4000 };
-      if (lb_registry_join (registry, lobby, sspec, &error) == NULL)
+      /* A request like any client's: the lobby's video at the default bitrate. */
+      g_autoptr (JsonObject) request = json_object_new ();
+      JsonObject *dest = json_object_new ();
+      json_object_set_string_member (dest, "host", "127.0.0.1");
+      json_object_set_int_member (dest, "port", config->demo_rtp_port);
+      json_object_set_string_member (request, "transport", "rtp");
+      json_object_set_object_member (request, "destination", dest);
+      LbSessionSpec *sspec = lb_output_spec_from_json (request, lb_lobby_get_spec (lobby), &error);
+      if (sspec == NULL || lb_registry_join (registry, lobby, sspec, &error) == NULL)
         {
           g_warning ("demo session: %s", error->message);
           return;
@@ -157,7 +159,6 @@ main (int argc, char **argv)
       return 0;
     }
 
-  lb_webrtc_ice_init ();
   g_autoptr (LbConfig) config = lb_config_new_default ();
   if (config_path != NULL && !lb_config_load_file (config, config_path, &error))
     {

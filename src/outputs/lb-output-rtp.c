@@ -3,7 +3,9 @@
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-rtp.h"
 #include "lb-allow-list.h"
+#include "lb-config.h"
 #include "lb-error.h"
+#include "lb-json.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
 #include "lb-spec.h"
@@ -23,13 +25,70 @@ typedef struct
   GstElement *payloader;
 } LbOutputRtp;
 
+static const char *const members[] = { "destination", NULL };
+
+/* {"destination": {"host": an IP literal, "port"}}, as stored and listed. */
 static gboolean
-rtp_check (const LbSessionSpec *spec, const LbAllowList *destinations, GError **error)
+rtp_parse (JsonObject *request, JsonObject *params, GError **error)
 {
-  if (!lb_allow_list_contains (destinations, spec->host))
+  static const char *const dest_members[] = { "host", "port", NULL };
+  JsonObject *dest = NULL;
+  g_autofree char *host = NULL;
+  guint port = 0;
+
+  if (!lb_json_get_object (request, NULL, "destination", TRUE, &dest, error)
+      || !lb_json_check_members (dest, "destination", dest_members, error)
+      || !lb_json_get_string (dest, "destination", "host", TRUE, 64, &host, error)
+      || !lb_json_get_uint (dest, "destination", "port", TRUE, 1, 65535, &port, error))
+    return FALSE;
+
+  /* Only IP literals: resolving names would make the allow-list depend on DNS. */
+  g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (host);
+  if (addr == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                   "field 'destination.host' must be an IPv4 or IPv6 address literal");
+      return FALSE;
+    }
+  JsonObject *out = json_object_new ();
+  json_object_set_string_member (out, "host", host);
+  json_object_set_int_member (out, "port", port);
+  json_object_set_object_member (params, "destination", out);
+  return TRUE;
+}
+
+/* The parsed destination (borrowed from @spec). */
+static const char *
+destination (const LbSessionSpec *spec, guint *port)
+{
+  JsonObject *dest = json_object_get_object_member (spec->params, "destination");
+  *port = (guint)json_object_get_int_member (dest, "port");
+  return json_object_get_string_member (dest, "host");
+}
+
+/* Without [rtp] allowed_destinations any API caller could point RTP at a
+ * third party and turn lobbyd into a UDP reflector. */
+static gboolean
+rtp_configure (const LbConfig *config, GError **error)
+{
+  g_autoptr (LbAllowList) allow
+      = lb_allow_list_new ((const char *const *)config->allowed_destinations, error);
+  return allow != NULL;
+}
+
+static gboolean
+rtp_check (const LbSessionSpec *spec, const LbConfig *config, GError **error)
+{
+  guint port;
+  const char *host = destination (spec, &port);
+  /* Checked at start-up (rtp_configure); a few CIDRs parse in microseconds. */
+  g_autoptr (LbAllowList) allow
+      = lb_allow_list_new ((const char *const *)config->allowed_destinations, NULL);
+
+  if (allow == NULL || !lb_allow_list_contains (allow, host))
     {
       g_set_error (error, LB_ERROR, LB_ERROR_DESTINATION_NOT_ALLOWED,
-                   "destination %s is not in [rtp] allowed_destinations", spec->host);
+                   "destination %s is not in [rtp] allowed_destinations", host);
       return FALSE;
     }
   return TRUE;
@@ -43,7 +102,7 @@ rtp_close (LbOutput *output)
   g_free (self->host);
 }
 
-/* @spec->host must already be validated (an allowed IP literal). The caller
+/* The destination must already be checked (an allowed IP literal). The caller
  * asks the encode for a key frame (rate-limited when it is shared). */
 static LbOutput *
 rtp_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
@@ -53,8 +112,7 @@ rtp_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setu
   LbOutputRtp *self = (LbOutputRtp *)output;
   GstElement *e[3] = { NULL };
 
-  self->host = g_strdup (spec->host);
-  self->port = spec->port;
+  self->host = g_strdup (destination (spec, &self->port));
 
   /* No queue: the encode's tee pushes straight into payloader and socket.
    * A UDP send does not block, and a thread hand-off per viewer cost 3x more
@@ -147,6 +205,9 @@ const LbOutputClass lb_output_rtp_class = {
   .transport = "rtp",
   .stored = TRUE,
   .carries_input = FALSE,
+  .members = members,
+  .parse = rtp_parse,
+  .configure = rtp_configure,
   .check = rtp_check,
   .open = rtp_open,
   .stats_to_json = rtp_stats_to_json,

@@ -3,11 +3,13 @@
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-webrtc.h"
 #include "lb-allow-list.h"
+#include "lb-config.h"
 #include "lb-encode.h"
 #include "lb-error.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
 #include "lb-spec.h"
+#include "lb-webrtc-ice.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
@@ -454,15 +456,62 @@ set_ice_addresses (GstElement *webrtc, const char *const *addresses)
     }
 }
 
+/* [webrtc] allowed_candidates; NULL when it allows every address (or there
+ * is no config). */
+static LbAllowList *
+allowed_candidates (const LbConfig *config, GError **error)
+{
+  if (config == NULL)
+    return NULL;
+  g_autoptr (LbAllowList) allowed
+      = lb_allow_list_new ((const char *const *)config->allowed_candidates, error);
+  if (allowed == NULL)
+    {
+      g_prefix_error (error, "[webrtc] allowed_candidates: ");
+      return NULL;
+    }
+  return lb_allow_list_allows_all (allowed) ? NULL : g_steal_pointer (&allowed);
+}
+
+/* [webrtc]: the daemon's, or defaults without a config. */
+typedef struct
+{
+  const char *stun_server;          /* "stun://host:port" or NULL */
+  const char *const *ice_addresses; /* local IPs for host candidates; NULL or empty = all */
+  LbAllowList *allowed_candidates;  /* remote candidates outside it are dropped; NULL = all */
+  guint peer_timeout_s;             /* 0 = never end a silent viewer */
+} Options;
+
+static void
+options_clear (Options *options)
+{
+  g_clear_pointer (&options->allowed_candidates, lb_allow_list_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
+
+static void
+read_options (const LbConfig *config, Options *options)
+{
+  *options = (Options){ 0 };
+  if (config == NULL)
+    return;
+  options->stun_server = config->stun_server;
+  options->ice_addresses = (const char *const *)config->ice_addresses;
+  /* Checked at start-up (webrtc_configure): it parses here. */
+  options->allowed_candidates = allowed_candidates (config, NULL);
+  options->peer_timeout_s = config->peer_timeout_s;
+}
+
 /* Answers the spec's offer (non-trickle: the answer carries every ICE
  * candidate, as WHEP clients expect). */
 static LbOutput *
 webrtc_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup,
              GError **error)
 {
-  static const LbWebrtcOptions no_options = { 0 };
-  const LbWebrtcOptions *options = setup->webrtc != NULL ? setup->webrtc : &no_options;
-  const char *offer = spec->webrtc_offer;
+  g_auto (Options) opts = { 0 };
+  const Options *options = &opts;
+  const char *offer = spec->offer;
   const char *name = setup->name;
   LbOutputInputFunc on_input = spec->control ? setup->on_input : NULL;
   g_autoptr (LbOutput) output
@@ -476,6 +525,7 @@ webrtc_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *s
     { "webrtcbin", "webrtc" },
   };
 
+  read_options (setup->config, &opts);
   int pt = lb_webrtc_offer_h264_payload (offer, error);
   if (pt < 0 || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
     return NULL;
@@ -585,13 +635,38 @@ get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, gint64 *zero_unix_
 }
 
 static gboolean
-webrtc_check (const LbSessionSpec *spec, const LbAllowList *destinations, GError **error)
+webrtc_configure (const LbConfig *config, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (LbAllowList) allowed = allowed_candidates (config, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  lb_webrtc_ice_init ();
+  return TRUE;
+}
+
+/* WHEP sessions: the lobby's video as constrained-baseline H.264 (what
+ * browsers decode) at a bitrate a browser viewer gets by default. */
+#define DEFAULT_BITRATE 2500
+
+static void
+webrtc_init_spec (LbSessionSpec *spec)
+{
+  spec->profile.h264_profile = LB_H264_CONSTRAINED_BASELINE;
+  spec->profile.bitrate_kbps = DEFAULT_BITRATE;
+}
+
+static gboolean
+webrtc_check (const LbSessionSpec *spec, const LbConfig *config, GError **error)
 {
   /* No destination allow-list: ICE checks mean media only flows to a peer
    * that answered with the session's credentials (remote candidates, where
    * the checks go, are filtered by [webrtc] allowed_candidates). A bad offer
    * is the client's error: refuse it before an encoder opens. */
-  return lb_webrtc_offer_h264_payload (spec->webrtc_offer, error) >= 0;
+  return lb_webrtc_offer_h264_payload (spec->offer, error) >= 0;
 }
 
 static void
@@ -619,6 +694,10 @@ const LbOutputClass lb_output_webrtc_class = {
   .transport = "webrtc",
   .stored = FALSE,
   .carries_input = TRUE,
+  .members = NULL,
+  .parse = NULL, /* WHEP: lb_output_spec_new ("webrtc") and the offer */
+  .init_spec = webrtc_init_spec,
+  .configure = webrtc_configure,
   .check = webrtc_check,
   .open = webrtc_open,
   .stats_to_json = webrtc_stats_to_json,

@@ -1,12 +1,13 @@
 /* lb-output-webrtc.h — the "webrtc" transport: one browser viewer over
  * WebRTC (WHEP), a webrtcbin branch on an encode's tee negotiated from the
- * viewer's SDP offer. Opened through lb_output_class_lookup ("webrtc"): the
- * answer is lb_output_get_answer(); data-channel text from control viewers
- * is the setup's on_input; a vanished viewer is its on_ended ("connection_failed":
- * ICE or DTLS failed, "connect_timeout": never connected, "peer_timeout":
- * connected, then silent for peer_timeout_s). Stats add connection_state
- * (RTCPeerConnectionState), input_dropped (messages over the rate limit) and
- * rtp_clock (how RTP timestamps map to wall-clock capture time, for
+ * viewer's SDP offer (the spec's offer; WHEP makes the spec with
+ * lb_output_spec_new ("webrtc"), constrained-baseline H.264 at 2500 kbps).
+ * Opened through lb_output_class_lookup ("webrtc"), with its settings from
+ * the config's [webrtc] keys: the answer is lb_output_get_answer(); data-channel text from control
+ * viewers is the setup's on_input; a vanished viewer is its on_ended ("connection_failed": ICE or
+ * DTLS failed, "connect_timeout": never connected, "peer_timeout": connected, then silent for
+ * peer_timeout_s). Stats add connection_state (RTCPeerConnectionState), input_dropped (messages
+ * over the rate limit) and rtp_clock (how RTP timestamps map to wall-clock capture time, for
  * glass-to-glass estimates). */
 #pragma once
 
@@ -19,14 +20,6 @@ G_BEGIN_DECLS
  * LB_ERROR_INVALID_SDP: the client's mistake). Only dynamic payload types
  * (96-127, RFC 3551) written as plain decimal count. */
 int lb_webrtc_offer_h264_payload (const char *offer_sdp, GError **error);
-
-typedef struct _LbWebrtcOptions
-{
-  const char *stun_server;               /* "stun://host:port" or NULL */
-  const char *const *ice_addresses;      /* local IPs for host candidates; NULL or empty = all */
-  const LbAllowList *allowed_candidates; /* remote candidates outside it are dropped; NULL = all */
-  guint peer_timeout_s;                  /* 0 = never end a silent viewer */
-} LbWebrtcOptions;
 
 /* Input from one viewer is limited to this many messages a second, with
  * bursts up to INPUT_BURST, and to messages of INPUT_MAX_BYTES (an input

@@ -1,27 +1,144 @@
 /* lb-output.c — what every output does the same way: the transport table,
- * attach/move on an encode's tee, packet counting, stats, close. */
+ * session requests, attach/move on an encode's tee, packet counting, stats,
+ * close. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-impl.h"
 #include "lb-encode.h"
 #include "lb-error.h"
+#include "lb-json.h"
 #include "lb-media-branch.h"
+#include "lb-spec.h"
 
 #include <gst/video/video.h>
 
 /* Transport name → implementation. A new transport is one line here. */
-static const LbOutputClass *const transports[] = {
+static const LbOutputClass *const builtin[] = {
   &lb_output_rtp_class,
   &lb_output_webrtc_class,
 };
 
+/* lb_output_class_register's, after the built-ins. Main loop only. */
+static GPtrArray *registered;
+
+static const LbOutputClass *
+class_at (guint i)
+{
+  if (i < G_N_ELEMENTS (builtin))
+    return builtin[i];
+  i -= G_N_ELEMENTS (builtin);
+  return registered != NULL && i < registered->len ? g_ptr_array_index (registered, i) : NULL;
+}
+
 const LbOutputClass *
 lb_output_class_lookup (const char *transport, GError **error)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (transports); i++)
-    if (g_strcmp0 (transports[i]->transport, transport) == 0)
-      return transports[i];
+  const LbOutputClass *klass;
+  for (guint i = 0; (klass = class_at (i)) != NULL; i++)
+    if (g_strcmp0 (klass->transport, transport) == 0)
+      return klass;
   g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "no output for transport %s", transport);
   return NULL;
+}
+
+gboolean
+lb_output_class_register (const LbOutputClass *klass)
+{
+  const LbOutputClass *known = lb_output_class_lookup (klass->transport, NULL);
+  if (known != NULL)
+    {
+      if (known != klass)
+        g_warning ("transport %s is registered already", klass->transport);
+      return known == klass;
+    }
+  if (registered == NULL)
+    registered = g_ptr_array_new ();
+  g_ptr_array_add (registered, (gpointer)klass);
+  g_debug ("transport %s registered", klass->transport);
+  return TRUE;
+}
+
+gboolean
+lb_output_classes_configure (const LbConfig *config, GError **error)
+{
+  const LbOutputClass *klass;
+  for (guint i = 0; (klass = class_at (i)) != NULL; i++)
+    if (klass->configure != NULL && !klass->configure (config, error))
+      return FALSE;
+  return TRUE;
+}
+
+LbSessionSpec *
+lb_output_spec_new (const char *transport, const LbLobbySpec *lobby, GError **error)
+{
+  const LbOutputClass *klass = lb_output_class_lookup (transport, error);
+  if (klass == NULL)
+    return NULL;
+  LbSessionSpec *spec = lb_session_spec_new (lobby, transport);
+  if (klass->init_spec != NULL)
+    klass->init_spec (spec);
+  return spec;
+}
+
+/* The class a request names, if it may be requested as JSON. Its member
+ * errors are reported later, in the order the checks run. */
+static const LbOutputClass *
+requested_class (JsonObject *obj)
+{
+  JsonNode *node = json_object_get_member (obj, "transport");
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  const LbOutputClass *klass = lb_output_class_lookup (json_node_get_string (node), NULL);
+  return klass != NULL && klass->parse != NULL ? klass : NULL;
+}
+
+static void
+add_members (GPtrArray *names, const char *const *members)
+{
+  for (guint i = 0; members != NULL && members[i] != NULL; i++)
+    if (!g_ptr_array_find_with_equal_func (names, members[i], g_str_equal, NULL))
+      g_ptr_array_add (names, (gpointer)members[i]);
+}
+
+LbSessionSpec *
+lb_output_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **error)
+{
+  const LbOutputClass *klass = requested_class (obj);
+  g_autoptr (GPtrArray) members = g_ptr_array_new ();
+  g_autoptr (GPtrArray) requestable = g_ptr_array_new ();
+  g_autofree char *transport = NULL;
+  const LbOutputClass *k;
+
+  for (guint i = 0; (k = class_at (i)) != NULL; i++)
+    if (k->parse != NULL)
+      g_ptr_array_add (requestable, (gpointer)k->transport);
+  g_ptr_array_add (requestable, NULL);
+
+  /* Unknown members are refused before anything else; while the transport
+   * is unknown, any transport's members are known ones. */
+  g_ptr_array_add (members, "transport");
+  add_members (members, lb_session_spec_members ());
+  for (guint i = 0; (k = class_at (i)) != NULL; i++)
+    if (k->parse != NULL && (klass == NULL || k == klass))
+      add_members (members, k->members);
+  g_ptr_array_add (members, NULL);
+
+  if (!lb_json_check_members (obj, NULL, (const char *const *)members->pdata, error)
+      || !lb_json_get_string (obj, NULL, "transport", TRUE, 16, &transport, error))
+    return NULL;
+  if (klass == NULL)
+    {
+      g_autofree char *list = g_strjoinv (", ", (char **)requestable->pdata);
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD, "field 'transport' must be one of: %s",
+                   list);
+      return NULL;
+    }
+  g_autoptr (LbSessionSpec) spec = lb_session_spec_new (lobby, klass->transport);
+  if (klass->init_spec != NULL)
+    klass->init_spec (spec);
+  spec->params = json_object_new ();
+  if (!klass->parse (obj, spec->params, error) || !lb_session_spec_read_json (obj, spec, error))
+    return NULL;
+  return g_steal_pointer (&spec);
 }
 
 gpointer

@@ -4,7 +4,10 @@
  * transport it is (gnome-remote-desktop's session / encode-session split).
  *
  * Adding a transport: one src/outputs/lb-output-<name>.c that defines an
- * LbOutputClass, and one line in the table in lb-output.c. */
+ * LbOutputClass, and one line in the table in lb-output.c (or, for one that
+ * only some builds have, lb_output_class_register at start-up). The class
+ * reads its own members of a session request, its own config keys and its
+ * own checks: nothing above this layer names a transport. */
 #pragma once
 
 #include <gst/gst.h>
@@ -15,7 +18,6 @@ G_BEGIN_DECLS
 
 typedef struct _LbOutput LbOutput;
 typedef struct _LbOutputClass LbOutputClass;
-typedef struct _LbWebrtcOptions LbWebrtcOptions;
 
 /* A text input event from the viewer (outputs that carry input), on the
  * main loop. */
@@ -28,9 +30,9 @@ typedef void (*LbOutputEndedFunc) (const char *reason, gpointer user_data);
 /* What an output is opened with besides the session spec. All borrowed. */
 typedef struct
 {
-  const char *name;              /* the media branch name */
-  const LbWebrtcOptions *webrtc; /* ICE settings; NULL = defaults */
-  LbOutputInputFunc on_input;    /* NULL: what the viewer sends is dropped */
+  const char *name;           /* the media branch name */
+  const LbConfig *config;     /* the daemon's; each transport reads its own keys */
+  LbOutputInputFunc on_input; /* NULL: what the viewer sends is dropped */
   gpointer input_data;
   LbOutputEndedFunc on_ended; /* NULL: never ends the session from this side */
   gpointer ended_data;
@@ -40,11 +42,23 @@ typedef struct
  * say so. */
 struct _LbOutputClass
 {
-  const char *transport;  /* lb_transport_name() of the spec */
+  const char *transport;  /* the spec's transport name */
   gboolean stored;        /* sessions survive a restart (the store keeps them) */
   gboolean carries_input; /* viewers have a role: control or watch */
+  /* The transport's own members of a session request besides
+   * lb_session_spec_members() (NULL-terminated); NULL = none. */
+  const char *const *members;
+  /* Reads those members of @request into @params (kept as the spec's
+   * params, listed and stored). NULL: sessions of this transport are not
+   * requested as JSON (WHEP creates its own with lb_output_spec_new). */
+  gboolean (*parse) (JsonObject *request, JsonObject *params, GError **error);
+  /* Optional: a new spec's defaults for this transport (lb_output_spec_new). */
+  void (*init_spec) (LbSessionSpec *spec);
+  /* Optional: checks the transport's own config keys once at start-up (a
+   * bad key fails the start) and sets up what it needs process-wide. */
+  gboolean (*configure) (const LbConfig *config, GError **error);
   /* Refuses a spec before an encoder opens (the client's mistake). */
-  gboolean (*check) (const LbSessionSpec *spec, const LbAllowList *destinations, GError **error);
+  gboolean (*check) (const LbSessionSpec *spec, const LbConfig *config, GError **error);
   /* Opens the output on @encode's tee. */
   LbOutput *(*open) (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup,
                      GError **error);
@@ -59,6 +73,20 @@ struct _LbOutputClass
 
 /* The class for a spec's transport, or NULL (error set) if none is registered. */
 const LbOutputClass *lb_output_class_lookup (const char *transport, GError **error);
+/* Adds a transport that is not built in (a test's, a plugin's); a second
+ * class with a registered name is refused (FALSE, a warning). */
+gboolean lb_output_class_register (const LbOutputClass *klass);
+/* Runs every class's configure (start-up). */
+gboolean lb_output_classes_configure (const LbConfig *config, GError **error);
+
+/* Parses a session request of @lobby (an API body or a stored row): the
+ * common members (lb_session_spec_read_json) and the transport's own
+ * (its class's parse). A transport that is not registered, or not
+ * requested as JSON, is LB_ERROR_INVALID_FIELD. */
+LbSessionSpec *lb_output_spec_from_json (JsonObject *obj, const LbLobbySpec *lobby, GError **error);
+/* A session spec of @lobby over @transport with the class's defaults, or
+ * NULL (error set) if no such class is registered. */
+LbSessionSpec *lb_output_spec_new (const char *transport, const LbLobbySpec *lobby, GError **error);
 
 const LbOutputClass *lb_output_get_class (const LbOutput *output);
 const char *lb_output_get_name (const LbOutput *output);

@@ -68,10 +68,13 @@ small_spec (const char *key)
 static LbSessionSpec *
 rtp_to (const char *host, guint fps)
 {
-  LbSessionSpec *spec = g_new0 (LbSessionSpec, 1);
-  spec->transport = LB_TRANSPORT_RTP;
-  spec->host = g_strdup (host);
-  spec->port = 5999;
+  g_autoptr (LbLobbySpec) lobby = lb_lobby_spec_new_default ();
+  LbSessionSpec *spec = lb_session_spec_new (lobby, "rtp");
+  JsonObject *dest = json_object_new ();
+  json_object_set_string_member (dest, "host", host);
+  json_object_set_int_member (dest, "port", 5999);
+  spec->params = json_object_new ();
+  json_object_set_object_member (spec->params, "destination", dest);
   spec->profile = (LbProfile){ LB_CODEC_H264, LB_H264_ANY, 160, 120, fps, 300 };
   return spec;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for lb-spec: lobby and session request validation. */
 #include "lb-error.h"
 #include "lb-json.h"
+#include "lb-output.h"
 #include "lb-spec.h"
 
 #include <string.h>
@@ -16,7 +17,7 @@ static LbSessionSpec *
 session_from (const char *text, const LbLobbySpec *lobby, GError **error)
 {
   g_autoptr (JsonNode) node = lb_json_parse_object (text, strlen (text), error);
-  return node ? lb_session_spec_from_json (json_node_get_object (node), lobby, error) : NULL;
+  return node ? lb_output_spec_from_json (json_node_get_object (node), lobby, error) : NULL;
 }
 
 static void
@@ -89,8 +90,9 @@ test_session_defaults_from_lobby (void)
   g_autoptr (LbSessionSpec) s = session_from (
       "{\"transport\":\"rtp\",\"destination\":{\"host\":\"::1\",\"port\":5004}}", lobby, NULL);
   g_assert_nonnull (s);
-  g_assert_cmpstr (s->host, ==, "::1");
-  g_assert_cmpuint (s->port, ==, 5004);
+  JsonObject *dest = json_object_get_object_member (s->params, "destination");
+  g_assert_cmpstr (json_object_get_string_member (dest, "host"), ==, "::1");
+  g_assert_cmpuint (json_object_get_int_member (dest, "port"), ==, 5004);
   g_assert_cmpuint (s->profile.width, ==, 640);
   g_assert_cmpuint (s->profile.height, ==, 360);
   g_assert_cmpuint (s->profile.fps, ==, 24);
