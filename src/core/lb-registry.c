@@ -7,6 +7,7 @@
 #include "lb-json.h"
 #include "lb-events.h"
 #include "lb-lobby.h"
+#include "lb-media-branch.h"
 #include "lb-output-webrtc.h" /* LbWebrtcOptions */
 #include "lb-output.h"
 #include "lb-pools.h"
@@ -16,6 +17,9 @@
 #include "lb-store.h"
 
 #include <string.h>
+
+/* How long shutdown waits for encoders and outputs still stopping. */
+#define SHUTDOWN_DETACH_WAIT_MS 10000
 
 struct _LbRegistry
 {
@@ -29,13 +33,22 @@ struct _LbRegistry
   LbAllowList *allow;
   LbAllowList *allowed_candidates; /* [webrtc]; NULL when it allows every address */
   LbWebrtcOptions webrtc;
-  GPtrArray *lobbies;        /* LbLobby, owned, creation order */
-  GPtrArray *sessions;       /* LbSession, owned, creation order */
-  GPtrArray *encodes;        /* LbSharedEncode, owned, creation order */
-  GHashTable *lobby_by_id;   /* id → LbLobby */
-  GHashTable *lobby_by_key;  /* session_key → LbLobby */
-  GHashTable *session_by_id; /* id → LbSession */
+  GPtrArray *lobbies;          /* LbLobby, owned, creation order */
+  GPtrArray *sessions;         /* LbSession, owned, creation order */
+  GPtrArray *encodes;          /* LbSharedEncode, owned, creation order */
+  GHashTable *lobby_by_id;     /* id → LbLobby */
+  GHashTable *lobby_by_key;    /* session_key → LbLobby */
+  GHashTable *session_by_id;   /* id → LbSession */
+  GPtrArray *closing_encoders; /* SlotRelease: hardware encoders still closing */
 };
+
+/* A hardware slot given back once its encoder has really closed. */
+typedef struct
+{
+  LbRegistry *registry; /* NULL once the registry is gone */
+  guint pool;
+  guint64 pixel_rate;
+} SlotRelease;
 
 LbRegistry *
 lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvents *events,
@@ -72,6 +85,7 @@ lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvent
   self->lobby_by_id = g_hash_table_new (g_str_hash, g_str_equal);
   self->lobby_by_key = g_hash_table_new (g_str_hash, g_str_equal);
   self->session_by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  self->closing_encoders = g_ptr_array_new ();
   return self;
 }
 
@@ -102,6 +116,14 @@ emit (LbRegistry *self, const char *type, JsonObject *obj)
 
 static void schedule_upgrade (LbRegistry *self);
 
+static void
+release_pool_slot (LbRegistry *self, guint pool, guint64 pixel_rate)
+{
+  lb_pools_release (self->pools, pool, pixel_rate);
+  if (lb_pool_is_hardware (lb_pools_get (self->pools, pool)))
+    schedule_upgrade (self);
+}
+
 /* Gives the encode's slot back to its pool. */
 static void
 release_slot (LbRegistry *self, LbSharedEncode *encode)
@@ -109,9 +131,7 @@ release_slot (LbRegistry *self, LbSharedEncode *encode)
   int pool = lb_shared_encode_get_pool (encode);
   if (pool < 0)
     return;
-  lb_pools_release (self->pools, (guint)pool, lb_shared_encode_get_pixel_rate (encode));
-  if (lb_pool_is_hardware (lb_pools_get (self->pools, (guint)pool)))
-    schedule_upgrade (self);
+  release_pool_slot (self, (guint)pool, lb_shared_encode_get_pixel_rate (encode));
   lb_shared_encode_set_pool (encode, -1, NULL, NULL, FALSE, FALSE);
 }
 
@@ -138,13 +158,40 @@ learn_limit (LbRegistry *self, guint pool_index, const char *message)
   emit (self, "pool.limit_learned", obj);
 }
 
-/* Closes an encode nobody watches any more, and frees its slot. */
+static void
+hardware_encoder_closed (gpointer user_data)
+{
+  SlotRelease *release = user_data;
+  if (release->registry != NULL)
+    {
+      g_ptr_array_remove (release->registry->closing_encoders, release);
+      release_pool_slot (release->registry, release->pool, release->pixel_rate);
+    }
+  g_free (release);
+}
+
+/* Closes an encode nobody watches any more, and frees its slot. The encoder
+ * stops off the main loop: a hardware slot comes back when it has (until
+ * then the driver still counts the session, and an open there could be
+ * refused and "teach" a wrong limit); a software budget is only ours to
+ * count, so it comes back at once. */
 static void
 close_encode (LbRegistry *self, LbSharedEncode *encode)
 {
-  release_slot (self, encode);
+  int pool = lb_shared_encode_get_pool (encode);
   g_ptr_array_remove (self->encodes, encode);
-  lb_shared_encode_free (encode);
+  if (pool < 0 || !lb_pool_is_hardware (lb_pools_get (self->pools, (guint)pool)))
+    {
+      release_slot (self, encode);
+      lb_shared_encode_free (encode);
+      return;
+    }
+  SlotRelease *release = g_new0 (SlotRelease, 1);
+  release->registry = self;
+  release->pool = (guint)pool;
+  release->pixel_rate = lb_shared_encode_get_pixel_rate (encode);
+  g_ptr_array_add (self->closing_encoders, release);
+  lb_shared_encode_close (encode, hardware_encoder_closed, release);
 }
 
 /* Takes the session off its encode; the last viewer closes the encode. */
@@ -201,6 +248,13 @@ lb_registry_free (LbRegistry *self)
   while (self->lobbies->len > 0)
     forget_lobby (self, g_ptr_array_index (self->lobbies, self->lobbies->len - 1));
   g_warn_if_fail (self->encodes->len == 0);
+  /* Branches detach off the main loop: let them finish (their encoders
+   * close, their slots come back) while the pools are still here. */
+  if (!lb_branch_wait_detaches (SHUTDOWN_DETACH_WAIT_MS))
+    g_warning ("%u media branches still stopping at shutdown", lb_branch_pending_detaches ());
+  for (guint i = 0; i < self->closing_encoders->len; i++)
+    ((SlotRelease *)g_ptr_array_index (self->closing_encoders, i))->registry = NULL;
+  g_ptr_array_unref (self->closing_encoders);
   g_hash_table_unref (self->session_by_id);
   g_hash_table_unref (self->lobby_by_key);
   g_hash_table_unref (self->lobby_by_id);
