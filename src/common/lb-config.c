@@ -62,7 +62,8 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "hw_double=false\n"
                                    "hw_double_believed_limit=8\n"
                                    "hw_double_real_limit=3\n"
-                                   "hw_double_fault_file=\n";
+                                   "hw_double_fault_file=\n"
+                                   "hw_double_stall_file=\n";
 
 typedef enum
 {
@@ -129,6 +130,7 @@ static const KeyDesc keys[] = {
   { "testing", "hw_double_believed_limit", KEY_UINT, F (hw_double_believed_limit), 1, 1000 },
   { "testing", "hw_double_real_limit", KEY_UINT, F (hw_double_real_limit), 0, 1000 },
   { "testing", "hw_double_fault_file", KEY_STRING, F (hw_double_fault_file) },
+  { "testing", "hw_double_stall_file", KEY_STRING, F (hw_double_stall_file) },
 };
 #undef F
 

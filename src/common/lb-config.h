@@ -67,6 +67,7 @@ struct _LbConfig
   guint hw_double_believed_limit;
   guint hw_double_real_limit;
   char *hw_double_fault_file;
+  char *hw_double_stall_file;
 };
 
 const char *lb_config_default_text (void);

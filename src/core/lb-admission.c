@@ -17,7 +17,16 @@ struct _LbAdmission
   gpointer slot_freed_data;
   guint64 fallbacks;
   guint64 refusals;
+  GPtrArray *closing; /* SlotRelease: hardware encoders still stopping */
 };
+
+/* A hardware slot given back once its encoder has really closed. */
+typedef struct
+{
+  LbAdmission *admission; /* NULL once the admission is gone */
+  guint pool;
+  guint64 pixel_rate;
+} SlotRelease;
 
 LbAdmission *
 lb_admission_new (LbPools *pools, GPtrArray *encodes, LbEvents *events)
@@ -26,12 +35,18 @@ lb_admission_new (LbPools *pools, GPtrArray *encodes, LbEvents *events)
   self->pools = pools;
   self->encodes = encodes;
   self->events = events;
+  self->closing = g_ptr_array_new ();
   return self;
 }
 
 void
 lb_admission_free (LbAdmission *self)
 {
+  if (self == NULL)
+    return;
+  for (guint i = 0; i < self->closing->len; i++)
+    ((SlotRelease *)g_ptr_array_index (self->closing, i))->admission = NULL;
+  g_ptr_array_unref (self->closing);
   g_free (self);
 }
 
@@ -42,16 +57,52 @@ lb_admission_set_slot_freed_func (LbAdmission *self, LbSlotFreedFunc func, gpoin
   self->slot_freed_data = user_data;
 }
 
+static void
+release_pool_slot (LbAdmission *self, guint pool, guint64 pixel_rate)
+{
+  lb_pools_release (self->pools, pool, pixel_rate);
+  if (lb_pool_is_hardware (lb_pools_get (self->pools, pool)) && self->slot_freed != NULL)
+    self->slot_freed (self->slot_freed_data);
+}
+
 void
 lb_admission_release_slot (LbAdmission *self, LbSharedEncode *encode)
 {
   int pool = lb_shared_encode_get_pool (encode);
   if (pool < 0)
     return;
-  lb_pools_release (self->pools, (guint)pool, lb_shared_encode_get_pixel_rate (encode));
-  if (lb_pool_is_hardware (lb_pools_get (self->pools, (guint)pool)) && self->slot_freed != NULL)
-    self->slot_freed (self->slot_freed_data);
+  release_pool_slot (self, (guint)pool, lb_shared_encode_get_pixel_rate (encode));
   lb_shared_encode_set_pool (encode, -1, NULL, NULL, FALSE, FALSE);
+}
+
+static void
+hardware_encoder_closed (gpointer user_data)
+{
+  SlotRelease *release = user_data;
+  if (release->admission != NULL)
+    {
+      g_ptr_array_remove (release->admission->closing, release);
+      release_pool_slot (release->admission, release->pool, release->pixel_rate);
+    }
+  g_free (release);
+}
+
+void
+lb_admission_close_encode (LbAdmission *self, LbSharedEncode *encode)
+{
+  int pool = lb_shared_encode_get_pool (encode);
+  if (pool < 0 || !lb_pool_is_hardware (lb_pools_get (self->pools, (guint)pool)))
+    {
+      lb_admission_release_slot (self, encode);
+      lb_shared_encode_free (encode);
+      return;
+    }
+  SlotRelease *release = g_new0 (SlotRelease, 1);
+  release->admission = self;
+  release->pool = (guint)pool;
+  release->pixel_rate = lb_shared_encode_get_pixel_rate (encode);
+  g_ptr_array_add (self->closing, release);
+  lb_shared_encode_close (encode, hardware_encoder_closed, release);
 }
 
 void

@@ -34,6 +34,12 @@ void lb_admission_take_slot (LbAdmission *admission, LbSharedEncode *encode, gui
                              gboolean fallback);
 /* Gives @encode's slot back to its pool (if it holds one). */
 void lb_admission_release_slot (LbAdmission *admission, LbSharedEncode *encode);
+/* Closes @encode (no longer running, its viewers gone) without waiting on
+ * the main loop. A software budget comes back at once (only lobbyd counts
+ * it); a hardware slot once the encoder has really stopped: until then the
+ * driver still counts the session, and an open there could be refused and
+ * teach a wrong limit. */
+void lb_admission_close_encode (LbAdmission *admission, LbSharedEncode *encode);
 /* A hardware encoder of @pool refused to open with @message: learns its
  * real limit when the message says so. */
 void lb_admission_learn_limit (LbAdmission *admission, guint pool, const char *message);

@@ -9,6 +9,7 @@
 #include "lb-json.h"
 #include "lb-events.h"
 #include "lb-lobby.h"
+#include "lb-media-branch.h"
 #include "lb-output.h"
 #include "lb-pools.h"
 #include "lb-session.h"
@@ -18,6 +19,9 @@
 #include "lb-upgrade.h"
 
 #include <string.h>
+
+/* How long shutdown waits for encoders and outputs still stopping. */
+#define SHUTDOWN_DETACH_WAIT_MS 10000
 
 struct _LbRegistry
 {
@@ -67,13 +71,13 @@ emit (LbRegistry *self, const char *type, JsonObject *obj)
   lb_events_emit (self->closing ? NULL : self->events, type, obj);
 }
 
-/* Closes an encode nobody watches any more, and frees its slot. */
+/* Closes an encode nobody watches any more; lb-admission gives its slot
+ * back once the encoder has really stopped. */
 static void
 close_encode (LbRegistry *self, LbSharedEncode *encode)
 {
-  lb_admission_release_slot (self->admission, encode);
   g_ptr_array_remove (self->encodes, encode);
-  lb_shared_encode_free (encode);
+  lb_admission_close_encode (self->admission, encode);
 }
 
 /* Takes the session off its encode; the last viewer closes the encode. */
@@ -131,6 +135,10 @@ lb_registry_free (LbRegistry *self)
   while (self->lobbies->len > 0)
     forget_lobby (self, g_ptr_array_index (self->lobbies, self->lobbies->len - 1));
   g_warn_if_fail (self->encodes->len == 0);
+  /* Branches detach off the main loop: let them finish (their encoders
+   * close, their slots come back) while the pools are still here. */
+  if (!lb_branch_wait_detaches (SHUTDOWN_DETACH_WAIT_MS))
+    g_warning ("%u media branches still stopping at shutdown", lb_branch_pending_detaches ());
   g_hash_table_unref (self->session_by_id);
   g_hash_table_unref (self->lobby_by_key);
   g_hash_table_unref (self->lobby_by_id);

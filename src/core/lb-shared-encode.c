@@ -52,20 +52,30 @@ lb_shared_encode_new (LbLobby *lobby, const LbProfile *profile, gboolean shareab
 }
 
 void
-lb_shared_encode_free (LbSharedEncode *self)
+lb_shared_encode_close (LbSharedEncode *self, void (*closed) (gpointer user_data),
+                        gpointer user_data)
 {
   if (self == NULL)
     return;
   g_warn_if_fail (self->outputs->len == 0);
   if (self->pending_key_frame != 0)
     g_source_remove (self->pending_key_frame);
-  lb_encode_free (self->media);
+  if (self->media != NULL)
+    lb_encode_close (self->media, closed, user_data);
+  else if (closed != NULL)
+    closed (user_data);
   g_ptr_array_unref (self->outputs);
   g_free (self->pool_name);
   g_free (self->element);
   g_free (self->branch_prefix);
   g_free (self->id);
   g_free (self);
+}
+
+void
+lb_shared_encode_free (LbSharedEncode *self)
+{
+  lb_shared_encode_close (self, NULL, NULL);
 }
 
 gboolean
@@ -92,6 +102,10 @@ lb_shared_encode_open (LbSharedEncode *self, const LbEncoderSettings *settings, 
         lb_encode_free (next);
         return FALSE;
       }
+  /* Stops off the main loop. The registry moves the slot to the new pool
+   * at once (take_slot): the old encoder is software (an upgrade) or one
+   * that failed on a pool the admission excluded (a migration), so no
+   * driver session of the pool being opened is still held by it. */
   lb_encode_free (self->media);
   self->media = next;
   return TRUE;

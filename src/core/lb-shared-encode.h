@@ -21,7 +21,13 @@ typedef struct _LbEncode LbEncode;
 LbSharedEncode *lb_shared_encode_new (LbLobby *lobby, const LbProfile *profile, gboolean shareable,
                                       LbEncoderPreference preference, gboolean require_hardware,
                                       guint key_frame_min_interval_ms);
-/* Closes the encoder. Its viewers' outputs must have been removed. */
+/* Frees @encode now and closes its encoder without waiting on the main
+ * loop (lb_encode_close); @closed (nullable) runs on the main loop once the
+ * encoder has really stopped, e.g. a hardware session is back with the
+ * driver. Its viewers' outputs must have been removed. */
+void lb_shared_encode_close (LbSharedEncode *encode, void (*closed) (gpointer user_data),
+                             gpointer user_data);
+/* lb_shared_encode_close() with nobody to tell. */
 void lb_shared_encode_free (LbSharedEncode *encode);
 
 /* Opens the encoder (first time) or opens a new one and moves every

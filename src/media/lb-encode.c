@@ -15,6 +15,8 @@ struct _LbEncode
   LbProducer *producer; /* borrowed: the producer outlives its encodes */
   LbBranch *branch;
   GstElement *tee; /* encoded video, in the producer's pipeline */
+  LbEncodeClosedFunc closed;
+  gpointer closed_data;
 };
 
 LbEncode *
@@ -86,20 +88,43 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
   return g_steal_pointer (&self);
 }
 
+/* On the main loop, once the encode's bin is stopped: nothing feeds the
+ * encoded tee any more, so stopping it cannot wait. The producer may be
+ * gone already (its pipeline then dropped the tee). */
+static void
+encode_closed (gpointer user_data)
+{
+  LbEncode *self = user_data;
+  if (self->tee != NULL)
+    {
+      g_autoptr (GstObject) parent = gst_object_get_parent (GST_OBJECT (self->tee));
+      gst_element_set_state (self->tee, GST_STATE_NULL);
+      if (parent != NULL)
+        gst_bin_remove (GST_BIN (parent), self->tee);
+      gst_object_unref (self->tee);
+    }
+  if (self->closed != NULL)
+    self->closed (self->closed_data);
+  g_free (self);
+}
+
 void
-lb_encode_free (LbEncode *self)
+lb_encode_close (LbEncode *self, LbEncodeClosedFunc closed, gpointer user_data)
 {
   if (self == NULL)
     return;
-  lb_branch_detach (self->branch);
-  if (self->tee != NULL)
-    {
-      GstElement *pipeline = lb_producer_get_pipeline (self->producer);
-      gst_element_set_state (self->tee, GST_STATE_NULL);
-      gst_bin_remove (GST_BIN (pipeline), self->tee);
-      gst_object_unref (self->tee);
-    }
-  g_free (self);
+  self->closed = closed;
+  self->closed_data = user_data;
+  if (self->branch != NULL)
+    lb_branch_detach_async (g_steal_pointer (&self->branch), encode_closed, self);
+  else
+    encode_closed (self);
+}
+
+void
+lb_encode_free (LbEncode *self)
+{
+  lb_encode_close (self, NULL, NULL);
 }
 
 LbBranch *

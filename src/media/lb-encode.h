@@ -14,6 +14,13 @@ G_BEGIN_DECLS
  * message, e.g. "Could not initialize supporting library." */
 LbEncode *lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
                          const LbEncoderSettings *settings, GError **error);
+/* Called on the main loop once a closed encode's encoder really stopped. */
+typedef void (*LbEncodeClosedFunc) (gpointer user_data);
+/* Detaches the encode without waiting (lb_branch_detach_async): the encoder
+ * stops off the main loop, then @closed (nullable) runs on it. The caller
+ * must not use @encode after this call. */
+void lb_encode_close (LbEncode *encode, LbEncodeClosedFunc closed, gpointer user_data);
+/* lb_encode_close() with nobody to tell. */
 void lb_encode_free (LbEncode *encode);
 
 GstElement *lb_encode_get_tee (LbEncode *encode);

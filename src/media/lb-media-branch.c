@@ -6,14 +6,28 @@
 
 struct _LbBranch
 {
-  GstElement *pipeline; /* borrowed: the owner outlives its branches */
+  GstElement *pipeline; /* borrowed, while attached: the owner outlives its attached branches */
   GstElement *tee;
   GstElement *bin;
   GstPad *tee_pad;
-  GMutex lock;
+  GMutex lock; /* lb_branch_move's wait */
   GCond cond;
   gboolean unlinked;
+  /* lb_branch_detach_async */
+  gint detach_state; /* DetachState, atomic */
+  GMainContext *context;
+  LbBranchDetachedFunc done;
+  gpointer done_data;
 };
+
+typedef enum
+{
+  DETACH_WAITING,  /* the idle probe is installed */
+  DETACH_UNLINKED, /* it ran at once, on the caller's thread */
+  DETACH_DEFERRED, /* the caller returned; the probe hands over to the main loop */
+} DetachState;
+
+static gint pending_detaches;
 
 static gint live_pipelines;
 
@@ -115,6 +129,17 @@ take_start_error (GstElement *pipeline, GstElement *bin)
   return text;
 }
 
+static void
+branch_free (LbBranch *branch)
+{
+  gst_object_unref (branch->bin);
+  gst_object_unref (branch->tee);
+  g_clear_pointer (&branch->context, g_main_context_unref);
+  g_mutex_clear (&branch->lock);
+  g_cond_clear (&branch->cond);
+  g_free (branch);
+}
+
 LbBranch *
 lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin, GstElement *downstream,
                   GError **error)
@@ -162,7 +187,18 @@ lb_branch_attach (GstElement *pipeline, GstElement *tee, GstElement *bin, GstEle
   return branch;
 
 fail:
-  lb_branch_detach (branch);
+  /* Nothing ever flowed into it: stopping it cannot wait on a stream. */
+  if (branch->tee_pad != NULL)
+    {
+      g_autoptr (GstPad) peer = gst_pad_get_peer (branch->tee_pad);
+      if (peer != NULL)
+        gst_pad_unlink (branch->tee_pad, peer);
+      gst_element_release_request_pad (branch->tee, branch->tee_pad);
+      g_clear_object (&branch->tee_pad);
+    }
+  gst_element_set_state (bin, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (pipeline), bin);
+  branch_free (branch);
   return NULL;
 }
 
@@ -230,20 +266,119 @@ lb_branch_move (LbBranch *branch, GstElement *tee, GError **error)
   return TRUE;
 }
 
-void
-lb_branch_detach (LbBranch *branch)
+/* Step 4, on the caller's main loop: the bin is stopped; drop it and tell the caller. */
+static gboolean
+detach_finish (gpointer user_data)
 {
-  if (branch == NULL)
-    return;
-  unlink_from_tee (branch);
-  gst_element_set_state (branch->bin, GST_STATE_NULL);
-  gst_bin_remove (GST_BIN (branch->pipeline), branch->bin);
-  gst_object_unref (branch->bin);
-  gst_object_unref (branch->tee);
-  g_mutex_clear (&branch->lock);
-  g_cond_clear (&branch->cond);
-  g_free (branch);
+  LbBranch *branch = user_data;
+  LbBranchDetachedFunc done = branch->done;
+  gpointer done_data = branch->done_data;
+
+  branch_free (branch);
+  g_atomic_int_dec_and_test (&pending_detaches);
   lb_memory_release_soon ();
+  if (done != NULL)
+    done (done_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Step 3, on a GStreamer pool thread: stopping the bin waits for its
+ * streaming threads (an encoder inside a driver call, webrtcbin's ICE and
+ * DTLS), however long they take; the main loop runs on meanwhile. */
+static void
+detach_stop (GstElement *bin, gpointer user_data)
+{
+  LbBranch *branch = user_data;
+  gst_element_set_state (bin, GST_STATE_NULL);
+  GSource *source = g_idle_source_new ();
+  g_source_set_callback (source, detach_finish, branch, NULL);
+  g_source_attach (source, branch->context);
+  g_source_unref (source);
+}
+
+/* Step 2, on the main loop: the bin is unlinked from the tee. Releasing the
+ * tee's pad and taking the bin out of the pipeline do not wait on streaming
+ * (the pad carries nothing any more; removal unlinks the bin's src pad and
+ * its bus, so its last not-linked or shutdown errors reach nobody). From now
+ * on the producer's pipeline can stop and go without this bin. */
+static gboolean
+detach_remove (gpointer user_data)
+{
+  LbBranch *branch = user_data;
+
+  if (branch->tee_pad != NULL)
+    {
+      gst_element_release_request_pad (branch->tee, branch->tee_pad);
+      g_clear_object (&branch->tee_pad);
+    }
+  g_autoptr (GstObject) parent = gst_object_get_parent (GST_OBJECT (branch->bin));
+  if (parent != NULL)
+    gst_bin_remove (GST_BIN (parent), branch->bin);
+  branch->pipeline = NULL;
+  gst_element_call_async (branch->bin, detach_stop, branch, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* Step 1: an IDLE probe runs between two buffers on the tee's streaming
+ * thread (or at once, on the caller's thread, if nothing flows), so no
+ * buffer is cut in half and the tee's other branches never see a
+ * not-linked or flushing return. */
+static GstPadProbeReturn
+detach_when_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbBranch *branch = user_data;
+  g_autoptr (GstPad) peer = gst_pad_get_peer (pad);
+
+  if (peer != NULL)
+    gst_pad_unlink (pad, peer);
+  if (!g_atomic_int_compare_and_exchange (&branch->detach_state, DETACH_WAITING, DETACH_UNLINKED))
+    {
+      /* The caller has returned: continue on its main loop. */
+      GSource *source = g_idle_source_new ();
+      g_source_set_callback (source, detach_remove, branch, NULL);
+      g_source_attach (source, branch->context);
+      g_source_unref (source);
+    }
+  return GST_PAD_PROBE_REMOVE;
+}
+
+void
+lb_branch_detach_async (LbBranch *branch, LbBranchDetachedFunc done, gpointer user_data)
+{
+  g_return_if_fail (branch != NULL);
+  branch->done = done;
+  branch->done_data = user_data;
+  branch->context = g_main_context_ref_thread_default ();
+  g_atomic_int_inc (&pending_detaches);
+  branch->detach_state = DETACH_WAITING;
+  if (branch->tee_pad != NULL)
+    {
+      gst_pad_add_probe (branch->tee_pad, GST_PAD_PROBE_TYPE_IDLE, detach_when_idle, branch, NULL);
+      /* A push in progress runs the probe when it returns, on its thread. */
+      if (g_atomic_int_compare_and_exchange (&branch->detach_state, DETACH_WAITING,
+                                             DETACH_DEFERRED))
+        return;
+    }
+  detach_remove (branch);
+}
+
+guint
+lb_branch_pending_detaches (void)
+{
+  return (guint)g_atomic_int_get (&pending_detaches);
+}
+
+gboolean
+lb_branch_wait_detaches (guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  GMainContext *context = g_main_context_ref_thread_default ();
+
+  while (lb_branch_pending_detaches () > 0 && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (context, FALSE))
+      g_usleep (5 * 1000);
+  g_main_context_unref (context);
+  return lb_branch_pending_detaches () == 0;
 }
 
 static void

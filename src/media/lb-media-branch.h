@@ -41,8 +41,23 @@ GstElement *lb_branch_get_bin (LbBranch *branch);
  * stopping it: the bin keeps its state (e.g. an RTP payloader's SSRC and
  * sequence numbers). */
 gboolean lb_branch_move (LbBranch *branch, GstElement *tee, GError **error);
-/* Unlinks at an idle point of the tee, stops the bin and removes it. */
-void lb_branch_detach (LbBranch *branch);
+/* Called on the main loop once a detached branch is gone: its bin stopped
+ * (every element in NULL, e.g. a hardware encoder closed) and dropped. */
+typedef void (*LbBranchDetachedFunc) (gpointer user_data);
+/* Takes the branch away without waiting on the main loop: it is unlinked
+ * from its tee at the tee's next idle point (at once if nothing flows),
+ * taken out of the pipeline on the main loop, and stopped on a GStreamer
+ * pool thread, however long its elements take; then @done (nullable) runs
+ * on the caller's thread-default main context. @branch is consumed. The
+ * pipeline may stop and be freed meanwhile (once unlinked the bin is no
+ * longer its child); a branch still waiting for its tee to go idle holds
+ * refs on the tee and the bin only. */
+void lb_branch_detach_async (LbBranch *branch, LbBranchDetachedFunc done, gpointer user_data);
+/* Detaches started and not yet done, in this process. */
+guint lb_branch_pending_detaches (void);
+/* Shutdown: runs the thread-default main context until every detach is
+ * done or @timeout_ms passed; FALSE if some are still pending. */
+gboolean lb_branch_wait_detaches (guint timeout_ms);
 
 /* Pipelines alive in this process (counted at construction/finalize), so
  * tests and /api/v1/status can prove that nothing stays running. */

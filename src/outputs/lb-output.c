@@ -249,16 +249,26 @@ lb_output_stats_to_json (LbOutput *self)
   return stats;
 }
 
+static void
+output_free (gpointer user_data)
+{
+  LbOutput *self = user_data;
+  g_free (self->answer);
+  g_free (self->name);
+  g_free (self);
+}
+
 void
 lb_output_close (LbOutput *self)
 {
   if (self == NULL)
     return;
   /* Callbacks stop first: nothing may reach a session that is going. The
-   * probes (which point at self) go with the branch, before the free. */
+   * probes (which point at self) stop with the branch: the struct is freed
+   * only once the detach is done. */
   self->klass->close (self);
-  lb_branch_detach (self->branch);
-  g_free (self->answer);
-  g_free (self->name);
-  g_free (self);
+  if (self->branch != NULL)
+    lb_branch_detach_async (g_steal_pointer (&self->branch), output_free, self);
+  else
+    output_free (self);
 }

@@ -104,7 +104,9 @@ guint64 lb_output_get_packets (const LbOutput *output);
 guint64 lb_output_get_bytes (const LbOutput *output);
 /* {"packets_sent": n, ...transport members}. */
 JsonObject *lb_output_stats_to_json (LbOutput *output);
-/* Detaches the branch and frees the output. */
+/* Stops the output's callbacks now and detaches its branch without waiting
+ * (lb_branch_detach_async); the output is freed once the branch is gone.
+ * The caller must not use @output after this call. */
 void lb_output_close (LbOutput *output);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbOutput, lb_output_close)

@@ -7,7 +7,9 @@
  * (N+1)th concurrent session: the state change fails with "Could not
  * initialize supporting library" (GST_LIBRARY_ERROR_INIT), as NVENC's
  * element does past the cap. A fault file, when present, makes running
- * instances fail mid-stream.
+ * instances fail mid-stream; a stall file, while present, makes them hang in
+ * their encode call like a wedged driver (the caller's thread is stuck
+ * until the file goes).
  *
  * Built into a test-only library (lobbyd-testing), not the core: the daemon
  * registers this backend only with [testing] hw_double=true. */
@@ -44,6 +46,7 @@ static GMutex sessions_lock;
 static guint sessions_open;
 static guint real_limit;
 static char *fault_file;
+static char *stall_file;
 
 G_DEFINE_TYPE (LbTestHwEncoder, lb_test_hw_encoder, GST_TYPE_BIN)
 
@@ -58,6 +61,17 @@ maybe_fault (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Encoding failed (test double fault)"),
                      ("fault file %s exists", fault_file));
   return GST_PAD_PROBE_DROP;
+}
+
+/* On the encoder's input, inside its streaming thread: like a driver call
+ * that does not return, it holds the encoder (and stopping it) until the
+ * file is removed. */
+static GstPadProbeReturn
+maybe_stall (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  while (stall_file != NULL && g_file_test (stall_file, G_FILE_TEST_EXISTS))
+    g_usleep (10 * 1000);
+  return GST_PAD_PROBE_OK;
 }
 
 static GstStateChangeReturn
@@ -148,6 +162,7 @@ lb_test_hw_encoder_init (LbTestHwEncoder *self)
   g_autoptr (GstPad) sink = gst_element_get_static_pad (self->x264, "sink");
   g_autoptr (GstPad) src = gst_element_get_static_pad (self->x264, "src");
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, maybe_fault, self, NULL);
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, maybe_stall, NULL, NULL);
   gst_element_add_pad (GST_ELEMENT (self), gst_ghost_pad_new ("sink", sink));
   gst_element_add_pad (GST_ELEMENT (self), gst_ghost_pad_new ("src", src));
 }
@@ -175,11 +190,13 @@ lb_test_hw_encoder_class_init (LbTestHwEncoderClass *klass)
 }
 
 static gboolean
-register_element (guint limit, const char *fault)
+register_element (guint limit, const char *fault, const char *stall)
 {
   real_limit = limit;
   g_free (fault_file);
   fault_file = fault != NULL && *fault != '\0' ? g_strdup (fault) : NULL;
+  g_free (stall_file);
+  stall_file = stall != NULL && *stall != '\0' ? g_strdup (stall) : NULL;
   return gst_element_register (NULL, FACTORY, GST_RANK_NONE, LB_TYPE_TEST_HW_ENCODER);
 }
 
@@ -191,7 +208,8 @@ discover (LbPools *pools, const LbEncoderDiscovery *d)
   const LbConfig *config = d->config;
   if (!config->hw_double)
     return;
-  register_element (config->hw_double_real_limit, config->hw_double_fault_file);
+  register_element (config->hw_double_real_limit, config->hw_double_fault_file,
+                    config->hw_double_stall_file);
   LbPool *p = lb_pools_add (pools, &lb_encoder_backend_test_double, "test-double@0", FACTORY);
   p->learn_key = g_strdup ("test-double@0");
   p->limit = config->hw_double_believed_limit;

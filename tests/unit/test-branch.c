@@ -105,7 +105,8 @@ test_output_that_cannot_start_is_output_error (Fixture *f, gconstpointer data)
   branch = lb_branch_attach (f->pipeline, f->tee, bin, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (branch);
-  lb_branch_detach (branch);
+  lb_branch_detach_async (branch, NULL, NULL);
+  g_assert_true (lb_branch_wait_detaches (5000));
 }
 
 static void
