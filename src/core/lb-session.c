@@ -51,10 +51,10 @@ lb_session_set_webrtc (LbSession *self, const LbWebrtcOptions *options, LbSessio
 }
 
 static void
-on_input (const char *message, gpointer user_data)
+on_input (const LbInputEvent *event, gpointer user_data)
 {
   LbSession *self = user_data;
-  lb_lobby_input (self->lobby, message);
+  lb_lobby_input (self->lobby, event);
 }
 
 static void
@@ -77,8 +77,8 @@ lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
     .ended_data = self,
   };
   g_clear_pointer (&self->answer, g_free);
-  self->output
-      = self->output_class->open (lb_shared_encode_get_media (encode), self->spec, &setup, error);
+  self->output = self->output_class->open (lb_encode_get_track (lb_shared_encode_get_media (encode)),
+                                           self->spec, &setup, error);
   if (self->output == NULL)
     return FALSE;
   /* Kept after the output goes: the WHEP reply reads it. */
@@ -104,7 +104,7 @@ lb_session_detach (LbSession *self)
 gboolean
 lb_session_move_output (LbSession *self, LbEncode *media, GError **error)
 {
-  return lb_output_move (self->output, media, error);
+  return lb_output_move (self->output, lb_encode_get_track (media), error);
 }
 
 const char *

@@ -4,6 +4,7 @@
 #include "lb-encode.h"
 #include "lb-error.h"
 #include "lb-lobby.h"
+#include "lb-producer.h"
 #include "lb-session.h"
 
 struct _LbSharedEncode
@@ -78,9 +79,16 @@ lb_shared_encode_open (LbSharedEncode *self, const LbEncoderSettings *settings, 
                    lb_lobby_get_id (self->lobby), lb_lobby_get_error (self->lobby));
       return FALSE;
     }
+  LbTrack *raw = lb_producer_get_track (producer, self->profile.kind);
+  if (raw == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s has no %s",
+                   lb_lobby_get_id (self->lobby), lb_media_kind_name (self->profile.kind));
+      return FALSE;
+    }
   /* Old and new encoder coexist during a switch, so each gets its own name. */
   g_autofree char *name = g_strdup_printf ("%s-%u", self->branch_prefix, ++self->serial);
-  LbEncode *next = lb_encode_new (producer, name, &self->profile, settings, error);
+  LbEncode *next = lb_encode_new (raw, name, &self->profile, settings, error);
   if (next == NULL)
     return FALSE;
   for (guint i = 0; i < self->sessions->len; i++)
