@@ -5,8 +5,12 @@ const char *
 lb_input_event_type_name (LbInputEventType type)
 {
   static const char *const names[] = {
-    [LB_INPUT_KEY] = "key",     [LB_INPUT_MOTION] = "motion", [LB_INPUT_MOTION_RELATIVE] = "motion-relative",
-    [LB_INPUT_BUTTON] = "button", [LB_INPUT_SCROLL] = "scroll", [LB_INPUT_TEXT] = "text",
+    [LB_INPUT_KEY] = "key",
+    [LB_INPUT_MOTION] = "motion",
+    [LB_INPUT_MOTION_RELATIVE] = "motion-relative",
+    [LB_INPUT_BUTTON] = "button",
+    [LB_INPUT_SCROLL] = "scroll",
+    [LB_INPUT_TEXT] = "text",
   };
   return (guint)type < G_N_ELEMENTS (names) ? names[type] : "unknown";
 }

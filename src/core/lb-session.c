@@ -77,8 +77,8 @@ lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
     .ended_data = self,
   };
   g_clear_pointer (&self->answer, g_free);
-  self->output = self->output_class->open (lb_encode_get_track (lb_shared_encode_get_media (encode)),
-                                           self->spec, &setup, error);
+  self->output = self->output_class->open (
+      lb_encode_get_track (lb_shared_encode_get_media (encode)), self->spec, &setup, error);
   if (self->output == NULL)
     return FALSE;
   /* Kept after the output goes: the WHEP reply reads it. */

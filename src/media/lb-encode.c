@@ -30,8 +30,8 @@ lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
   if (lb_track_is_encoded (raw) || lb_track_get_kind (raw) != profile->kind
       || profile->kind != LB_MEDIA_VIDEO)
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot encode %s from a %s %s track",
-                   name, lb_media_kind_name (profile->kind),
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot encode %s from a %s %s track", name,
+                   lb_media_kind_name (profile->kind),
                    lb_track_is_encoded (raw) ? "encoded" : "raw",
                    lb_media_kind_name (lb_track_get_kind (raw)));
       return NULL;

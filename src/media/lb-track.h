@@ -33,8 +33,7 @@ const LbProfile *lb_track_get_profile (const LbTrack *track);
 /* Chains @elements (NULL-terminated, floating refs sunk) into a bin named
  * @name and adds it behind the track's tee, ending there: how a viewer's
  * output joins an encoded track. */
-LbBranch *lb_track_attach (LbTrack *track, const char *name, GstElement **elements,
-                           GError **error);
+LbBranch *lb_track_attach (LbTrack *track, const char *name, GstElement **elements, GError **error);
 /* Encoded video: asks the encoder upstream of the tee for a key frame (its
  * next frame is an IDR with SPS/PPS). */
 void lb_track_request_key_frame (LbTrack *track);

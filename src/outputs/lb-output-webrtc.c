@@ -472,8 +472,7 @@ set_ice_addresses (GstElement *webrtc, const char *const *addresses)
 /* Answers the spec's offer (non-trickle: the answer carries every ICE
  * candidate, as WHEP clients expect). */
 static LbOutput *
-webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup,
-             GError **error)
+webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
 {
   static const LbWebrtcOptions no_options = { 0 };
   const LbWebrtcOptions *options = setup->webrtc != NULL ? setup->webrtc : &no_options;

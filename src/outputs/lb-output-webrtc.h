@@ -2,8 +2,8 @@
  * WebRTC (WHEP), a webrtcbin branch on an encode's tee negotiated from the
  * viewer's SDP offer. Opened through lb_output_class_lookup ("webrtc"): the
  * answer is lb_output_get_answer(); data-channel text from control viewers
- * is parsed (lb-input-json.h) into the setup's on_input; a vanished viewer is its on_ended ("connection_failed":
- * ICE or DTLS failed, "connect_timeout": never connected, "peer_timeout":
+ * is parsed (lb-input-json.h) into the setup's on_input; a vanished viewer is its on_ended
+ * ("connection_failed": ICE or DTLS failed, "connect_timeout": never connected, "peer_timeout":
  * connected, then silent for peer_timeout_s). Stats add connection_state
  * (RTCPeerConnectionState), input_dropped (messages over the rate limit or
  * the size limit, and messages that are no input event) and
