@@ -14,6 +14,7 @@
 #include "lb-error.h"
 #include "lb-input-event.h"
 
+#include <X11/XKBlib.h>
 #include <X11/Xlib.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
@@ -395,11 +396,37 @@ fake_key (Display *x, KeySym sym, gboolean pressed)
     XTestFakeKeyEvent (x, code, pressed, CurrentTime);
 }
 
-/* Clicks of X's wheel buttons (4 up, 5 down, 6 left, 7 right), one per step. */
+/* One character of a text event: its key, with Shift where the character
+ * is the key's second level (the keymap's, US on Xvfb). A character the
+ * keymap has no key for is skipped. */
+static void
+fake_char (Display *x, KeySym sym)
+{
+  KeyCode code = XKeysymToKeycode (x, sym);
+  if (code == 0)
+    return;
+  KeyCode shift
+      = XkbKeycodeToKeysym (x, code, 0, 0) != sym && XkbKeycodeToKeysym (x, code, 0, 1) == sym
+            ? XKeysymToKeycode (x, XK_Shift_L)
+            : 0;
+  if (shift != 0)
+    XTestFakeKeyEvent (x, shift, True, CurrentTime);
+  XTestFakeKeyEvent (x, code, True, CurrentTime);
+  XTestFakeKeyEvent (x, code, False, CurrentTime);
+  if (shift != 0)
+    XTestFakeKeyEvent (x, shift, False, CurrentTime);
+}
+
+/* Clicks of X's wheel buttons (4 up, 5 down, 6 left, 7 right), one per
+ * step. A button the pointer lacks would be a BadValue error, which Xlib's
+ * default handler makes fatal: such steps are skipped. */
 static void
 fake_wheel (Display *x, int steps, guint negative, guint positive)
 {
   guint button = steps < 0 ? negative : positive;
+  unsigned char map[1];
+  if (steps == 0 || (guint)XGetPointerMapping (x, map, 0) < button)
+    return;
   for (int i = 0; i < ABS (steps); i++)
     {
       XTestFakeButtonEvent (x, button, True, CurrentTime);
@@ -434,11 +461,7 @@ apply_event (LbDesktop *self, Display *x, const LbInputEvent *ev)
       break;
     case LB_INPUT_TEXT:
       for (const char *p = ev->text.utf8; *p != '\0'; p = g_utf8_next_char (p))
-        {
-          KeySym sym = keysym_for_char (g_utf8_get_char (p));
-          fake_key (x, sym, TRUE);
-          fake_key (x, sym, FALSE);
-        }
+        fake_char (x, keysym_for_char (g_utf8_get_char (p)));
       break;
     }
   XFlush (x);

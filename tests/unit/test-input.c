@@ -4,6 +4,7 @@
  * tracks: a producer's raw track per media kind, encodes opened on it, the
  * share key that carries the kind. */
 #include "lb-config.h"
+#include "lb-desktop.h"
 #include "lb-encode.h"
 #include "lb-encoder-backend.h"
 #include "lb-error.h"
@@ -12,9 +13,12 @@
 #include "lb-producer.h"
 #include "lb-spec.h"
 #include "lb-track.h"
+#include "lb-xlib.h"
 
+#include <glib/gstdio.h>
 #include <gst/gst.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static LbInputEvent
 parse_ok (const char *text)
@@ -325,9 +329,106 @@ test_tracks (void)
   g_assert_error (error, LB_ERROR, LB_ERROR_MEDIA);
 }
 
+static gboolean
+log_has (const char *path, const char *needle)
+{
+  g_autofree char *text = NULL;
+  return g_file_get_contents (path, &text, NULL, NULL) && strstr (text, needle) != NULL;
+}
+
+/* Spins the main loop until @path holds @needle (at most 10 s). */
+static gboolean
+wait_for_log (const char *path, const char *needle)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!log_has (path, needle) && g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (20000);
+    }
+  return log_has (path, needle);
+}
+
+static void
+on_desktop_exit (const char *message, gpointer user_data)
+{
+  g_error ("the desktop exited: %s", message);
+}
+
+/* Every kind of event, injected by a real desktop (Xvfb + xev) with XTest. */
+static void
+test_desktop_every_kind (void)
+{
+  g_autofree char *xvfb = g_find_program_in_path ("Xvfb");
+  g_autofree char *xev = g_find_program_in_path ("xev");
+  if (xvfb == NULL || xev == NULL)
+    {
+      g_test_skip ("Xvfb and xev are needed");
+      return;
+    }
+  g_autofree char *dir = g_dir_make_tmp ("lb-input-XXXXXX", NULL);
+  g_autofree char *log = g_build_filename (dir, "xev.log", NULL);
+  g_assert_true (g_file_set_contents (log, "", 0, NULL));
+  /* The app runs as [apps] user when we are root: let it write its log. */
+  g_chmod (dir, 0711);
+  g_chmod (log, 0666);
+  g_autofree char *cmd = g_strdup_printf ("exec xev -geometry 640x480+0+0 > %s", log);
+  const char *argv[] = { "sh", "-c", cmd, NULL };
+  g_autoptr (LbConfig) config = lb_config_new_default ();
+  g_autoptr (GError) error = NULL;
+  LbDesktop *desktop = lb_desktop_start (640, 480, argv, config->apps_user, config->apps_allow_root,
+                                         on_desktop_exit, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (wait_for_log (log, "MapNotify"));
+
+  const struct
+  {
+    LbInputEvent ev;
+    const char *seen; /* in xev's log */
+  } events[] = {
+    /* The stream's own size: its pixel. */
+    { { .type = LB_INPUT_MOTION, .motion = { 320, 240, 640, 480 } }, "root:(320,240)" },
+    /* Another size: scaled to the screen. */
+    { { .type = LB_INPUT_MOTION, .motion = { 319, 0, 320, 240 } }, "root:(639,0)" },
+    { { .type = LB_INPUT_MOTION, .motion = { 100, 100, 640, 480 } }, "root:(100,100)" },
+    { { .type = LB_INPUT_MOTION_RELATIVE, .relative = { 10, -5 } }, "root:(110,95)" },
+    { { .type = LB_INPUT_BUTTON, .button = { 3, TRUE } }, "button 3," },
+    { { .type = LB_INPUT_BUTTON, .button = { 3, FALSE } }, "ButtonRelease event" },
+    { { .type = LB_INPUT_SCROLL, .scroll = { 0, 1 } }, "button 5," },
+    { { .type = LB_INPUT_SCROLL, .scroll = { 0, -1 } }, "button 4," },
+    { { .type = LB_INPUT_KEY, .key = { 0x71, TRUE } }, "keysym 0x71, q" },
+    { { .type = LB_INPUT_KEY, .key = { 0x71, FALSE } }, "KeyRelease event" },
+    /* Shifted where the keymap says so. */
+    { { .type = LB_INPUT_TEXT, .text = { "Hi!" } }, "keysym 0x21, exclam" },
+    /* What X would refuse is dropped, the desktop goes on. */
+    { { .type = LB_INPUT_BUTTON, .button = { 99, TRUE } }, NULL },
+    { { .type = LB_INPUT_SCROLL, .scroll = { 0, G_MININT } }, NULL },
+    { { .type = LB_INPUT_KEY, .key = { 0x7a, TRUE } }, "keysym 0x7a, z" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (events); i++)
+    {
+      lb_desktop_input (desktop, &events[i].ev);
+      if (events[i].seen != NULL && !wait_for_log (log, events[i].seen))
+        {
+          g_autofree char *text = lb_input_event_to_string (&events[i].ev);
+          g_autofree char *got = NULL;
+          g_file_get_contents (log, &got, NULL, NULL);
+          g_error ("%s: no '%s' from xev:\n%s", text, events[i].seen, got);
+        }
+    }
+  g_assert_true (log_has (log, "keysym 0x48, H"));
+  g_assert_true (log_has (log, "keysym 0x69, i"));
+
+  lb_desktop_stop (desktop);
+  lb_desktop_wait_all ();
+  g_unlink (log);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
+  lb_xlib_init (); /* as lobbyd: a killed X server does not end the process */
   gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/input/json/move", test_json_move);
@@ -335,6 +436,7 @@ main (int argc, char **argv)
   g_test_add_func ("/input/json/key", test_json_key);
   g_test_add_func ("/input/json/garbage", test_json_garbage);
   g_test_add_func ("/input/event/kinds", test_event_kinds);
+  g_test_add_func ("/input/desktop/every-kind-reaches-x", test_desktop_every_kind);
   g_test_add_func ("/track/share-key", test_share_key);
   g_test_add_func ("/track/producer-and-encode", test_tracks);
   return g_test_run ();
