@@ -1,5 +1,5 @@
-/* lb-output-rtp.c — the "rtp" transport: rtph264pay ! udpsink on the
- * encode's tee, and the SDP a receiver opens it with. */
+/* lb-output-rtp.c — the "rtp" transport: rtph264pay ! udpsink on an
+ * encode's encoded track, and the SDP a receiver opens it with. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-rtp.h"
 #include "lb-allow-list.h"

@@ -1,5 +1,5 @@
 /* lb-output-webrtc.h — the "webrtc" transport: one browser viewer over
- * WebRTC (WHEP), a webrtcbin branch on an encode's tee negotiated from the
+ * WebRTC (WHEP), a webrtcbin branch on an encode's track negotiated from the
  * viewer's SDP offer. Opened through lb_output_class_lookup ("webrtc"): the
  * answer is lb_output_get_answer(); data-channel text from control viewers
  * is parsed (lb-input-json.h) into the setup's on_input; a vanished viewer is its on_ended
