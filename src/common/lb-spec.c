@@ -51,7 +51,8 @@ lb_bitrate_tier (guint kbps)
 char *
 lb_profile_share_key (const LbProfile *p)
 {
-  return g_strdup_printf ("%s%s/%ux%u@%u/%u", lb_codec_name (p->codec),
+  return g_strdup_printf ("%s/%s%s/%ux%u@%u/%u", lb_media_kind_name (p->kind),
+                          lb_codec_name (p->codec),
                           p->h264_profile == LB_H264_CONSTRAINED_BASELINE ? "-cb" : "", p->width,
                           p->height, p->fps, lb_bitrate_tier (p->bitrate_kbps));
 }
@@ -60,6 +61,12 @@ const char *
 lb_codec_name (LbCodec codec)
 {
   return codec == LB_CODEC_H264 ? "h264" : "unknown";
+}
+
+const char *
+lb_media_kind_name (LbMediaKind kind)
+{
+  return kind == LB_MEDIA_AUDIO ? "audio" : "video";
 }
 
 LbSessionSpec *

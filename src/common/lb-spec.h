@@ -48,6 +48,10 @@ struct _LbProfile
   LbH264Profile h264_profile; /* part of the share key */
   guint width, height, fps;
   guint bitrate_kbps;
+  /* Which of the lobby's raw tracks is encoded. Last, so that positional
+   * initializers (and g_new0) leave it LB_MEDIA_VIDEO, the only kind that
+   * requests make today; not part of the JSON. */
+  LbMediaKind kind;
 };
 
 /* The transport is a name that the outputs layer validates and reads
@@ -94,8 +98,11 @@ const char *lb_encoder_preference_name (LbEncoderPreference preference);
  * 5000, 6000, 8000, 10000, 12000, 16000, 20000, 25000, 32000, 40000, 50000),
  * or @kbps itself above the last. Viewers in one tier share one encode. */
 guint lb_bitrate_tier (guint kbps);
-/* "h264/1280x720@30/4000": sessions of a lobby with equal keys can share. */
+/* "video/h264/1280x720@30/4000" (constrained baseline: "video/h264-cb/…"):
+ * sessions of a lobby with equal keys can share an encode. */
 char *lb_profile_share_key (const LbProfile *profile);
+/* "video" | "audio". */
+const char *lb_media_kind_name (LbMediaKind kind);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbLobbySpec, lb_lobby_spec_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbSessionSpec, lb_session_spec_free)

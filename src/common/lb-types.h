@@ -25,6 +25,15 @@ typedef struct _LbEvents LbEvents;
 typedef struct _LbBranch LbBranch;
 typedef struct _LbDesktop LbDesktop;
 typedef struct _LbSharedEncode LbSharedEncode;
+typedef struct _LbTrack LbTrack;
+typedef struct _LbInputEvent LbInputEvent;
+
+/* What a track carries (media/lb-track.h). Part of a profile, so of the share key. */
+typedef enum
+{
+  LB_MEDIA_VIDEO,
+  LB_MEDIA_AUDIO,
+} LbMediaKind;
 
 /* Which kind of encoder pool a lobby or session asks for. */
 typedef enum

@@ -168,8 +168,8 @@ lb_lobby_get_owner (const LbLobby *self)
 }
 
 void
-lb_lobby_input (LbLobby *self, const char *message)
+lb_lobby_input (LbLobby *self, const LbInputEvent *event)
 {
   if (self->desktop != NULL)
-    lb_desktop_input (self->desktop, message);
+    lb_desktop_input (self->desktop, event);
 }

@@ -24,8 +24,9 @@ JsonNode *lb_lobby_to_json (const LbLobby *lobby);
 /* For the registry. */
 LbLobby *lb_lobby_new (const char *id, const LbLobbySpec *spec, gint64 created_at, gpointer owner);
 gpointer lb_lobby_get_owner (const LbLobby *lobby);
-/* A viewer's input event for the lobby's desktop (ignored for test patterns). */
-void lb_lobby_input (LbLobby *lobby, const char *message);
+/* A viewer's input event for the lobby's desktop (ignored for test
+ * patterns); @event is borrowed for the call. */
+void lb_lobby_input (LbLobby *lobby, const LbInputEvent *event);
 /* Starts the producer; on failure the lobby is LB_LOBBY_FAILED and the error is kept. */
 /* @app_argv: the catalogue command for x11-app lobbies (else NULL); @config
  * says which user runs it ([apps] user, allow_root). */

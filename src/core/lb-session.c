@@ -2,6 +2,7 @@
  * and the encode it watches. */
 #define G_LOG_DOMAIN "lobbyd-registry"
 #include "lb-session.h"
+#include "lb-encode.h"
 #include "lb-lobby.h"
 #include "lb-output.h"
 #include "lb-shared-encode.h"
@@ -50,10 +51,10 @@ lb_session_set_ended_handler (LbSession *self, LbSessionEndedFunc on_ended, gpoi
 }
 
 static void
-on_input (const char *message, gpointer user_data)
+on_input (const LbInputEvent *event, gpointer user_data)
 {
   LbSession *self = user_data;
-  lb_lobby_input (self->lobby, message);
+  lb_lobby_input (self->lobby, event);
 }
 
 static void
@@ -76,8 +77,8 @@ lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
     .ended_data = self,
   };
   g_clear_pointer (&self->answer, g_free);
-  self->output
-      = self->output_class->open (lb_shared_encode_get_media (encode), self->spec, &setup, error);
+  self->output = self->output_class->open (
+      lb_encode_get_track (lb_shared_encode_get_media (encode)), self->spec, &setup, error);
   if (self->output == NULL)
     return FALSE;
   /* Kept after the output goes: the WHEP reply reads it. */

@@ -5,6 +5,7 @@
 #include "lb-error.h"
 #include "lb-lobby.h"
 #include "lb-output.h"
+#include "lb-producer.h"
 
 struct _LbSharedEncode
 {
@@ -88,17 +89,25 @@ lb_shared_encode_open (LbSharedEncode *self, const LbEncoderSettings *settings, 
                    lb_lobby_get_id (self->lobby), lb_lobby_get_error (self->lobby));
       return FALSE;
     }
+  LbTrack *raw = lb_producer_get_track (producer, self->profile.kind);
+  if (raw == NULL)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "lobby %s has no %s",
+                   lb_lobby_get_id (self->lobby), lb_media_kind_name (self->profile.kind));
+      return FALSE;
+    }
   /* Old and new encoder coexist during a switch, so each gets its own name. */
   g_autofree char *name = g_strdup_printf ("%s-%u", self->branch_prefix, ++self->serial);
-  LbEncode *next = lb_encode_new (producer, name, &self->profile, settings, error);
+  LbEncode *next = lb_encode_new (raw, name, &self->profile, settings, error);
   if (next == NULL)
     return FALSE;
   for (guint i = 0; i < self->outputs->len; i++)
-    if (!lb_output_move (g_ptr_array_index (self->outputs, i), next, error))
+    if (!lb_output_move (g_ptr_array_index (self->outputs, i), lb_encode_get_track (next), error))
       {
         /* Put back the outputs already moved, then give up on the new one. */
         for (guint j = 0; j < i; j++)
-          lb_output_move (g_ptr_array_index (self->outputs, j), self->media, NULL);
+          lb_output_move (g_ptr_array_index (self->outputs, j), lb_encode_get_track (self->media),
+                          NULL);
         lb_encode_free (next);
         return FALSE;
       }

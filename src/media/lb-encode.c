@@ -5,35 +5,44 @@
 #include "lb-encoder-backend.h"
 #include "lb-error.h"
 #include "lb-media-branch.h"
-#include "lb-producer.h"
 #include "lb-spec.h"
-
-#include <gst/video/video.h>
+#include "lb-track.h"
 
 struct _LbEncode
 {
-  LbProducer *producer; /* borrowed: the producer outlives its encodes */
+  LbTrack *raw; /* borrowed: the producer outlives its encodes */
   LbBranch *branch;
-  GstElement *tee; /* encoded video, in the producer's pipeline */
+  GstElement *tee; /* encoded video, in the raw track's pipeline */
+  LbTrack *track;  /* on @tee */
   LbEncodeClosedFunc closed;
   gpointer closed_data;
 };
 
 LbEncode *
-lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
+lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
                const LbEncoderSettings *settings, GError **error)
 {
   g_autoptr (LbEncode) self = g_new0 (LbEncode, 1);
-  GstElement *pipeline = lb_producer_get_pipeline (producer);
+  GstElement *pipeline = lb_track_get_pipeline (raw);
   GstElement *e[9] = { NULL };
   g_autofree char *tee_name = g_strdup_printf ("%s-tee", name);
 
-  self->producer = producer;
-  if (profile->fps > lb_producer_get_fps (producer))
+  self->raw = raw;
+  /* Only video encoders exist so far; the audio work adds its chain. */
+  if (lb_track_is_encoded (raw) || lb_track_get_kind (raw) != profile->kind
+      || profile->kind != LB_MEDIA_VIDEO)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot encode %s from a %s %s track", name,
+                   lb_media_kind_name (profile->kind),
+                   lb_track_is_encoded (raw) ? "encoded" : "raw",
+                   lb_media_kind_name (lb_track_get_kind (raw)));
+      return NULL;
+    }
+  if (profile->fps > lb_track_get_fps (raw))
     {
       g_set_error (error, LB_ERROR, LB_ERROR_OUT_OF_RANGE,
                    "field 'profile.fps' must not exceed the lobby's %u fps",
-                   lb_producer_get_fps (producer));
+                   lb_track_get_fps (raw));
       return NULL;
     }
 
@@ -80,9 +89,10 @@ lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
   gst_bin_add (GST_BIN (pipeline), gst_object_ref (self->tee));
   gst_element_sync_state_with_parent (self->tee);
 
-  self->branch = lb_branch_attach (pipeline, lb_producer_get_tee (producer), bin, self->tee, error);
+  self->branch = lb_branch_attach (pipeline, lb_track_get_tee (raw), bin, self->tee, error);
   if (self->branch == NULL)
     return NULL;
+  self->track = lb_track_new_encoded (pipeline, self->tee, profile);
   g_debug ("%s: %s %ux%u@%u %u kbps started", name, settings->factory, profile->width,
            profile->height, profile->fps, profile->bitrate_kbps);
   return g_steal_pointer (&self);
@@ -115,6 +125,9 @@ lb_encode_close (LbEncode *self, LbEncodeClosedFunc closed, gpointer user_data)
     return;
   self->closed = closed;
   self->closed_data = user_data;
+  /* Its viewers are gone; the track's pipeline reference must not outlive
+   * the lobby while the encoder stops. */
+  g_clear_pointer (&self->track, lb_track_free);
   if (self->branch != NULL)
     lb_branch_detach_async (g_steal_pointer (&self->branch), encode_closed, self);
   else
@@ -127,33 +140,14 @@ lb_encode_free (LbEncode *self)
   lb_encode_close (self, NULL, NULL);
 }
 
-LbBranch *
-lb_encode_attach_output (LbEncode *self, const char *name, GstElement **elements, GError **error)
-{
-  GstElement *bin = lb_media_chain_bin (name, elements, error);
-  if (bin == NULL)
-    return NULL;
-  return lb_branch_attach (lb_producer_get_pipeline (self->producer), self->tee, bin, NULL, error);
-}
-
 void
 lb_encode_request_key_frame (LbEncode *self)
 {
-  /* Upstream from the encoded tee's sink pad into the encoder: its next
-   * frame is an IDR (with SPS/PPS, all-headers). */
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->tee, "sink");
-  gst_pad_push_event (sink,
-                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+  lb_track_request_key_frame (self->track);
 }
 
-GstElement *
-lb_encode_get_tee (LbEncode *self)
+LbTrack *
+lb_encode_get_track (LbEncode *self)
 {
-  return self->tee;
-}
-
-LbProducer *
-lb_encode_get_producer (LbEncode *self)
-{
-  return self->producer;
+  return self->track;
 }

@@ -1,7 +1,7 @@
-/* lb-encode.h — one running encoder for (lobby, profile): a branch on the
- * producer's raw tee that scales, converts and encodes (with the element
- * and properties of @settings' backend), ending in an encoded-video tee that
- * outputs attach to. */
+/* lb-encode.h — one running encoder for (lobby, profile): a branch on a raw
+ * track's tee that scales, converts and encodes (with the element and
+ * properties of @settings' backend), ending in an encoded track that outputs
+ * attach to. */
 #pragma once
 
 #include <gst/gst.h>
@@ -9,10 +9,11 @@
 
 G_BEGIN_DECLS
 
-/* @name names the branch bin (bus errors come back with it). An encoder that
+/* Opens an encode of @raw (a producer's raw track of @profile's kind). @name
+ * names the branch bin (bus errors come back with it). An encoder that
  * refuses to start fails with LB_ERROR_ENCODER_OPEN and the element's own
  * message, e.g. "Could not initialize supporting library." */
-LbEncode *lb_encode_new (LbProducer *producer, const char *name, const LbProfile *profile,
+LbEncode *lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
                          const LbEncoderSettings *settings, GError **error);
 /* Called on the main loop once a closed encode's encoder really stopped. */
 typedef void (*LbEncodeClosedFunc) (gpointer user_data);
@@ -23,15 +24,11 @@ void lb_encode_close (LbEncode *encode, LbEncodeClosedFunc closed, gpointer user
 /* lb_encode_close() with nobody to tell. */
 void lb_encode_free (LbEncode *encode);
 
-GstElement *lb_encode_get_tee (LbEncode *encode);
-/* Chains @elements (NULL-terminated) into a bin named @name and attaches it
- * to the encoded tee: how every viewer's output joins an encode. */
-typedef struct _LbBranch LbBranch;
-LbBranch *lb_encode_attach_output (LbEncode *encode, const char *name, GstElement **elements,
-                                   GError **error);
+/* The encoded output (borrowed, lives as long as the encode): outputs attach
+ * to it (lb_track_attach) and move between encodes' tracks. */
+LbTrack *lb_encode_get_track (LbEncode *encode);
 /* The encoder's next frame is an IDR with SPS/PPS: for a viewer that joins. */
 void lb_encode_request_key_frame (LbEncode *encode);
-LbProducer *lb_encode_get_producer (LbEncode *encode);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbEncode, lb_encode_free)
 

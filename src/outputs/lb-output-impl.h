@@ -22,9 +22,8 @@ struct _LbOutput
 gpointer lb_output_alloc (gsize size, const LbOutputClass *klass, const char *name);
 /* Counts packets and bytes leaving @pad (the payloader's src). */
 void lb_output_count_packets (LbOutput *output, GstPad *pad);
-/* Adds @elements (NULL-terminated chain) as this output's branch on @encode's tee. */
-gboolean lb_output_attach (LbOutput *output, LbEncode *encode, GstElement **elements,
-                           GError **error);
+/* Adds @elements (NULL-terminated chain) as this output's branch on @track's tee. */
+gboolean lb_output_attach (LbOutput *output, LbTrack *track, GstElement **elements, GError **error);
 LbBranch *lb_output_get_branch (const LbOutput *output);
 
 extern const LbOutputClass lb_output_rtp_class;

@@ -1,5 +1,5 @@
-/* lb-output-rtp.c — the "rtp" transport: rtph264pay ! udpsink on the
- * encode's tee, and the SDP a receiver opens it with. */
+/* lb-output-rtp.c — the "rtp" transport: rtph264pay ! udpsink on an
+ * encode's encoded track, and the SDP a receiver opens it with. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-rtp.h"
 #include "lb-allow-list.h"
@@ -105,7 +105,7 @@ rtp_close (LbOutput *output)
 /* The destination must already be checked (an allowed IP literal). The caller
  * asks the encode for a key frame (rate-limited when it is shared). */
 static LbOutput *
-rtp_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
+rtp_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
 {
   g_autoptr (LbOutput) output
       = lb_output_alloc (sizeof (LbOutputRtp), &lb_output_rtp_class, setup->name);
@@ -136,7 +136,7 @@ rtp_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setu
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[0], "src");
   lb_output_count_packets (output, pay_src);
 
-  if (!lb_output_attach (output, encode, e, error))
+  if (!lb_output_attach (output, track, e, error))
     return NULL;
 
   g_debug ("%s: RTP to %s:%u", setup->name, self->host, self->port);

@@ -4,8 +4,8 @@
 #include "lb-output-webrtc.h"
 #include "lb-allow-list.h"
 #include "lb-config.h"
-#include "lb-encode.h"
 #include "lb-error.h"
+#include "lb-input-json.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
 #include "lb-spec.h"
@@ -67,13 +67,15 @@ on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
   lb_output_request_key_frame (&self->parent);
 }
 
-/* Data-channel messages arrive on the SCTP thread; input is applied on the
- * main loop. The handler lives in the webrtcbin's qdata and is cleared when
- * the output goes, so a message still in flight then is dropped. */
+/* Data-channel messages arrive on the SCTP thread; they are parsed into
+ * typed events and handed on on the main loop. The handler lives in the
+ * webrtcbin's qdata and is cleared when the output goes, so a message still
+ * in flight then is dropped. */
 typedef struct
 {
   LbOutputInputFunc func;
   gpointer data;
+  guint width, height; /* the stream's picture: positions are fractions of it */
 } InputHandler;
 
 typedef struct
@@ -124,7 +126,20 @@ deliver_input (gpointer user_data)
   InputMessage *m = user_data;
   InputHandler *h = g_object_get_data (G_OBJECT (m->webrtc), "lb-input");
   if (h != NULL && h->func != NULL)
-    h->func (m->message, h->data);
+    {
+      g_autoptr (GError) error = NULL;
+      LbInputEvent ev;
+      if (lb_input_json_parse (m->message, h->width, h->height, &ev, &error))
+        h->func (&ev, h->data);
+      else
+        {
+          /* A message nobody can apply is dropped like one over the limit. */
+          InputLimit *limit = g_object_get_data (G_OBJECT (m->webrtc), "lb-input-limit");
+          if (limit != NULL)
+            __atomic_fetch_add (&limit->dropped, 1, __ATOMIC_RELAXED);
+          g_debug ("viewer input dropped: %s", error->message);
+        }
+    }
   gst_object_unref (m->webrtc);
   g_free (m->message);
   g_free (m);
@@ -506,8 +521,7 @@ read_options (const LbConfig *config, Options *options)
 /* Answers the spec's offer (non-trickle: the answer carries every ICE
  * candidate, as WHEP clients expect). */
 static LbOutput *
-webrtc_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup,
-             GError **error)
+webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
 {
   g_auto (Options) opts = { 0 };
   const Options *options = &opts;
@@ -555,6 +569,8 @@ webrtc_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *s
   InputHandler *handler = g_new0 (InputHandler, 1);
   handler->func = on_input;
   handler->data = setup->input_data;
+  handler->width = spec->profile.width;
+  handler->height = spec->profile.height;
   g_object_set_data_full (G_OBJECT (e[3]), "lb-input", handler, g_free);
   self->limit = g_new0 (InputLimit, 1);
   g_mutex_init (&self->limit->lock);
@@ -565,7 +581,7 @@ webrtc_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *s
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
   lb_output_count_packets (output, pay_src);
 
-  if (!lb_output_attach (output, encode, e, error)
+  if (!lb_output_attach (output, track, e, error)
       || !negotiate (self, offer, options->allowed_candidates, &output->answer, error))
     return NULL;
   watch_receive (self);

@@ -1,13 +1,16 @@
 /* lb-output-webrtc.h — the "webrtc" transport: one browser viewer over
- * WebRTC (WHEP), a webrtcbin branch on an encode's tee negotiated from the
+ * WebRTC (WHEP), a webrtcbin branch on an encode's track negotiated from the
  * viewer's SDP offer (the spec's offer; WHEP makes the spec with
  * lb_output_spec_new ("webrtc"), constrained-baseline H.264 at 2500 kbps).
  * Opened through lb_output_class_lookup ("webrtc"), with its settings from
- * the config's [webrtc] keys: the answer is lb_output_get_answer(); data-channel text from control
- * viewers is the setup's on_input; a vanished viewer is its on_ended ("connection_failed": ICE or
- * DTLS failed, "connect_timeout": never connected, "peer_timeout": connected, then silent for
- * peer_timeout_s). Stats add connection_state (RTCPeerConnectionState), input_dropped (messages
- * over the rate limit) and rtp_clock (how RTP timestamps map to wall-clock capture time, for
+ * the config's [webrtc] keys: the answer is lb_output_get_answer();
+ * data-channel text from control viewers is parsed (lb-input-json.h) into
+ * the setup's on_input; a vanished viewer is its on_ended
+ * ("connection_failed": ICE or DTLS failed, "connect_timeout": never
+ * connected, "peer_timeout": connected, then silent for peer_timeout_s).
+ * Stats add connection_state (RTCPeerConnectionState), input_dropped
+ * (messages over the rate limit or the size limit, and messages that are no
+ * input event) and rtp_clock (how RTP timestamps map to wall-clock capture time, for
  * glass-to-glass estimates). */
 #pragma once
 

@@ -1,13 +1,13 @@
 /* lb-output.c — what every output does the same way: the transport table,
- * session requests, attach/move on an encode's tee, packet counting, stats,
- * close. */
+ * session requests, attach/move on an encode's track, packet counting,
+ * stats, close. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-impl.h"
-#include "lb-encode.h"
 #include "lb-error.h"
 #include "lb-json.h"
 #include "lb-media-branch.h"
 #include "lb-spec.h"
+#include "lb-track.h"
 
 #include <gst/video/video.h>
 
@@ -170,10 +170,10 @@ lb_output_count_packets (LbOutput *self, GstPad *pad)
 }
 
 gboolean
-lb_output_attach (LbOutput *self, LbEncode *encode, GstElement **elements, GError **error)
+lb_output_attach (LbOutput *self, LbTrack *track, GstElement **elements, GError **error)
 {
   g_return_val_if_fail (self->branch == NULL, FALSE);
-  self->branch = lb_encode_attach_output (encode, self->name, elements, error);
+  self->branch = lb_track_attach (track, self->name, elements, error);
   return self->branch != NULL;
 }
 
@@ -196,12 +196,12 @@ lb_output_get_name (const LbOutput *self)
 }
 
 gboolean
-lb_output_move (LbOutput *self, LbEncode *encode, GError **error)
+lb_output_move (LbOutput *self, LbTrack *track, GError **error)
 {
-  if (!lb_branch_move (self->branch, lb_encode_get_tee (encode), error))
+  if (!lb_branch_move (self->branch, lb_track_get_tee (track), error))
     return FALSE;
   /* The new encoder's first IDR may have left before this output arrived. */
-  lb_encode_request_key_frame (encode);
+  lb_track_request_key_frame (track);
   return TRUE;
 }
 

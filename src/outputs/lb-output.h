@@ -1,4 +1,4 @@
-/* lb-output.h — one viewer's output on an encode's tee, whatever the
+/* lb-output.h — one viewer's output on an encode's track, whatever the
  * transport: attach, move to another encode, key-frame request, stats,
  * input events out, close. A session holds an LbOutput and never asks which
  * transport it is (gnome-remote-desktop's session / encode-session split).
@@ -19,9 +19,10 @@ G_BEGIN_DECLS
 typedef struct _LbOutput LbOutput;
 typedef struct _LbOutputClass LbOutputClass;
 
-/* A text input event from the viewer (outputs that carry input), on the
- * main loop. */
-typedef void (*LbOutputInputFunc) (const char *message, gpointer user_data);
+/* An input event from the viewer (outputs that carry input), on the main
+ * loop; @event is borrowed for the call. Each output turns its own wire
+ * format into typed events (WebRTC: lb-input-json.h). */
+typedef void (*LbOutputInputFunc) (const LbInputEvent *event, gpointer user_data);
 /* The viewer is gone (on the main loop), with a stable reason
  * ("connection_failed", "connect_timeout", "peer_timeout"). The callee frees
  * the output; it sends nothing more. */
@@ -59,8 +60,8 @@ struct _LbOutputClass
   gboolean (*configure) (const LbConfig *config, GError **error);
   /* Refuses a spec before an encoder opens (the client's mistake). */
   gboolean (*check) (const LbSessionSpec *spec, const LbConfig *config, GError **error);
-  /* Opens the output on @encode's tee. */
-  LbOutput *(*open) (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup,
+  /* Opens the output on @track (an encode's encoded track). */
+  LbOutput *(*open) (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup,
                      GError **error);
   /* Adds transport-specific members to the stats object (after packets_sent). */
   void (*stats_to_json) (LbOutput *output, JsonObject *stats);
@@ -90,10 +91,10 @@ LbSessionSpec *lb_output_spec_new (const char *transport, const LbLobbySpec *lob
 
 const LbOutputClass *lb_output_get_class (const LbOutput *output);
 const char *lb_output_get_name (const LbOutput *output);
-/* Switches the output to another encode of the same lobby (same pipeline):
- * the branch keeps its state (SSRC, sequence numbers); the new encoder is
- * asked for a key frame. */
-gboolean lb_output_move (LbOutput *output, LbEncode *encode, GError **error);
+/* Switches the output to another encode's @track of the same lobby (same
+ * pipeline, same kind): the branch keeps its state (SSRC, sequence numbers);
+ * the new encoder is asked for a key frame. */
+gboolean lb_output_move (LbOutput *output, LbTrack *track, GError **error);
 /* Asks the encoder upstream for a key frame (a force-key-unit event). */
 void lb_output_request_key_frame (LbOutput *output);
 /* The SDP answer of a negotiated transport (WebRTC), else NULL. */

@@ -12,16 +12,18 @@
 #define G_LOG_DOMAIN "lobbyd-desktop"
 #include "lb-desktop.h"
 #include "lb-error.h"
+#include "lb-input-event.h"
 
+#include <X11/XKBlib.h>
 #include <X11/Xlib.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
 #include <errno.h>
 #include <grp.h>
-#include <json-glib/json-glib.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,7 +37,10 @@
 /* Input events waiting for the X server; more are dropped (and counted). At
  * the per-viewer rate limit this is about a second of input. */
 #define INPUT_QUEUE_MAX 256
-#define INPUT_KEY_MAX 32
+/* Scroll steps per event: more is no wheel, and each step is two X requests. */
+#define INPUT_SCROLL_MAX 100
+/* Relative motion per event, in pixels: beyond any screen. */
+#define INPUT_RELATIVE_MAX 65535
 
 /* Who the app and its X server run as; resolved in the parent because only
  * async-signal-safe calls may run between fork and exec. */
@@ -48,29 +53,12 @@ typedef struct
   int n_groups;
 } ChildSetup;
 
-typedef enum
-{
-  INPUT_MOVE,
-  INPUT_BUTTON,
-  INPUT_KEY,
-} InputType;
-
-/* One parsed viewer event; the keysym is looked up on the input thread. */
-typedef struct
-{
-  InputType type;
-  gboolean down;
-  int x, y;
-  guint button;
-  char key[INPUT_KEY_MAX];
-} InputEvent;
-
 /* Shared between the main loop and the input thread, under @lock. */
 typedef struct
 {
   GMutex lock;
   GCond cond;
-  InputEvent queue[INPUT_QUEUE_MAX];
+  LbInputEvent queue[INPUT_QUEUE_MAX]; /* keycodes are looked up on the input thread */
   guint head, len;
   gboolean quit;
   /* The thread's X connection while it is open, else -1: the main loop shuts
@@ -390,53 +378,91 @@ lb_desktop_start (guint width, guint height, const char *const *argv, const char
   return g_steal_pointer (&self);
 }
 
-/* KeyboardEvent.key names that are not X keysym names. */
+/* The keysym for one character of a text event: Latin-1 keysyms are their
+ * code points, the rest X11's Unicode keysyms (0x01000000 + code point). */
 static KeySym
-keysym_for (const char *key)
+keysym_for_char (gunichar c)
 {
-  static const struct
-  {
-    const char *web;
-    KeySym sym;
-  } names[] = {
-    { "Enter", XK_Return },      { "Backspace", XK_BackSpace }, { "Tab", XK_Tab },
-    { "Escape", XK_Escape },     { "ArrowLeft", XK_Left },      { "ArrowRight", XK_Right },
-    { "ArrowUp", XK_Up },        { "ArrowDown", XK_Down },      { "Shift", XK_Shift_L },
-    { "Control", XK_Control_L }, { "Alt", XK_Alt_L },           { " ", XK_space },
-    { "Delete", XK_Delete },     { "Home", XK_Home },           { "End", XK_End },
-  };
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    if (g_str_equal (key, names[i].web))
-      return names[i].sym;
-  if (g_utf8_strlen (key, -1) == 1)
-    {
-      KeySym sym = XStringToKeysym (key);
-      if (sym != NoSymbol)
-        return sym;
-      /* Unicode keysyms for the rest (X11 keysym 0x01000000 + code point). */
-      return 0x01000000 | g_utf8_get_char (key);
-    }
-  return XStringToKeysym (key);
+  if ((c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xff))
+    return c;
+  return 0x01000000 | c;
 }
 
 static void
-apply_event (Display *x, const InputEvent *ev)
+fake_key (Display *x, KeySym sym, gboolean pressed)
+{
+  KeyCode code = XKeysymToKeycode (x, sym);
+  if (code != 0)
+    XTestFakeKeyEvent (x, code, pressed, CurrentTime);
+}
+
+/* One character of a text event: its key, with Shift where the character
+ * is the key's second level (the keymap's, US on Xvfb). A character the
+ * keymap has no key for is skipped. */
+static void
+fake_char (Display *x, KeySym sym)
+{
+  KeyCode code = XKeysymToKeycode (x, sym);
+  if (code == 0)
+    return;
+  KeyCode shift
+      = XkbKeycodeToKeysym (x, code, 0, 0) != sym && XkbKeycodeToKeysym (x, code, 0, 1) == sym
+            ? XKeysymToKeycode (x, XK_Shift_L)
+            : 0;
+  if (shift != 0)
+    XTestFakeKeyEvent (x, shift, True, CurrentTime);
+  XTestFakeKeyEvent (x, code, True, CurrentTime);
+  XTestFakeKeyEvent (x, code, False, CurrentTime);
+  if (shift != 0)
+    XTestFakeKeyEvent (x, shift, False, CurrentTime);
+}
+
+/* Clicks of X's wheel buttons (4 up, 5 down, 6 left, 7 right), one per
+ * step. A button the pointer lacks would be a BadValue error, which Xlib's
+ * default handler makes fatal: such steps are skipped. */
+static void
+fake_wheel (Display *x, int steps, guint negative, guint positive)
+{
+  guint button = steps < 0 ? negative : positive;
+  unsigned char map[1];
+  if (steps == 0 || (guint)XGetPointerMapping (x, map, 0) < button)
+    return;
+  for (int i = 0; i < ABS (steps); i++)
+    {
+      XTestFakeButtonEvent (x, button, True, CurrentTime);
+      XTestFakeButtonEvent (x, button, False, CurrentTime);
+    }
+}
+
+static void
+apply_event (LbDesktop *self, Display *x, const LbInputEvent *ev)
 {
   switch (ev->type)
     {
-    case INPUT_MOVE:
-      XTestFakeMotionEvent (x, -1, ev->x, ev->y, CurrentTime);
-      break;
-    case INPUT_BUTTON:
-      XTestFakeButtonEvent (x, ev->button, ev->down, CurrentTime);
-      break;
-    case INPUT_KEY:
+    case LB_INPUT_MOTION:
       {
-        KeyCode code = XKeysymToKeycode (x, keysym_for (ev->key));
-        if (code != 0)
-          XTestFakeKeyEvent (x, code, ev->down, CurrentTime);
+        int px, py;
+        lb_input_event_scale_motion (ev, self->width, self->height, &px, &py);
+        XTestFakeMotionEvent (x, -1, px, py, CurrentTime);
         break;
       }
+    case LB_INPUT_MOTION_RELATIVE:
+      XTestFakeRelativeMotionEvent (x, ev->relative.dx, ev->relative.dy, CurrentTime);
+      break;
+    case LB_INPUT_BUTTON:
+      XTestFakeButtonEvent (x, ev->button.button, ev->button.pressed, CurrentTime);
+      break;
+    case LB_INPUT_SCROLL:
+      fake_wheel (x, ev->scroll.dy, 4, 5);
+      fake_wheel (x, ev->scroll.dx, 6, 7);
+      break;
+    case LB_INPUT_KEY:
+      fake_key (x, ev->key.keysym, ev->key.pressed);
+      break;
+    case LB_INPUT_TEXT:
+      for (const char *p = ev->text.utf8; *p != '\0'; p = g_utf8_next_char (p))
+        fake_char (x, keysym_for_char (g_utf8_get_char (p)));
+      break;
     }
   XFlush (x);
 }
@@ -463,7 +489,7 @@ input_thread (gpointer user_data)
 
   for (;;)
     {
-      InputEvent ev;
+      LbInputEvent ev;
 
       g_mutex_lock (&q->lock);
       while (q->len == 0 && !q->quit)
@@ -509,7 +535,7 @@ input_thread (gpointer user_data)
       /* After an IO error (server gone, or the connection shut down by stop)
        * Xlib calls on the Display return at once. */
       if (x != NULL)
-        apply_event (x, &ev);
+        apply_event (self, x, &ev);
     }
 
   if (x != NULL)
@@ -528,7 +554,7 @@ input_thread (gpointer user_data)
 /* Main loop: queues @ev for the input thread (started on first use); drops
  * it when the X server is too far behind. */
 static void
-queue_event (LbDesktop *self, const InputEvent *ev)
+queue_event (LbDesktop *self, const LbInputEvent *ev)
 {
   InputQueue *q = &self->input;
   gboolean dropped = FALSE;
@@ -563,48 +589,49 @@ queue_event (LbDesktop *self, const InputEvent *ev)
                self->display, n_dropped);
 }
 
-void
-lb_desktop_input (LbDesktop *self, const char *text)
+/* -max..max, without ABS () of INT_MIN. */
+static gboolean
+within (int v, int max)
 {
-  InputEvent ev = { 0 };
+  return v >= -max && v <= max;
+}
 
+/* What X would refuse with an error (which Xlib's default handler makes
+ * fatal) or what would flood it; events come from any output. */
+static gboolean
+event_is_sane (const LbInputEvent *ev)
+{
+  switch (ev->type)
+    {
+    case LB_INPUT_KEY:
+    case LB_INPUT_MOTION:
+      return TRUE;
+    case LB_INPUT_MOTION_RELATIVE:
+      return within (ev->relative.dx, INPUT_RELATIVE_MAX)
+             && within (ev->relative.dy, INPUT_RELATIVE_MAX);
+    case LB_INPUT_BUTTON:
+      return ev->button.button >= 1 && ev->button.button <= 5;
+    case LB_INPUT_SCROLL:
+      return within (ev->scroll.dx, INPUT_SCROLL_MAX) && within (ev->scroll.dy, INPUT_SCROLL_MAX);
+    case LB_INPUT_TEXT:
+      return memchr (ev->text.utf8, '\0', sizeof ev->text.utf8) != NULL
+             && g_utf8_validate (ev->text.utf8, -1, NULL);
+    }
+  return FALSE;
+}
+
+void
+lb_desktop_input (LbDesktop *self, const LbInputEvent *event)
+{
   if (self->reported || self->stopping)
     return; /* the X server or the app is gone */
-  g_autoptr (JsonNode) node = json_from_string (text, NULL);
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return;
-  JsonObject *o = json_node_get_object (node);
-  const char *t = json_object_get_string_member_with_default (o, "t", "");
-
-  if (g_str_equal (t, "move"))
+  if (!event_is_sane (event))
     {
-      double x = CLAMP (json_object_get_double_member_with_default (o, "x", 0), 0.0, 1.0);
-      double y = CLAMP (json_object_get_double_member_with_default (o, "y", 0), 0.0, 1.0);
-      ev.type = INPUT_MOVE;
-      ev.x = (int)(x * (self->width - 1));
-      ev.y = (int)(y * (self->height - 1));
+      g_autofree char *text = lb_input_event_to_string (event);
+      g_debug ("desktop %s: input event dropped: %s", self->display, text);
+      return;
     }
-  else if (g_str_equal (t, "down") || g_str_equal (t, "up"))
-    {
-      gint64 b = json_object_get_int_member_with_default (o, "b", 1);
-      if (b < 1 || b > 5)
-        return;
-      ev.type = INPUT_BUTTON;
-      ev.button = (guint)b;
-      ev.down = g_str_equal (t, "down");
-    }
-  else if (g_str_equal (t, "key"))
-    {
-      const char *key = json_object_get_string_member_with_default (o, "k", "");
-      /* Longer names are no KeyboardEvent.key an X keysym exists for. */
-      if (*key == '\0' || g_strlcpy (ev.key, key, sizeof ev.key) >= sizeof ev.key)
-        return;
-      ev.type = INPUT_KEY;
-      ev.down = json_object_get_boolean_member_with_default (o, "down", TRUE);
-    }
-  else
-    return;
-  queue_event (self, &ev);
+  queue_event (self, event);
 }
 
 const char *

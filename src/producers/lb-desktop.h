@@ -19,13 +19,13 @@ LbDesktop *lb_desktop_start (guint width, guint height, const char *const *argv,
                              GError **error);
 /* ":99" */
 const char *lb_desktop_get_display (LbDesktop *desktop);
-/* Queues one input event from a viewer, e.g.
- * {"t":"move","x":0.5,"y":0.25} (x, y: 0..1 of the screen),
- * {"t":"down"|"up","b":1} (mouse button), {"t":"key","k":"a","down":true}
- * (KeyboardEvent.key). Never blocks: the desktop's input thread injects it
- * (XTest); malformed events, and events beyond 256 the X server has not
- * taken yet, are dropped. */
-void lb_desktop_input (LbDesktop *desktop, const char *json);
+/* Queues one input event from a viewer (copied): a key by keysym, pointer
+ * motion (absolute positions scaled from the stream's picture to the
+ * screen), a button (1-5), wheel steps as buttons 4-7, text typed key by
+ * key. Never blocks: the desktop's input thread looks the keycodes up and
+ * injects it (XTest); events X would refuse, and events beyond 256 the X
+ * server has not taken yet, are dropped. */
+void lb_desktop_input (LbDesktop *desktop, const LbInputEvent *event);
 /* Stops the desktop without waiting: the X server is killed at once, the
  * app's process group gets SIGTERM (+SIGCONT) and SIGKILL after a grace
  * period, the input thread is woken to exit; child watches reap the children,

@@ -5,14 +5,14 @@
 #include "lb-error.h"
 #include "lb-media-branch.h"
 #include "lb-spec.h"
+#include "lb-track.h"
 
 struct _LbProducer
 {
   char *lobby_id;
   GstElement *pipeline;
-  GstElement *tee;
+  LbTrack *video; /* the raw-video tee */
   guint bus_watch;
-  guint fps;
   LbMediaErrorFunc on_error;
   gpointer user_data;
 };
@@ -48,7 +48,6 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, const char *disp
   GstElement *src, *caps, *tee;
 
   self->lobby_id = g_strdup (lobby_id);
-  self->fps = spec->fps;
   self->on_error = on_error;
   self->user_data = user_data;
   self->pipeline = gst_pipeline_new (pipeline_name);
@@ -106,7 +105,7 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, const char *disp
                      lobby_id);
         return NULL;
       }
-  self->tee = gst_object_ref (tee);
+  self->video = lb_track_new_raw_video (self->pipeline, tee, spec->fps);
 
   g_autoptr (GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
@@ -129,7 +128,7 @@ lb_producer_free (LbProducer *self)
   if (self->bus_watch != 0)
     g_source_remove (self->bus_watch);
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
-  g_clear_object (&self->tee);
+  g_clear_pointer (&self->video, lb_track_free);
   gst_object_unref (self->pipeline);
   g_free (self->lobby_id);
   g_free (self);
@@ -141,14 +140,8 @@ lb_producer_get_pipeline (LbProducer *self)
   return self->pipeline;
 }
 
-GstElement *
-lb_producer_get_tee (LbProducer *self)
+LbTrack *
+lb_producer_get_track (LbProducer *self, LbMediaKind kind)
 {
-  return self->tee;
-}
-
-guint
-lb_producer_get_fps (LbProducer *self)
-{
-  return self->fps;
+  return kind == LB_MEDIA_VIDEO ? self->video : NULL;
 }

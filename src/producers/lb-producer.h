@@ -1,5 +1,5 @@
-/* lb-producer.h — a lobby's video source: one live GstPipeline ending in a
- * raw-video tee that encodes attach to. */
+/* lb-producer.h — a lobby's source: one live GstPipeline with one raw track
+ * (a tee) per media kind it produces, that encodes attach to. */
 #pragma once
 
 #include <gst/gst.h>
@@ -14,9 +14,9 @@ LbProducer *lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, cons
 void lb_producer_free (LbProducer *producer);
 
 GstElement *lb_producer_get_pipeline (LbProducer *producer);
-GstElement *lb_producer_get_tee (LbProducer *producer);
-/* The lobby's video: encodes cannot ask for a higher frame rate than this. */
-guint lb_producer_get_fps (LbProducer *producer);
+/* The raw track of @kind (borrowed, lives as long as the producer), or NULL
+ * if the lobby has none: video always, audio not yet. */
+LbTrack *lb_producer_get_track (LbProducer *producer, LbMediaKind kind);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbProducer, lb_producer_free)
 

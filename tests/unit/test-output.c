@@ -70,7 +70,7 @@ null_check (const LbSessionSpec *spec, const LbConfig *config, GError **error)
 extern const LbOutputClass null_class;
 
 static LbOutput *
-null_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
+null_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
 {
   g_autoptr (LbOutput) output = lb_output_alloc (sizeof (NullOutput), &null_class, setup->name);
   NullOutput *self = (NullOutput *)output;
@@ -81,7 +81,7 @@ null_open (LbEncode *encode, const LbSessionSpec *spec, const LbOutputSetup *set
   g_object_set (e[0], "sync", FALSE, "async", FALSE, NULL);
   g_autoptr (GstPad) sink = gst_element_get_static_pad (e[0], "sink");
   lb_output_count_packets (output, sink);
-  if (!lb_output_attach (output, encode, e, error))
+  if (!lb_output_attach (output, track, e, error))
     return NULL;
   self->label = g_strdup (json_object_get_string_member (spec->params, "label"));
   seen.on_ended = setup->on_ended;
