@@ -1,4 +1,6 @@
-/* lb-types.h — forward declarations of every lobbyd type, so headers include only this. */
+/* lb-types.h — forward declarations of every type that crosses a module
+ * boundary, so headers include only this. Types private to one module (a
+ * connection of lb-http-server, the WebRTC output's own struct) stay there. */
 #pragma once
 
 #include <glib.h>
@@ -25,6 +27,9 @@ typedef struct _LbEvents LbEvents;
 typedef struct _LbBranch LbBranch;
 typedef struct _LbDesktop LbDesktop;
 typedef struct _LbSharedEncode LbSharedEncode;
+typedef struct _LbAdmission LbAdmission;
+typedef struct _LbUpgrade LbUpgrade;
+typedef struct _LbSse LbSse;
 typedef struct _LbTrack LbTrack;
 typedef struct _LbInputEvent LbInputEvent;
 
