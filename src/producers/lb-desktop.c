@@ -183,10 +183,30 @@ display_is_free (int n)
   return !g_file_test (sock, G_FILE_TEST_EXISTS);
 }
 
-/* Whether our X server has already died, its watch not yet run. When it is
- * killed its app usually exits at once on the broken connection, and either
- * watch may run first: the cause is the X server. WNOWAIT leaves the reaping
- * to the watch; ECHILD means GLib has reaped it already. */
+/* Whether @pid is a process on its way out: the kernel flags it
+ * (PF_EXITING) as soon as it starts dying, before it closes its sockets,
+ * and it becomes waitable only after that. */
+static gboolean
+process_is_exiting (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return TRUE; /* gone */
+  const char *rest = strrchr (text, ')'); /* the name may hold spaces and ')' */
+  char state = 0;
+  unsigned long flags = 0;
+  if (rest == NULL || sscanf (rest + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+    return FALSE;
+  return state == 'Z' || state == 'X' || (flags & 0x4 /* PF_EXITING */) != 0;
+}
+
+/* Whether our X server has died or is dying, its watch not yet run. When it
+ * is killed its app usually exits at once on the broken connection, and
+ * either watch may run first: the cause is the X server. The app can even be
+ * reaped before the X server is: a killed process closes its sockets before
+ * it becomes waitable, hence the /proc check. WNOWAIT leaves the reaping to
+ * the watch; ECHILD means GLib has reaped it already. */
 static gboolean
 xvfb_has_exited (LbDesktop *self)
 {
@@ -196,7 +216,7 @@ xvfb_has_exited (LbDesktop *self)
     return FALSE;
   if (waitid (P_PID, (id_t)self->xvfb, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
     return errno == ECHILD;
-  return info.si_pid == self->xvfb;
+  return info.si_pid == self->xvfb || process_is_exiting (self->xvfb);
 }
 
 static void
