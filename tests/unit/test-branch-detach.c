@@ -5,6 +5,7 @@
  * the tee's other branches keep flowing; the producer's pipeline may stop
  * and be freed while a detach is still in flight. */
 #include "lb-media-branch.h"
+#include "test-util.h"
 
 #include <gst/gst.h>
 
@@ -24,17 +25,9 @@ typedef struct
 static void
 setup (Fixture *f, gconstpointer data)
 {
-  GError *error = NULL;
   g_mutex_init (&f->lock);
   g_cond_init (&f->cond);
-  f->pipeline = gst_parse_launch ("videotestsrc is-live=true ! video/x-raw,width=64,height=48,"
-                                  "framerate=30/1 ! tee name=t allow-not-linked=true",
-                                  &error);
-  g_assert_no_error (error);
-  f->tee = gst_bin_get_by_name (GST_BIN (f->pipeline), "t");
-  g_assert_cmpint (gst_element_set_state (f->pipeline, GST_STATE_PLAYING), !=,
-                   GST_STATE_CHANGE_FAILURE);
-  gst_element_get_state (f->pipeline, NULL, NULL, 5 * GST_SECOND);
+  f->pipeline = test_live_tee_pipeline (&f->tee);
 }
 
 static void

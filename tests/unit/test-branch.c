@@ -4,6 +4,7 @@
  * is LB_ERROR_ENCODER_OPEN, the capacity signal the registry acts on. */
 #include "lb-error.h"
 #include "lb-media-branch.h"
+#include "test-util.h"
 
 #include <gst/gst.h>
 #include <arpa/inet.h>
@@ -20,15 +21,7 @@ typedef struct
 static void
 setup (Fixture *f, gconstpointer data)
 {
-  GError *error = NULL;
-  f->pipeline = gst_parse_launch ("videotestsrc is-live=true ! video/x-raw,width=64,height=48,"
-                                  "framerate=30/1 ! tee name=t allow-not-linked=true",
-                                  &error);
-  g_assert_no_error (error);
-  f->tee = gst_bin_get_by_name (GST_BIN (f->pipeline), "t");
-  g_assert_cmpint (gst_element_set_state (f->pipeline, GST_STATE_PLAYING), !=,
-                   GST_STATE_CHANGE_FAILURE);
-  gst_element_get_state (f->pipeline, NULL, NULL, 5 * GST_SECOND);
+  f->pipeline = test_live_tee_pipeline (&f->tee);
 }
 
 static void

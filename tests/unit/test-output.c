@@ -170,20 +170,6 @@ parse (const char *text, const LbLobbySpec *lobby, GError **error)
   return node ? lb_output_spec_from_json (json_node_get_object (node), lobby, error) : NULL;
 }
 
-static void
-count_row (const char *a, const char *b, const char *c, gint64 d, gpointer data)
-{
-  (*(guint *)data)++;
-}
-
-static guint
-stored_sessions (Fixture *f)
-{
-  guint n = 0;
-  lb_store_foreach_session (f->store, count_row, &n, NULL);
-  return n;
-}
-
 /* Spins the main loop until the session's output has counted packets. */
 static gint64
 wait_packets (LbSession *session)
@@ -282,7 +268,7 @@ test_session_lifecycle (Fixture *f, gconstpointer data)
   JsonObject *stats = json_object_get_object_member (obj, "stats");
   g_assert_cmpstr (json_object_get_string_member (stats, "label"), ==, "n1");
   g_assert_null (lb_session_get_sdp (s));
-  g_assert_cmpuint (stored_sessions (f), ==, 1);
+  g_assert_cmpuint (test_stored_sessions (f->store), ==, 1);
 
   /* A restart restores it from the stored row, through the same parser. */
   g_autofree char *id = g_strdup (lb_session_get_id (s));
@@ -299,7 +285,7 @@ test_session_lifecycle (Fixture *f, gconstpointer data)
 
   g_assert_true (lb_registry_leave (f->registry, id, NULL));
   g_assert_cmpuint (seen.closed, ==, 2);
-  g_assert_cmpuint (stored_sessions (f), ==, 0);
+  g_assert_cmpuint (test_stored_sessions (f->store), ==, 0);
   g_assert_cmpuint (lb_registry_get_encodes (f->registry)->len, ==, 0);
 }
 
@@ -318,7 +304,7 @@ test_output_ends_session (Fixture *f, gconstpointer data)
   seen.on_ended ("peer_timeout", seen.ended_data);
   g_assert_null (lb_registry_find_session (f->registry, id));
   g_assert_cmpuint (seen.closed, ==, 1);
-  g_assert_cmpuint (stored_sessions (f), ==, 0);
+  g_assert_cmpuint (test_stored_sessions (f->store), ==, 0);
   g_assert_cmpuint (lb_registry_get_encodes (f->registry)->len, ==, 0);
 }
 

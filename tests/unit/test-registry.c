@@ -80,28 +80,6 @@ rtp_to (const char *host, guint fps)
 }
 
 static void
-count_row (const char *a, const char *b, const char *c, gint64 d, gpointer data)
-{
-  (*(guint *)data)++;
-}
-
-static guint
-stored_sessions (Fixture *f)
-{
-  guint n = 0;
-  lb_store_foreach_session (f->store, count_row, &n, NULL);
-  return n;
-}
-
-static guint
-stored_lobbies (Fixture *f)
-{
-  guint n = 0;
-  lb_store_foreach_lobby (f->store, count_row, &n, NULL);
-  return n;
-}
-
-static void
 test_create_is_idempotent_per_key (Fixture *f, gconstpointer data)
 {
   g_autoptr (LbLobbySpec) spec = small_spec ("k1");
@@ -114,7 +92,7 @@ test_create_is_idempotent_per_key (Fixture *f, gconstpointer data)
   g_assert_false (created);
   g_assert_true (lb_registry_find_lobby_by_key (f->registry, "k1") == a);
   g_assert_cmpuint (lb_registry_get_lobbies (f->registry)->len, ==, 1);
-  g_assert_cmpuint (stored_lobbies (f), ==, 1);
+  g_assert_cmpuint (test_stored_lobbies (f->store), ==, 1);
   g_assert_cmpint (lb_lobby_get_state (a), ==, LB_LOBBY_RUNNING);
   g_assert_cmpuint (lb_media_live_pipelines (), ==, 1);
 }
@@ -129,7 +107,7 @@ test_lobby_limit (Fixture *f, gconstpointer data)
     g_assert_nonnull (lb_registry_create_lobby (f->registry, spec, &created, NULL));
   g_assert_null (lb_registry_create_lobby (f->registry, spec, &created, &error));
   g_assert_error (error, LB_ERROR, LB_ERROR_LIMIT_REACHED);
-  g_assert_cmpuint (stored_lobbies (f), ==, 3);
+  g_assert_cmpuint (test_stored_lobbies (f->store), ==, 3);
 }
 
 static void
@@ -147,12 +125,12 @@ test_join_refusals_leave_nothing (Fixture *f, gconstpointer data)
   g_assert_error (e2, LB_ERROR, LB_ERROR_OUT_OF_RANGE);
   g_assert_cmpuint (lb_registry_get_sessions (f->registry)->len, ==, 0);
   g_assert_cmpuint (lb_lobby_get_sessions (lobby)->len, ==, 0);
-  g_assert_cmpuint (stored_sessions (f), ==, 0);
+  g_assert_cmpuint (test_stored_sessions (f->store), ==, 0);
 
   LbSession *s = lb_registry_join (f->registry, lobby, rtp_to ("127.0.0.1", 15), NULL);
   g_assert_nonnull (s);
   g_assert_true (lb_session_is_running (s));
-  g_assert_cmpuint (stored_sessions (f), ==, 1);
+  g_assert_cmpuint (test_stored_sessions (f->store), ==, 1);
   g_autofree char *sdp = lb_session_get_sdp (s);
   g_assert_nonnull (strstr (sdp, "m=video 5999 RTP/AVP 96"));
   g_assert_nonnull (strstr (sdp, "c=IN IP4 127.0.0.1"));
@@ -198,8 +176,8 @@ test_delete_cascades (Fixture *f, gconstpointer data)
   g_assert_null (lb_registry_find_lobby (f->registry, id));
   g_assert_null (lb_registry_find_lobby_by_key (f->registry, "del"));
   g_assert_null (lb_registry_find_session (f->registry, sid));
-  g_assert_cmpuint (stored_sessions (f), ==, 0);
-  g_assert_cmpuint (stored_lobbies (f), ==, 0);
+  g_assert_cmpuint (test_stored_sessions (f->store), ==, 0);
+  g_assert_cmpuint (test_stored_lobbies (f->store), ==, 0);
   g_assert_cmpuint (lb_media_live_pipelines (), ==, 0);
   g_assert_false (lb_registry_delete_lobby (f->registry, id, &error));
   g_assert_error (error, LB_ERROR, LB_ERROR_NOT_FOUND);
@@ -224,7 +202,7 @@ test_leave (Fixture *f, gconstpointer data)
   g_assert_error (error, LB_ERROR, LB_ERROR_NOT_FOUND);
   g_assert_cmpuint (lb_registry_count_running_sessions (f->registry), ==, 1);
   g_assert_true (lb_session_is_running (b));
-  g_assert_cmpuint (stored_sessions (f), ==, 1);
+  g_assert_cmpuint (test_stored_sessions (f->store), ==, 1);
 }
 
 int

@@ -3,6 +3,8 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <gst/gst.h>
+#include "lb-store.h"
 
 /* Removes an SQLite database at @db_path with its WAL and shared-memory
  * files, then the (now empty) temporary directory that held it. */
@@ -17,4 +19,46 @@ test_remove_db_dir (const char *db_path)
     }
   g_autofree char *dir = g_path_get_dirname (db_path);
   g_rmdir (dir);
+}
+
+static inline void
+test_count_row (const char *a, const char *b, const char *c, gint64 d, gpointer data)
+{
+  (*(guint *)data)++;
+}
+
+/* Rows in the store's sessions table. */
+static inline guint
+test_stored_sessions (LbStore *store)
+{
+  guint n = 0;
+  lb_store_foreach_session (store, test_count_row, &n, NULL);
+  return n;
+}
+
+/* Rows in the store's lobbies table. */
+static inline guint
+test_stored_lobbies (LbStore *store)
+{
+  guint n = 0;
+  lb_store_foreach_lobby (store, test_count_row, &n, NULL);
+  return n;
+}
+
+/* A live 64x48@30 test pattern into a tee named "t" that may run unlinked,
+ * PLAYING; *@tee gets a reference to the tee. */
+static inline GstElement *
+test_live_tee_pipeline (GstElement **tee)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch ("videotestsrc is-live=true ! video/x-raw,width=64,"
+                                           "height=48,framerate=30/1 ! tee name=t "
+                                           "allow-not-linked=true",
+                                           &error);
+  g_assert_no_error (error);
+  *tee = gst_bin_get_by_name (GST_BIN (pipeline), "t");
+  g_assert_cmpint (gst_element_set_state (pipeline, GST_STATE_PLAYING), !=,
+                   GST_STATE_CHANGE_FAILURE);
+  gst_element_get_state (pipeline, NULL, NULL, 5 * GST_SECOND);
+  return pipeline;
 }
