@@ -43,6 +43,21 @@ void lb_api_reply_done (LbApiResponse *resp, gboolean done, const GError *error)
 void lb_api_reply_error (LbApiResponse *resp, LbErrorCode code, const char *format, ...)
     G_GNUC_PRINTF (3, 4);
 
+/* ---- Late answers (lb-api.c) ---- */
+
+/* Undoes a deferred handler's work: its client is gone (before the answer,
+ * or the answer could not be handed over). */
+typedef void (*LbApiUndoFunc) (gpointer data);
+/* The handler answers later: marks @resp pending and returns the pending
+ * answer, to fill (lb_api_pending_get_response) and send
+ * (lb_api_pending_finish) from the main loop. @undo runs at most once;
+ * @data is freed with @data_free when the pending answer goes. */
+LbApiPending *lb_api_defer (LbApiResponse *resp, LbApiUndoFunc undo, gpointer data,
+                            GDestroyNotify data_free);
+LbApiResponse *lb_api_pending_get_response (LbApiPending *pending);
+/* Hands the response to the caller's answer func, then frees @pending. */
+void lb_api_pending_finish (LbApiPending *pending);
+
 /* ---- Request helpers (lb-api.c); each replies the error itself ---- */
 
 /* Whether the Content-Type header @value names exactly @media_type. */

@@ -12,6 +12,60 @@
 
 #include <string.h>
 
+/* One offer being negotiated: the registry's join, then the session it
+ * made, until the answer is handed over. */
+typedef struct
+{
+  LbApi *api;
+  LbApiPending *pending;
+  LbJoin *join;     /* until it ends */
+  char *session_id; /* once joined */
+} WhepOffer;
+
+static void
+whep_offer_free (gpointer data)
+{
+  WhepOffer *offer = data;
+  g_free (offer->session_id);
+  g_free (offer);
+}
+
+/* The client left before it got its answer: nobody will connect to the
+ * session, so it goes now (not connect_timeout seconds later). */
+static void
+whep_undo (gpointer data)
+{
+  WhepOffer *offer = data;
+
+  if (offer->join != NULL)
+    lb_registry_join_cancel (offer->api->registry, g_steal_pointer (&offer->join));
+  else if (offer->session_id != NULL)
+    lb_registry_leave (offer->api->registry, offer->session_id, NULL);
+}
+
+static void
+whep_joined (LbSession *session, const GError *error, gpointer user_data)
+{
+  WhepOffer *offer = user_data;
+  LbApiResponse *resp = lb_api_pending_get_response (offer->pending);
+
+  offer->join = NULL;
+  if (session == NULL)
+    lb_api_response_set_error (resp, error);
+  else
+    {
+      offer->session_id = g_strdup (lb_session_get_id (session));
+      resp->status = 201;
+      resp->content_type = "application/sdp";
+      resp->body = g_strdup (lb_session_get_answer (session));
+      resp->location = g_strdup_printf ("/api/v1/sessions/%s/whep", offer->session_id);
+    }
+  lb_api_pending_finish (offer->pending);
+}
+
+/* The offer is checked and the encode admitted now; the answer comes once
+ * the output has negotiated it (lb_registry_join_async), while the main
+ * loop serves other requests. */
 static void
 whep (LbApi *api, LbApiRequest *req, LbApiResponse *resp, gboolean control)
 {
@@ -33,21 +87,23 @@ whep (LbApi *api, LbApiRequest *req, LbApiResponse *resp, gboolean control)
       return;
     }
   LbSessionSpec *spec = lb_output_spec_new ("webrtc", lb_lobby_get_spec (lobby), &error);
-  if (spec != NULL)
-    {
-      spec->offer = g_strndup (req->body, req->body_len);
-      spec->control = control;
-    }
-  LbSession *session = spec ? lb_registry_join (api->registry, lobby, spec, &error) : NULL;
-  if (session == NULL)
+  if (spec == NULL)
     {
       lb_api_response_set_error (resp, error);
       return;
     }
-  resp->status = 201;
-  resp->content_type = "application/sdp";
-  resp->body = g_strdup (lb_session_get_answer (session));
-  resp->location = g_strdup_printf ("/api/v1/sessions/%s/whep", lb_session_get_id (session));
+  spec->offer = g_strndup (req->body, req->body_len);
+  spec->control = control;
+  WhepOffer *offer = g_new0 (WhepOffer, 1);
+  offer->api = api;
+  offer->join = lb_registry_join_async (api->registry, lobby, spec, whep_joined, offer, &error);
+  if (offer->join == NULL)
+    {
+      whep_offer_free (offer);
+      lb_api_response_set_error (resp, error);
+      return;
+    }
+  offer->pending = lb_api_defer (resp, whep_undo, offer, whep_offer_free);
 }
 
 /* Watch only: whatever the viewer sends is dropped. */

@@ -70,6 +70,68 @@ lb_api_response_clear (LbApiResponse *resp)
   g_clear_pointer (&resp->location, g_free);
 }
 
+struct _LbApiPending
+{
+  LbApiResponse response;
+  LbApiAnswerFunc answer;
+  gpointer answer_data;
+  LbApiUndoFunc undo;
+  gpointer data;
+  GDestroyNotify data_free;
+};
+
+LbApiPending *
+lb_api_defer (LbApiResponse *resp, LbApiUndoFunc undo, gpointer data, GDestroyNotify data_free)
+{
+  LbApiPending *pending = g_new0 (LbApiPending, 1);
+
+  g_return_val_if_fail (resp->pending == NULL, NULL);
+  pending->undo = undo;
+  pending->data = data;
+  pending->data_free = data_free;
+  resp->pending = pending;
+  return pending;
+}
+
+LbApiResponse *
+lb_api_pending_get_response (LbApiPending *pending)
+{
+  return &pending->response;
+}
+
+void
+lb_api_pending_set_answer_func (LbApiPending *pending, LbApiAnswerFunc func, gpointer user_data)
+{
+  pending->answer = func;
+  pending->answer_data = user_data;
+}
+
+static void
+pending_free (LbApiPending *pending)
+{
+  if (pending->data_free != NULL)
+    pending->data_free (pending->data);
+  lb_api_response_clear (&pending->response);
+  g_free (pending);
+}
+
+void
+lb_api_pending_finish (LbApiPending *pending)
+{
+  g_return_if_fail (pending->answer != NULL);
+  if (!pending->answer (&pending->response, pending->answer_data) && pending->undo != NULL)
+    pending->undo (pending->data);
+  pending_free (pending);
+}
+
+void
+lb_api_pending_cancel (LbApiPending *pending)
+{
+  if (pending->undo != NULL)
+    pending->undo (pending->data);
+  pending_free (pending);
+}
+
 void
 lb_api_reply_json (LbApiResponse *resp, guint status, JsonNode *node)
 {

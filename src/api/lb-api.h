@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 
 typedef struct _LbApi LbApi;
 
+/* An answer that a handler gives later (WHEP: once the offer is negotiated). */
+typedef struct _LbApiPending LbApiPending;
+
 typedef struct
 {
   guint status;
@@ -21,7 +24,23 @@ typedef struct
   char *allow;              /* owned; for 405 */
   char *location;           /* owned; for 201 */
   guint retry_after_s;      /* 0 = none */
+  /* Set: the handler answers later and nothing above is filled. The caller
+   * takes it: lb_api_pending_set_answer_func before returning to the main
+   * loop, or lb_api_pending_cancel. */
+  LbApiPending *pending;
 } LbApiResponse;
+
+/* The late answer, on the main loop; @response is borrowed for the call.
+ * Return FALSE if it could not be handed to the client (it left meanwhile):
+ * the handler then undoes what it did, as for lb_api_pending_cancel. */
+typedef gboolean (*LbApiAnswerFunc) (const LbApiResponse *response, gpointer user_data);
+/* @func runs once with the answer; the pending answer is freed after it. */
+void lb_api_pending_set_answer_func (LbApiPending *pending, LbApiAnswerFunc func,
+                                     gpointer user_data);
+/* The client is gone before the answer: the handler undoes its work (a WHEP
+ * join: the session is ended, its slot given back) and the answer func never
+ * runs. Frees @pending. */
+void lb_api_pending_cancel (LbApiPending *pending);
 
 /* @registry and @config are borrowed. */
 LbApi *lb_api_new (LbRegistry *registry, const LbConfig *config);

@@ -6,7 +6,9 @@
 #include "lb-build-config.h"
 #include "lb-http-server-impl.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* After refusing a request on its headers, what the client still sends is
  * read and dropped for this long, so that closing does not reset the
@@ -63,7 +65,7 @@ lb_http_load_or_create_token (const char *path, GError **error)
 }
 
 static void
-send_response (SoupServerMessage *msg, LbApiResponse *resp)
+send_response (SoupServerMessage *msg, const LbApiResponse *resp)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
 
@@ -358,6 +360,151 @@ start_events (LbHttpServer *self, SoupServerMessage *msg, GHashTable *query)
   lb_sse_start (self->sse, msg, conn != NULL ? lb_http_conn_get_socket (conn) : NULL, last);
 }
 
+/* ---- Answers that come later ---- */
+
+/* A request whose answer the API gives later (a WHEP offer being
+ * negotiated): its message is paused meanwhile, so the main loop serves
+ * other requests. Its connection stays LB_HTTP_CONN_HANDLING: busy, never
+ * evicted as idle, bounded by the response timeout. A client that closes its
+ * end meanwhile cancels the work (the session goes, with its slot). */
+typedef struct
+{
+  LbHttpServer *server;
+  SoupServerMessage *msg;
+  LbApiPending *pending;
+  GSocket *socket;
+  GSource *hangup; /* NULL without a socket, or once the client sent more */
+} Deferred;
+
+static void
+deferred_free (Deferred *d)
+{
+  if (d->hangup != NULL)
+    {
+      g_source_destroy (d->hangup);
+      g_clear_pointer (&d->hangup, g_source_unref);
+    }
+  g_signal_handlers_disconnect_by_data (d->msg, d);
+  d->server->deferred = g_list_remove (d->server->deferred, d);
+  g_clear_object (&d->socket);
+  g_object_unref (d->msg);
+  g_free (d);
+}
+
+/* The client closed its end (or the socket failed). A client sends nothing
+ * after its request, but one may pipeline another: that is no hang-up, and
+ * the answer is then written as usual. */
+static gboolean
+client_left (Deferred *d)
+{
+  char byte;
+
+  if (d->socket == NULL || d->hangup == NULL)
+    return FALSE;
+  ssize_t n = recv (g_socket_get_fd (d->socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static void
+close_connection (SoupServerMessage *msg)
+{
+  GIOStream *stream = soup_server_message_steal_connection (msg);
+  if (stream != NULL)
+    {
+      g_io_stream_close (stream, NULL, NULL);
+      g_object_unref (stream);
+    }
+}
+
+static gboolean
+deferred_hangup (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Deferred *d = user_data;
+  SoupServerMessage *msg = g_object_ref (d->msg);
+
+  if (!(condition & (G_IO_HUP | G_IO_ERR)) && !client_left (d))
+    {
+      g_clear_pointer (&d->hangup, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+  g_debug ("[HTTP] %s %s: the client left before its answer", soup_server_message_get_method (msg),
+           g_uri_get_path (soup_server_message_get_uri (msg)));
+  LbApiPending *pending = d->pending;
+  deferred_free (d);
+  lb_api_pending_cancel (pending);
+  close_connection (msg);
+  g_object_unref (msg);
+  return G_SOURCE_REMOVE;
+}
+
+/* libsoup ended the message without us (the server shuts down, or the
+ * connection was closed under it). */
+static void
+deferred_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  Deferred *d = user_data;
+  LbApiPending *pending = d->pending;
+
+  deferred_free (d);
+  lb_api_pending_cancel (pending);
+}
+
+static gboolean
+deferred_answer (const LbApiResponse *resp, gpointer user_data)
+{
+  Deferred *d = user_data;
+  SoupServerMessage *msg = g_object_ref (d->msg);
+  gboolean left = client_left (d);
+
+  deferred_free (d);
+  g_debug ("%s %s -> %u%s", soup_server_message_get_method (msg),
+           g_uri_get_path (soup_server_message_get_uri (msg)), resp->status,
+           left ? " (the client left)" : "");
+  if (left)
+    close_connection (msg);
+  else
+    {
+      send_response (msg, resp);
+      soup_server_message_unpause (msg);
+    }
+  g_object_unref (msg);
+  return !left;
+}
+
+static void
+defer (LbHttpServer *self, SoupServerMessage *msg, LbApiPending *pending)
+{
+  Deferred *d = g_new0 (Deferred, 1);
+  LbHttpConn *conn = lb_http_conn_for_msg (msg);
+
+  d->server = self;
+  d->msg = g_object_ref (msg);
+  d->pending = pending;
+  soup_server_message_pause (msg);
+  if (conn != NULL)
+    {
+      d->socket = g_object_ref (lb_http_conn_get_socket (conn));
+      d->hangup = g_socket_create_source (d->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      g_source_set_callback (d->hangup, G_SOURCE_FUNC (deferred_hangup), d, NULL);
+      g_source_attach (d->hangup, NULL);
+    }
+  g_signal_connect (msg, "finished", G_CALLBACK (deferred_finished), d);
+  self->deferred = g_list_prepend (self->deferred, d);
+  lb_api_pending_set_answer_func (pending, deferred_answer, d);
+}
+
+void
+lb_http_request_cancel_deferred (LbHttpServer *self)
+{
+  while (self->deferred != NULL)
+    {
+      Deferred *d = self->deferred->data;
+      LbApiPending *pending = d->pending;
+      deferred_free (d);
+      lb_api_pending_cancel (pending);
+    }
+}
+
 void
 lb_http_request_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                          GHashTable *query, gpointer user_data)
@@ -407,6 +554,11 @@ lb_http_request_handler (SoupServer *server, SoupServerMessage *msg, const char 
 
   lb_api_handle (self->api, soup_server_message_get_method (msg), raw_path, content_type, data, len,
                  &resp);
+  if (resp.pending != NULL)
+    {
+      defer (self, msg, resp.pending);
+      return;
+    }
   g_debug ("%s %s -> %u", soup_server_message_get_method (msg), raw_path, resp.status);
   send_response (msg, &resp);
   lb_api_response_clear (&resp);

@@ -34,6 +34,7 @@ struct _LbHttpServer
   LbHttpLimits limits;
   LbHttpListener *listeners[2]; /* unix, tcp (nullable) */
   GSocketAddress *unix_local;
+  GList *deferred; /* requests whose answer comes later (lb-http-request.c) */
 };
 
 /* ---- Connections (lb-http-server.c) ---- */
@@ -51,6 +52,8 @@ gboolean lb_http_conn_is_local (LbHttpConn *c);
 /* libsoup's handler of every request that got through its headers. */
 void lb_http_request_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                               GHashTable *query, gpointer user_data);
+/* Cancels the requests still waiting for their answer (shutdown). */
+void lb_http_request_cancel_deferred (LbHttpServer *self);
 /* Checks @msg's headers (auth, then length) before any body byte is read. */
 void lb_http_request_watch_headers (LbHttpServer *self, SoupServerMessage *msg);
 /* A whole HTTP/1.1 response carrying the JSON error of @code, for refusals

@@ -489,6 +489,8 @@ lb_http_server_free (LbHttpServer *self)
   if (self == NULL)
     return;
   g_clear_pointer (&self->sse, lb_sse_free);
+  /* Their work (a WHEP join) is undone while the registry is still here. */
+  lb_http_request_cancel_deferred (self);
   for (guint i = 0; i < G_N_ELEMENTS (self->listeners); i++)
     if (self->listeners[i] != NULL && self->listeners[i]->watch != NULL)
       {

@@ -36,6 +36,7 @@ struct _LbRegistry
   GPtrArray *lobbies;        /* LbLobby, owned, creation order */
   GPtrArray *sessions;       /* LbSession, owned, creation order */
   GPtrArray *encodes;        /* LbSharedEncode, owned, creation order */
+  GPtrArray *joins;          /* LbJoin, owned: sessions negotiating, not listed yet */
   GHashTable *lobby_by_id;   /* id → LbLobby */
   GHashTable *lobby_by_key;  /* session_key → LbLobby */
   GHashTable *session_by_id; /* id → LbSession */
@@ -57,6 +58,7 @@ lb_registry_new (const LbConfig *config, LbStore *store, LbPools *pools, LbEvent
   self->lobbies = g_ptr_array_new ();
   self->sessions = g_ptr_array_new ();
   self->encodes = g_ptr_array_new ();
+  self->joins = g_ptr_array_new ();
   self->lobby_by_id = g_hash_table_new (g_str_hash, g_str_equal);
   self->lobby_by_key = g_hash_table_new (g_str_hash, g_str_equal);
   self->session_by_id = g_hash_table_new (g_str_hash, g_str_equal);
@@ -110,9 +112,15 @@ forget_session (LbRegistry *self, LbSession *session)
   lb_session_free (session);
 }
 
+static void fail_joins (LbRegistry *self, LbLobby *lobby, LbSharedEncode *encode,
+                        const char *branch, const GError *error);
+
 static void
 forget_lobby (LbRegistry *self, LbLobby *lobby)
 {
+  g_autoptr (GError) gone = g_error_new (LB_ERROR, LB_ERROR_NOT_FOUND, "lobby %s was deleted",
+                                         lb_lobby_get_id (lobby));
+  fail_joins (self, lobby, NULL, NULL, gone);
   GPtrArray *sessions = lb_lobby_get_sessions (lobby);
   while (sessions->len > 0)
     forget_session (self, g_ptr_array_index (sessions, sessions->len - 1));
@@ -135,6 +143,7 @@ lb_registry_free (LbRegistry *self)
   while (self->lobbies->len > 0)
     forget_lobby (self, g_ptr_array_index (self->lobbies, self->lobbies->len - 1));
   g_warn_if_fail (self->encodes->len == 0);
+  g_warn_if_fail (self->joins->len == 0);
   /* Branches detach off the main loop: let them finish (their encoders
    * close, their slots come back) while the pools are still here. */
   if (!lb_branch_wait_detaches (SHUTDOWN_DETACH_WAIT_MS))
@@ -143,6 +152,7 @@ lb_registry_free (LbRegistry *self)
   g_hash_table_unref (self->lobby_by_key);
   g_hash_table_unref (self->lobby_by_id);
   g_ptr_array_unref (self->encodes);
+  g_ptr_array_unref (self->joins);
   g_ptr_array_unref (self->sessions);
   g_ptr_array_unref (self->lobbies);
   lb_admission_free (self->admission);
@@ -158,6 +168,7 @@ migrate_encode (LbRegistry *self, LbSharedEncode *encode, const char *message)
   if (lb_upgrade_migrate (self->upgrade, encode, message, &error))
     return;
   g_autoptr (GPtrArray) viewers = lb_session_list_viewers (encode);
+  fail_joins (self, NULL, encode, NULL, error);
   for (guint i = 0; i < viewers->len; i++)
     fail_session (self, g_ptr_array_index (viewers, i), error->message);
 }
@@ -183,6 +194,8 @@ on_media_error (const char *branch, const GError *error, gpointer user_data)
             }
         }
     }
+  g_autoptr (GError) output_error = g_error_new_literal (LB_ERROR, LB_ERROR_OUTPUT, error->message);
+  fail_joins (self, lobby, NULL, branch, output_error);
   g_autoptr (GPtrArray) sessions = g_ptr_array_copy (lb_lobby_get_sessions (lobby), NULL, NULL);
   for (guint i = 0; i < sessions->len; i++)
     {
@@ -211,15 +224,30 @@ add_lobby (LbRegistry *self, const char *id, const LbLobbySpec *spec, gint64 cre
 
 static void on_session_ended (LbSession *session, const char *reason, gpointer user_data);
 
+/* Lists the session: found by id, in its lobby, counted. */
+static void
+index_session (LbRegistry *self, LbSession *session)
+{
+  g_ptr_array_add (self->sessions, session);
+  g_ptr_array_add (lb_lobby_get_sessions (lb_session_get_lobby (session)), session);
+  g_hash_table_insert (self->session_by_id, (gpointer)lb_session_get_id (session), session);
+}
+
 static LbSession *
-add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *spec,
+new_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *spec,
              gint64 created_at)
 {
   LbSession *session = lb_session_new (id, lobby, spec, created_at, self->config);
   lb_session_set_ended_handler (session, on_session_ended, self);
-  g_ptr_array_add (self->sessions, session);
-  g_ptr_array_add (lb_lobby_get_sessions (lobby), session);
-  g_hash_table_insert (self->session_by_id, (gpointer)lb_session_get_id (session), session);
+  return session;
+}
+
+static LbSession *
+add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *spec,
+             gint64 created_at)
+{
+  LbSession *session = new_session (self, id, lobby, spec, created_at);
+  index_session (self, session);
   return session;
 }
 
@@ -393,20 +421,53 @@ on_session_ended (LbSession *session, const char *reason, gpointer user_data)
   end_session (user_data, session, reason);
 }
 
+/* The client's mistakes (a destination outside the allow-list, a bad
+ * offer) are refused before an encoder opens, and so is a session over the
+ * limit (joins still negotiating count). */
+static const LbOutputClass *
+check_join (LbRegistry *self, const LbSessionSpec *spec, GError **error)
+{
+  const LbOutputClass *output = lb_output_class_lookup (spec->transport, error);
+
+  if (output == NULL || !output->check (spec, self->config, error))
+    return NULL;
+  if (self->sessions->len + self->joins->len >= self->config->max_sessions)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_LIMIT_REACHED, "session limit (%u) reached",
+                   self->config->max_sessions);
+      return NULL;
+    }
+  return output;
+}
+
+static void
+announce_session (LbRegistry *self, LbSession *session)
+{
+  LbLobby *lobby = lb_session_get_lobby (session);
+  LbSharedEncode *encode = lb_session_get_encode (session);
+
+  g_info ("session %s joined lobby %s (%s)", lb_session_get_id (session), lb_lobby_get_id (lobby),
+          lb_session_get_output_class (session)->transport);
+  emit (self, "session.created",
+        lb_event_fields (
+            "session_id", lb_session_get_id (session), "lobby_id", lb_lobby_get_id (lobby),
+            "encode_id", lb_shared_encode_get_id (encode), "pool",
+            lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name, NULL));
+}
+
 LbSession *
 lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError **error)
 {
   g_autoptr (LbSessionSpec) owned = spec;
-  const LbOutputClass *output = lb_output_class_lookup (spec->transport, error);
+  const LbOutputClass *output = check_join (self, spec, error);
 
-  /* The client's mistakes (a destination outside the allow-list, a bad
-   * offer) are refused before an encoder opens. */
-  if (output == NULL || !output->check (spec, self->config, error))
+  if (output == NULL)
     return NULL;
-  if (self->sessions->len >= self->config->max_sessions)
+  if (output->negotiated)
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_LIMIT_REACHED, "session limit (%u) reached",
-                   self->config->max_sessions);
+      g_set_error (error, LB_ERROR, LB_ERROR_INTERNAL,
+                   "transport %s negotiates: it joins with lb_registry_join_async",
+                   output->transport);
       return NULL;
     }
 
@@ -427,14 +488,138 @@ lb_registry_join (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, GError 
       forget_session (self, session);
       return NULL;
     }
-  g_info ("session %s joined lobby %s (%s)", id, lb_lobby_get_id (lobby), output->transport);
-  LbSharedEncode *encode = lb_session_get_encode (session);
-  emit (self, "session.created",
-        lb_event_fields (
-            "session_id", id, "lobby_id", lb_lobby_get_id (lobby), "encode_id",
-            lb_shared_encode_get_id (encode), "pool",
-            lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name, NULL));
+  announce_session (self, session);
   return session;
+}
+
+struct _LbJoin
+{
+  LbRegistry *registry;
+  LbSession *session; /* owned until listed */
+  char *json;         /* the stored row */
+  gint64 created_at;
+  guint idle; /* outputs ready at once: the join ends on the main loop */
+  LbJoinFunc done;
+  gpointer user_data;
+};
+
+static void
+join_free (LbJoin *join)
+{
+  g_clear_handle_id (&join->idle, g_source_remove);
+  g_free (join->json);
+  g_free (join);
+}
+
+/* The join ends: listed, stored and announced, or (@error) undone as a
+ * failed lb_registry_join is. Then its caller hears it. */
+static void
+join_end (LbRegistry *self, LbJoin *join, const GError *error)
+{
+  LbSession *session = join->session;
+  g_autoptr (GError) store_error = NULL;
+
+  g_ptr_array_remove (self->joins, join);
+  if (error == NULL)
+    {
+      const char *id = lb_session_get_id (session);
+      LbLobby *lobby = lb_session_get_lobby (session);
+      index_session (self, session);
+      if (lb_session_get_output_class (session)->stored
+          && !lb_store_insert_session (self->store, id, lb_lobby_get_id (lobby), join->json,
+                                       join->created_at, &store_error))
+        error = store_error;
+      else
+        announce_session (self, session);
+    }
+  if (error != NULL)
+    {
+      g_debug ("session %s: join failed: %s", lb_session_get_id (session), error->message);
+      forget_session (self, session);
+      session = NULL;
+    }
+  join->done (session, error, join->user_data);
+  join_free (join);
+}
+
+static void
+on_join_ready (LbSession *session, const GError *error, gpointer user_data)
+{
+  LbJoin *join = user_data;
+  join_end (join->registry, join, error);
+}
+
+static gboolean
+join_ready_idle (gpointer user_data)
+{
+  LbJoin *join = user_data;
+  join->idle = 0;
+  join_end (join->registry, join, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ends the joins of @lobby, of @encode or whose output is @branch (any that
+ * is non-NULL) with @error. */
+static void
+fail_joins (LbRegistry *self, LbLobby *lobby, LbSharedEncode *encode, const char *branch,
+            const GError *error)
+{
+  g_autoptr (GPtrArray) joins = g_ptr_array_copy (self->joins, NULL, NULL);
+  for (guint i = 0; i < joins->len; i++)
+    {
+      LbJoin *join = g_ptr_array_index (joins, i);
+      if (!g_ptr_array_find (self->joins, join, NULL))
+        continue; /* ended by an earlier one's caller */
+      LbSession *session = join->session;
+      if ((lobby != NULL && lb_session_get_lobby (session) != lobby)
+          || (encode != NULL && lb_session_get_encode (session) != encode)
+          || (branch != NULL && !lb_session_owns_branch (session, branch)))
+        continue;
+      join_end (self, join, error);
+    }
+}
+
+LbJoin *
+lb_registry_join_async (LbRegistry *self, LbLobby *lobby, LbSessionSpec *spec, LbJoinFunc done,
+                        gpointer user_data, GError **error)
+{
+  g_autoptr (LbSessionSpec) owned = spec;
+  const LbOutputClass *output = check_join (self, spec, error);
+
+  if (output == NULL)
+    return NULL;
+  g_autofree char *id = g_uuid_string_random ();
+  g_autoptr (JsonNode) node = lb_session_spec_to_json (spec);
+  LbJoin *join = g_new0 (LbJoin, 1);
+  join->registry = self;
+  join->json = lb_json_to_string (node);
+  join->created_at = g_get_real_time () / G_USEC_PER_SEC;
+  join->done = done;
+  join->user_data = user_data;
+  join->session = new_session (self, id, lobby, g_steal_pointer (&owned), join->created_at);
+  lb_session_set_ready_handler (join->session, on_join_ready, join);
+
+  if (!start_session (self, join->session, error))
+    {
+      forget_session (self, join->session);
+      join_free (join);
+      return NULL;
+    }
+  g_ptr_array_add (self->joins, join);
+  if (!lb_session_is_negotiating (join->session))
+    join->idle = g_idle_add (join_ready_idle, join);
+  g_debug ("session %s: negotiating with lobby %s", id, lb_lobby_get_id (lobby));
+  return join;
+}
+
+void
+lb_registry_join_cancel (LbRegistry *self, LbJoin *join)
+{
+  g_return_if_fail (g_ptr_array_find (self->joins, join, NULL));
+  g_info ("session %s: the client left while it was negotiated", lb_session_get_id (join->session));
+  g_ptr_array_remove (self->joins, join);
+  forget_session (self, join->session);
+  join_free (join);
 }
 
 gboolean

@@ -42,9 +42,33 @@ LbLobby *lb_registry_find_lobby_by_key (LbRegistry *registry, const char *sessio
 /* Borrowed, creation order. */
 GPtrArray *lb_registry_get_lobbies (LbRegistry *registry);
 
-/* @spec: ownership is taken. LB_ERROR_DESTINATION_NOT_ALLOWED outside the allow-list. */
+/* @spec: ownership is taken. LB_ERROR_DESTINATION_NOT_ALLOWED outside the
+ * allow-list. Transports whose output is negotiated (WebRTC) join with
+ * lb_registry_join_async only (LB_ERROR_INTERNAL here). */
 LbSession *lb_registry_join (LbRegistry *registry, LbLobby *lobby, LbSessionSpec *spec,
                              GError **error);
+
+/* A join whose output is being negotiated. */
+typedef struct _LbJoin LbJoin;
+/* The end of a join, on the main loop: @session (borrowed) joined, or NULL
+ * and @error (everything the join did is undone, as a failed
+ * lb_registry_join leaves it). */
+typedef void (*LbJoinFunc) (LbSession *session, const GError *error, gpointer user_data);
+/* lb_registry_join for every transport, without waiting for a negotiated
+ * output's answer. Refused at once (the spec, the session limit, admission:
+ * NULL, @error set, @done never runs); else the session is admitted now (it
+ * counts against max_sessions, its encode is open or shared, its output
+ * attached and negotiating) and @done runs later, exactly once: with the
+ * session, listed and announced (session.created) only then, or with the
+ * output's error (LB_ERROR_INVALID_SDP, LB_ERROR_NEGOTIATION_TIMEOUT), a
+ * media error, or LB_ERROR_NOT_FOUND when the lobby is deleted meanwhile.
+ * Concurrent joins of a lobby share its encode as lb_registry_join does.
+ * The returned handle is valid until @done runs or the join is cancelled. */
+LbJoin *lb_registry_join_async (LbRegistry *registry, LbLobby *lobby, LbSessionSpec *spec,
+                                LbJoinFunc done, gpointer user_data, GError **error);
+/* The client is gone: the join is undone as if it had failed (no event),
+ * and its @done never runs. */
+void lb_registry_join_cancel (LbRegistry *registry, LbJoin *join);
 gboolean lb_registry_leave (LbRegistry *registry, const char *session_id, GError **error);
 LbSession *lb_registry_find_session (LbRegistry *registry, const char *id);
 GPtrArray *lb_registry_get_sessions (LbRegistry *registry);

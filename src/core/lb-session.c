@@ -24,6 +24,9 @@ struct _LbSession
   const LbConfig *config;            /* borrowed from the registry */
   LbSessionEndedFunc on_ended;
   gpointer ended_data;
+  LbSessionReadyFunc on_ready;
+  gpointer ready_data;
+  gboolean negotiating; /* attached, the output's answer not there yet */
 };
 
 LbSession *
@@ -48,6 +51,32 @@ lb_session_set_ended_handler (LbSession *self, LbSessionEndedFunc on_ended, gpoi
 {
   self->on_ended = on_ended;
   self->ended_data = user_data;
+}
+
+void
+lb_session_set_ready_handler (LbSession *self, LbSessionReadyFunc on_ready, gpointer user_data)
+{
+  self->on_ready = on_ready;
+  self->ready_data = user_data;
+}
+
+gboolean
+lb_session_is_negotiating (const LbSession *self)
+{
+  return self->negotiating;
+}
+
+static void
+on_output_ready (LbOutput *output, const GError *error, gpointer user_data)
+{
+  LbSession *self = user_data;
+
+  g_return_if_fail (output == self->output);
+  self->negotiating = FALSE;
+  if (error == NULL)
+    self->answer = g_strdup (lb_output_get_answer (output));
+  if (self->on_ready != NULL)
+    self->on_ready (self, error, self->ready_data);
 }
 
 static void
@@ -75,14 +104,19 @@ lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
     .input_data = self,
     .on_ended = self->on_ended ? on_output_ended : NULL,
     .ended_data = self,
+    .on_ready = on_output_ready,
+    .ready_data = self,
   };
   g_clear_pointer (&self->answer, g_free);
   self->output = self->output_class->open (
       lb_encode_get_track (lb_shared_encode_get_media (encode)), self->spec, &setup, error);
   if (self->output == NULL)
     return FALSE;
-  /* Kept after the output goes: the WHEP reply reads it. */
-  self->answer = g_strdup (lb_output_get_answer (self->output));
+  /* Kept after the output goes: the WHEP reply reads it. A negotiated
+   * output answers later (on_output_ready). */
+  self->negotiating = self->output_class->negotiated;
+  if (!self->negotiating)
+    self->answer = g_strdup (lb_output_get_answer (self->output));
   self->encode = encode;
   lb_shared_encode_add_output (encode, self->output);
   lb_shared_encode_request_key_frame (encode);
@@ -98,6 +132,7 @@ lb_session_detach (LbSession *self)
     lb_shared_encode_remove_output (encode, self->output);
   g_clear_pointer (&self->output, lb_output_close);
   self->encode = NULL;
+  self->negotiating = FALSE;
   return encode;
 }
 

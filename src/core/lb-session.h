@@ -37,7 +37,16 @@ GPtrArray *lb_session_list_viewers (LbSharedEncode *encode);
 typedef void (*LbSessionEndedFunc) (LbSession *session, const char *reason, gpointer user_data);
 void lb_session_set_ended_handler (LbSession *session, LbSessionEndedFunc on_ended,
                                    gpointer user_data);
-/* Negotiated transports: the answer to the viewer's offer (after attach). */
+/* A negotiated transport's output (lb-output.h) is ready (@error NULL: the
+ * answer is lb_session_get_answer()) or failed (@error set; the output is
+ * still attached: the registry undoes the join). On the main loop, once per
+ * attach, never from within it; set before attach. */
+typedef void (*LbSessionReadyFunc) (LbSession *session, const GError *error, gpointer user_data);
+void lb_session_set_ready_handler (LbSession *session, LbSessionReadyFunc on_ready,
+                                   gpointer user_data);
+/* Attached, and its negotiated output has not answered yet. */
+gboolean lb_session_is_negotiating (const LbSession *session);
+/* Negotiated transports: the answer to the viewer's offer (once ready). */
 const char *lb_session_get_answer (const LbSession *session);
 /* Records why the session stopped (detach first); it stays listed as failed. */
 void lb_session_set_failed (LbSession *session, const char *message);

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NEGOTIATION_TIMEOUT_US (5 * G_USEC_PER_SEC)
+#define NEGOTIATION_TIMEOUT_MS 5000
 
 /* A viewer that connected, then went silent this long, is gone; one that
  * never connects gets this long (or peer_timeout_s, if longer). */
@@ -28,13 +28,14 @@
 
 typedef struct _InputLimit InputLimit;
 typedef struct _LbOutputWebrtc LbOutputWebrtc;
+typedef struct _Negotiation Negotiation;
 
 struct _LbOutputWebrtc
 {
   LbOutput parent;
   GstElement *webrtc;
   GstElement *payloader;
-  gint64 first_candidate_us; /* atomically set by webrtcbin's thread */
+  Negotiation *negotiation;  /* main loop; ours until close */
   InputLimit *limit;         /* owned by the webrtcbin's qdata */
   /* Liveness, checked on the main loop. */
   LbOutputEndedFunc on_ended;
@@ -170,15 +171,6 @@ on_data_channel (GstElement *webrtc, GObject *channel, gpointer user_data)
   g_signal_connect_object (channel, "on-message-string", G_CALLBACK (on_message), webrtc, 0);
 }
 
-static void
-on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer user_data)
-{
-  LbOutputWebrtc *self = user_data;
-  gint64 expected = 0;
-  __atomic_compare_exchange_n (&self->first_candidate_us, &expected, g_get_monotonic_time (), FALSE,
-                               __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-}
-
 /* A dynamic RTP payload type (RFC 3551: 96-127) in plain decimal. Anything
  * else is the client's mistake; passed on, it would make rtph264pay and
  * webrtcbin fail (a server error) or be read as another number by atoi(). */
@@ -244,17 +236,6 @@ lb_webrtc_offer_h264_payload (const char *offer, GError **error)
   return best;
 }
 
-/* Emits @signal with @arg and a promise, and waits for webrtcbin's reply. */
-static const GstStructure *
-run_promise (GstElement *webrtc, const char *signal, gpointer arg, GstPromise **promise)
-{
-  *promise = gst_promise_new ();
-  g_signal_emit_by_name (webrtc, signal, arg, *promise);
-  if (gst_promise_wait (*promise) != GST_PROMISE_RESULT_REPLIED)
-    return NULL;
-  return gst_promise_get_reply (*promise);
-}
-
 /* Remote candidates name where libnice sends its STUN checks: one outside
  * [webrtc] allowed_candidates would let a WHEP client aim lobbyd's UDP at
  * a third party. A name (mDNS ".local", DNS) cannot be checked before it
@@ -283,78 +264,335 @@ filter_candidates (GstSDPMessage *sdp, const LbAllowList *allowed)
     }
 }
 
-static gboolean
-negotiate (LbOutputWebrtc *self, const char *offer, const LbAllowList *allowed, char **answer_sdp,
-           GError **error)
+/* ---- Negotiation, answered from webrtcbin's callbacks ----
+ *
+ * set-remote-description, create-answer and set-local-description each reply
+ * through a promise, on webrtcbin's thread; candidates and the gathering
+ * state come on libnice's and webrtcbin's threads. Each of them only hops to
+ * the main loop (an idle source holding a reference on the negotiation),
+ * where the next step runs: the main loop never waits, and many offers are
+ * negotiated at once. The output may be closed at any time meanwhile (the
+ * client went away, the lobby was deleted): close cuts the negotiation off
+ * its output (self = NULL), and every late hop then only drops its
+ * reference. */
+
+typedef enum
 {
-  GstSDPMessage *sdp = NULL;
-  GstPromise *promise = NULL;
-  GstWebRTCSessionDescription *answer = NULL;
-  const GstStructure *reply;
+  STEP_REMOTE, /* set-remote-description */
+  STEP_ANSWER, /* create-answer */
+  STEP_LOCAL,  /* set-local-description */
+  STEP_GATHER, /* waiting for a candidate (then CANDIDATE_GRACE_US) or the end of gathering */
+  STEP_DONE,
+} Step;
+
+struct _Negotiation
+{
+  /* Main loop only. */
+  LbOutputWebrtc *self; /* NULL once the output is closed */
+  Step step;
+  LbOutputReadyFunc on_ready;
+  gpointer ready_data;
+  guint deadline; /* NEGOTIATION_TIMEOUT_MS after open */
+  guint grace;    /* CANDIDATE_GRACE_US after the first candidate */
+  /* Written by webrtcbin's threads. */
+  gint64 first_candidate_us; /* atomic */
+};
+
+static void watch_receive (LbOutputWebrtc *self);
+static gboolean watch_peer (gpointer user_data);
+
+static Negotiation *
+negotiation_ref (Negotiation *neg)
+{
+  return g_atomic_rc_box_acquire (neg);
+}
+
+static void
+negotiation_unref (gpointer neg)
+{
+  g_atomic_rc_box_release (neg);
+}
+
+static void
+negotiation_closure_unref (gpointer neg, GClosure *closure)
+{
+  negotiation_unref (neg);
+}
+
+/* Stops the timers and the candidate/gathering handlers (main loop). */
+static void
+negotiation_stop (Negotiation *neg)
+{
+  neg->step = STEP_DONE;
+  g_clear_handle_id (&neg->deadline, g_source_remove);
+  g_clear_handle_id (&neg->grace, g_source_remove);
+  if (neg->self != NULL && neg->self->webrtc != NULL)
+    g_signal_handlers_disconnect_by_data (neg->self->webrtc, neg);
+}
+
+/* The output was closed: nothing of it may be touched any more. */
+static void
+negotiation_cancel (Negotiation *neg)
+{
+  negotiation_stop (neg);
+  neg->self = NULL;
+  negotiation_unref (neg);
+}
+
+static void
+negotiation_fail (Negotiation *neg, GError *error)
+{
+  LbOutputWebrtc *self = neg->self;
+  g_autoptr (GError) owned = error;
+
+  negotiation_stop (neg);
+  g_debug ("%s: WebRTC negotiation failed: %s", self->parent.name, error->message);
+  /* The callee closes the output (negotiation_cancel) from here. */
+  neg->on_ready (&self->parent, error, neg->ready_data);
+}
+
+static void
+negotiation_fail_sdp (Negotiation *neg, GError *promise_error)
+{
+  /* webrtcbin rejected the offer or could not answer it. */
+  negotiation_fail (neg, g_error_new (LB_ERROR, LB_ERROR_INVALID_SDP,
+                                      "WebRTC negotiation failed: %s",
+                                      promise_error ? promise_error->message : "no answer"));
+  g_clear_error (&promise_error);
+}
+
+static void
+negotiation_finish (Negotiation *neg)
+{
+  LbOutputWebrtc *self = neg->self;
+  GstWebRTCSessionDescription *local = NULL;
+
+  g_object_get (self->webrtc, "local-description", &local, NULL);
+  if (local == NULL)
+    {
+      negotiation_fail_sdp (neg, NULL);
+      return;
+    }
+  negotiation_stop (neg);
+  self->parent.answer = gst_sdp_message_as_text (local->sdp);
+  gst_webrtc_session_description_free (local);
+  watch_receive (self);
+  if (self->n_watched == 0)
+    g_warning ("%s: no ICE transport to watch; a vanished viewer will not be noticed",
+               self->parent.name);
+  if (self->on_ended != NULL)
+    self->watch_source = g_timeout_add_seconds (1, watch_peer, self);
+  g_debug ("%s: WebRTC answered", self->parent.name);
+  neg->on_ready (&self->parent, NULL, neg->ready_data);
+}
+
+static gboolean
+on_grace (gpointer user_data)
+{
+  Negotiation *neg = user_data;
+  neg->grace = 0;
+  negotiation_finish (neg);
+  return G_SOURCE_REMOVE;
+}
+
+/* Non-trickle WHEP: the answer must carry the candidates. After the first
+ * one the other host candidates follow within milliseconds, while "gathering
+ * complete" can take over a second (libnice keeps probing): answer at
+ * whichever comes first. */
+static void
+negotiation_check (Negotiation *neg)
+{
+  if (neg->self == NULL || neg->step != STEP_GATHER)
+    return;
+  GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+  g_object_get (neg->self->webrtc, "ice-gathering-state", &state, NULL);
+  gint64 first = __atomic_load_n (&neg->first_candidate_us, __ATOMIC_RELAXED);
+  if (first == 0)
+    {
+      /* An answer without a single candidate cannot connect. */
+      if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+        negotiation_fail (neg, g_error_new (LB_ERROR, LB_ERROR_NEGOTIATION_TIMEOUT,
+                                            "WebRTC negotiation failed: ICE gathering "
+                                            "ended without a usable ICE candidate"));
+      return;
+    }
+  gint64 left = first + CANDIDATE_GRACE_US - g_get_monotonic_time ();
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE || left <= 0)
+    negotiation_finish (neg);
+  else if (neg->grace == 0)
+    neg->grace = g_timeout_add ((guint)(left / 1000) + 1, on_grace, neg);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  Negotiation *neg = user_data;
+
+  neg->deadline = 0;
+  if (__atomic_load_n (&neg->first_candidate_us, __ATOMIC_RELAXED) != 0 && neg->step == STEP_GATHER)
+    negotiation_finish (neg);
+  else
+    /* That is our timeout, not the client's mistake. */
+    negotiation_fail (neg, g_error_new (LB_ERROR, LB_ERROR_NEGOTIATION_TIMEOUT,
+                                        "WebRTC negotiation timed out: no ICE candidate "
+                                        "gathered in %d s",
+                                        NEGOTIATION_TIMEOUT_MS / 1000));
+  return G_SOURCE_REMOVE;
+}
+
+static void negotiation_reply (Negotiation *neg, GstPromise *promise);
+
+typedef struct
+{
+  Negotiation *neg;    /* a reference */
+  GstPromise *promise; /* a reference, or NULL: a candidate or gathering change */
+} Hop;
+
+static gboolean
+run_hop (gpointer user_data)
+{
+  Hop *hop = user_data;
+
+  if (hop->neg->self != NULL)
+    {
+      if (hop->promise != NULL)
+        negotiation_reply (hop->neg, hop->promise);
+      else
+        negotiation_check (hop->neg);
+    }
+  g_clear_pointer (&hop->promise, gst_promise_unref);
+  negotiation_unref (hop->neg);
+  g_free (hop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Any thread: runs the next step on the main loop. Never at once, even on
+ * the main thread (a promise webrtcbin refuses is replied from inside the
+ * signal emission): the steps never run inside each other or inside open. */
+static void
+hop_to_main_loop (Negotiation *neg, GstPromise *promise)
+{
+  Hop *hop = g_new0 (Hop, 1);
+  hop->neg = negotiation_ref (neg);
+  hop->promise = promise != NULL ? gst_promise_ref (promise) : NULL;
+  g_idle_add_full (G_PRIORITY_DEFAULT, run_hop, hop, NULL);
+}
+
+/* webrtcbin's thread. */
+static void
+on_promise (GstPromise *promise, gpointer user_data)
+{
+  hop_to_main_loop (user_data, promise);
+}
+
+/* Emits @signal with @arg and a promise whose reply comes back to the main loop. */
+static void
+emit_with_promise (Negotiation *neg, Step step, const char *signal, gpointer arg)
+{
+  GstPromise *promise
+      = gst_promise_new_with_change_func (on_promise, negotiation_ref (neg), negotiation_unref);
+  neg->step = step;
+  g_signal_emit_by_name (neg->self->webrtc, signal, arg, promise);
+  gst_promise_unref (promise);
+}
+
+/* Main loop: webrtcbin replied to the step's promise. */
+static void
+negotiation_reply (Negotiation *neg, GstPromise *promise)
+{
+  const GstStructure *reply = gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED
+                                  ? gst_promise_get_reply (promise)
+                                  : NULL;
   GError *promise_error = NULL;
+  GstWebRTCSessionDescription *answer = NULL;
+
+  switch (neg->step)
+    {
+    case STEP_REMOTE:
+      if (reply != NULL && gst_structure_get (reply, "error", G_TYPE_ERROR, &promise_error, NULL))
+        {
+          negotiation_fail_sdp (neg, promise_error);
+          return;
+        }
+      emit_with_promise (neg, STEP_ANSWER, "create-answer", NULL);
+      break;
+    case STEP_ANSWER:
+      if (reply == NULL
+          || !gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer,
+                                 NULL))
+        {
+          if (reply != NULL)
+            gst_structure_get (reply, "error", G_TYPE_ERROR, &promise_error, NULL);
+          negotiation_fail_sdp (neg, promise_error);
+          return;
+        }
+      emit_with_promise (neg, STEP_LOCAL, "set-local-description", answer);
+      gst_webrtc_session_description_free (answer);
+      break;
+    case STEP_LOCAL:
+      neg->step = STEP_GATHER;
+      negotiation_check (neg);
+      break;
+    default:
+      break;
+    }
+}
+
+/* libnice lists an active TCP candidate (it connects out: no socket yet) on
+ * an address it cannot bind, e.g. one this host does not have: only UDP and
+ * passive TCP candidates show that the agent can be reached. */
+static gboolean
+candidate_is_usable (const char *candidate)
+{
+  return candidate != NULL && strstr (candidate, "tcptype active") == NULL;
+}
+
+/* libnice's or webrtcbin's thread. */
+static void
+on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpointer user_data)
+{
+  Negotiation *neg = user_data;
+  gint64 expected = 0;
+
+  if (candidate_is_usable (candidate)
+      && __atomic_compare_exchange_n (&neg->first_candidate_us, &expected,
+                                      g_get_monotonic_time (), FALSE, __ATOMIC_RELAXED,
+                                      __ATOMIC_RELAXED))
+    hop_to_main_loop (neg, NULL);
+}
+
+static void
+on_gathering_state (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
+{
+  hop_to_main_loop (user_data, NULL);
+}
+
+/* Starts answering the spec's offer (non-trickle: the answer will carry the
+ * ICE candidates, as WHEP clients expect). */
+static void
+negotiation_start (LbOutputWebrtc *self, const char *offer, const LbAllowList *allowed,
+                   const LbOutputSetup *setup)
+{
+  Negotiation *neg = g_atomic_rc_box_new0 (Negotiation);
+  GstSDPMessage *sdp = NULL;
+
+  neg->self = self;
+  neg->on_ready = setup->on_ready;
+  neg->ready_data = setup->ready_data;
+  self->negotiation = neg;
+  g_signal_connect_data (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
+                         negotiation_ref (neg), negotiation_closure_unref, 0);
+  g_signal_connect_data (self->webrtc, "notify::ice-gathering-state",
+                         G_CALLBACK (on_gathering_state), negotiation_ref (neg),
+                         negotiation_closure_unref, 0);
+  neg->deadline = g_timeout_add (NEGOTIATION_TIMEOUT_MS, on_deadline, neg);
 
   gst_sdp_message_new_from_text (offer, &sdp);
   filter_candidates (sdp, allowed);
   GstWebRTCSessionDescription *desc
       = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-  reply = run_promise (self->webrtc, "set-remote-description", desc, &promise);
+  emit_with_promise (neg, STEP_REMOTE, "set-remote-description", desc);
   gst_webrtc_session_description_free (desc);
-  if (reply != NULL && gst_structure_get (reply, "error", G_TYPE_ERROR, &promise_error, NULL))
-    goto fail;
-  g_clear_pointer (&promise, gst_promise_unref);
-
-  promise = gst_promise_new ();
-  g_signal_emit_by_name (self->webrtc, "create-answer", NULL, promise);
-  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED
-      || (reply = gst_promise_get_reply (promise)) == NULL
-      || !gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL))
-    {
-      if (reply != NULL)
-        gst_structure_get (reply, "error", G_TYPE_ERROR, &promise_error, NULL);
-      goto fail;
-    }
-  g_clear_pointer (&promise, gst_promise_unref);
-  reply = run_promise (self->webrtc, "set-local-description", answer, &promise);
-  gst_webrtc_session_description_free (answer);
-  g_clear_pointer (&promise, gst_promise_unref);
-
-  /* Non-trickle WHEP: the answer must carry the candidates. */
-  gint64 deadline = g_get_monotonic_time () + NEGOTIATION_TIMEOUT_US;
-  GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
-  while (g_get_monotonic_time () < deadline)
-    {
-      g_object_get (self->webrtc, "ice-gathering-state", &state, NULL);
-      gint64 first = __atomic_load_n (&self->first_candidate_us, __ATOMIC_RELAXED);
-      if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE
-          || (first != 0 && g_get_monotonic_time () - first > CANDIDATE_GRACE_US))
-        break;
-      g_usleep (5000);
-    }
-  if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE
-      && __atomic_load_n (&self->first_candidate_us, __ATOMIC_RELAXED) == 0)
-    {
-      /* An answer without a single candidate cannot connect: that is our
-       * timeout, not the client's mistake. */
-      g_set_error (error, LB_ERROR, LB_ERROR_NEGOTIATION_TIMEOUT,
-                   "WebRTC negotiation timed out: no ICE candidate gathered in %d s",
-                   (int)(NEGOTIATION_TIMEOUT_US / G_USEC_PER_SEC));
-      return FALSE;
-    }
-  GstWebRTCSessionDescription *local = NULL;
-  g_object_get (self->webrtc, "local-description", &local, NULL);
-  if (local == NULL)
-    goto fail;
-  *answer_sdp = gst_sdp_message_as_text (local->sdp);
-  gst_webrtc_session_description_free (local);
-  return TRUE;
-
-fail:
-  /* webrtcbin rejected the offer or could not answer it. */
-  g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP, "WebRTC negotiation failed: %s",
-               promise_error ? promise_error->message : "no answer");
-  g_clear_error (&promise_error);
-  g_clear_pointer (&promise, gst_promise_unref);
-  return FALSE;
 }
 
 /* Everything the peer sends (RTCP, DTLS, SCTP) comes out of nicesrc; STUN
@@ -518,8 +756,8 @@ read_options (const LbConfig *config, Options *options)
   options->peer_timeout_s = config->peer_timeout_s;
 }
 
-/* Answers the spec's offer (non-trickle: the answer carries every ICE
- * candidate, as WHEP clients expect). */
+/* Attaches the branch and starts answering the spec's offer; the setup's
+ * on_ready hears the outcome. */
 static LbOutput *
 webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup, GError **error)
 {
@@ -539,6 +777,7 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
     { "webrtcbin", "webrtc" },
   };
 
+  g_return_val_if_fail (setup->on_ready != NULL, NULL);
   read_options (setup->config, &opts);
   int pt = lb_webrtc_offer_h264_payload (offer, error);
   if (pt < 0 || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
@@ -563,7 +802,6 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
   self->ended_data = setup->ended_data;
   self->created_us = g_get_monotonic_time ();
   self->peer_timeout_us = (gint64)options->peer_timeout_s * G_USEC_PER_SEC;
-  g_signal_connect (e[3], "on-ice-candidate", G_CALLBACK (on_ice_candidate), self);
   g_signal_connect (e[3], "notify::connection-state", G_CALLBACK (on_connection_state), self);
   g_signal_connect (e[3], "on-data-channel", G_CALLBACK (on_data_channel), NULL);
   InputHandler *handler = g_new0 (InputHandler, 1);
@@ -581,15 +819,10 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
   lb_output_count_packets (output, pay_src);
 
-  if (!lb_output_attach (output, track, e, error)
-      || !negotiate (self, offer, options->allowed_candidates, &output->answer, error))
+  if (!lb_output_attach (output, track, e, error))
     return NULL;
-  watch_receive (self);
-  if (self->n_watched == 0)
-    g_warning ("%s: no ICE transport to watch; a vanished viewer will not be noticed", name);
-  if (self->on_ended != NULL)
-    self->watch_source = g_timeout_add_seconds (1, watch_peer, self);
-  g_debug ("%s: WebRTC answered (payload type %d)", name, pt);
+  negotiation_start (self, offer, options->allowed_candidates, setup);
+  g_debug ("%s: WebRTC negotiating (payload type %d)", name, pt);
   return g_steal_pointer (&output);
 }
 
@@ -599,6 +832,7 @@ webrtc_close (LbOutput *output)
   LbOutputWebrtc *self = (LbOutputWebrtc *)output;
   if (self->watch_source != 0)
     g_source_remove (self->watch_source);
+  g_clear_pointer (&self->negotiation, negotiation_cancel);
   if (self->webrtc != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->webrtc, self);
@@ -716,6 +950,7 @@ const LbOutputClass lb_output_webrtc_class = {
   .configure = webrtc_configure,
   .check = webrtc_check,
   .open = webrtc_open,
+  .negotiated = TRUE,
   .stats_to_json = webrtc_stats_to_json,
   .get_sdp = NULL,
   .close = webrtc_close,

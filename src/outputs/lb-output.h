@@ -27,6 +27,12 @@ typedef void (*LbOutputInputFunc) (const LbInputEvent *event, gpointer user_data
  * ("connection_failed", "connect_timeout", "peer_timeout"). The callee frees
  * the output; it sends nothing more. */
 typedef void (*LbOutputEndedFunc) (const char *reason, gpointer user_data);
+/* A negotiated output (its class's `negotiated`) is ready: @error NULL, its
+ * answer is lb_output_get_answer(); or its negotiation failed (@error set,
+ * e.g. LB_ERROR_INVALID_SDP, LB_ERROR_NEGOTIATION_TIMEOUT) and the callee
+ * closes it. On the main loop, exactly once, never from within open; an
+ * output closed before then never calls it. */
+typedef void (*LbOutputReadyFunc) (LbOutput *output, const GError *error, gpointer user_data);
 
 /* What an output is opened with besides the session spec. All borrowed. */
 typedef struct
@@ -37,6 +43,8 @@ typedef struct
   gpointer input_data;
   LbOutputEndedFunc on_ended; /* NULL: never ends the session from this side */
   gpointer ended_data;
+  LbOutputReadyFunc on_ready; /* negotiated classes: required; others never call it */
+  gpointer ready_data;
 } LbOutputSetup;
 
 /* One row per transport. Implementations fill every field; optional ones
@@ -60,9 +68,15 @@ struct _LbOutputClass
   gboolean (*configure) (const LbConfig *config, GError **error);
   /* Refuses a spec before an encoder opens (the client's mistake). */
   gboolean (*check) (const LbSessionSpec *spec, const LbConfig *config, GError **error);
-  /* Opens the output on @track (an encode's encoded track). */
+  /* Opens the output on @track (an encode's encoded track). A negotiated
+   * class returns with its branch attached and the negotiation started, and
+   * reports the outcome to the setup's on_ready; the others are ready when
+   * open returns. */
   LbOutput *(*open) (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup,
                      GError **error);
+  /* open returns before the output is ready (WebRTC: the answer to the
+   * viewer's offer takes ICE gathering): the setup's on_ready says when. */
+  gboolean negotiated;
   /* Adds transport-specific members to the stats object (after packets_sent). */
   void (*stats_to_json) (LbOutput *output, JsonObject *stats);
   /* Optional: an SDP describing the stream for a receiver to open. */
