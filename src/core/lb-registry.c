@@ -33,13 +33,13 @@ struct _LbRegistry
   LbUpgrade *upgrade;
   LbRegistryCounters counters; /* filled by lb_registry_get_counters */
   gboolean closing;            /* lb_registry_free: no events */
-  GPtrArray *lobbies;        /* LbLobby, owned, creation order */
-  GPtrArray *sessions;       /* LbSession, owned, creation order */
-  GPtrArray *encodes;        /* LbSharedEncode, owned, creation order */
-  GPtrArray *joins;          /* LbJoin, owned: sessions negotiating, not listed yet */
-  GHashTable *lobby_by_id;   /* id → LbLobby */
-  GHashTable *lobby_by_key;  /* session_key → LbLobby */
-  GHashTable *session_by_id; /* id → LbSession */
+  GPtrArray *lobbies;          /* LbLobby, owned, creation order */
+  GPtrArray *sessions;         /* LbSession, owned, creation order */
+  GPtrArray *encodes;          /* LbSharedEncode, owned, creation order */
+  GPtrArray *joins;            /* LbJoin, owned: sessions negotiating, not listed yet */
+  GHashTable *lobby_by_id;     /* id → LbLobby */
+  GHashTable *lobby_by_key;    /* session_key → LbLobby */
+  GHashTable *session_by_id;   /* id → LbSession */
 };
 
 LbRegistry *
@@ -118,8 +118,8 @@ static void fail_joins (LbRegistry *self, LbLobby *lobby, LbSharedEncode *encode
 static void
 forget_lobby (LbRegistry *self, LbLobby *lobby)
 {
-  g_autoptr (GError) gone = g_error_new (LB_ERROR, LB_ERROR_NOT_FOUND, "lobby %s was deleted",
-                                         lb_lobby_get_id (lobby));
+  g_autoptr (GError) gone
+      = g_error_new (LB_ERROR, LB_ERROR_NOT_FOUND, "lobby %s was deleted", lb_lobby_get_id (lobby));
   fail_joins (self, lobby, NULL, NULL, gone);
   GPtrArray *sessions = lb_lobby_get_sessions (lobby);
   while (sessions->len > 0)

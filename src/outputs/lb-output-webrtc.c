@@ -35,8 +35,8 @@ struct _LbOutputWebrtc
   LbOutput parent;
   GstElement *webrtc;
   GstElement *payloader;
-  Negotiation *negotiation;  /* main loop; ours until close */
-  InputLimit *limit;         /* owned by the webrtcbin's qdata */
+  Negotiation *negotiation; /* main loop; ours until close */
+  InputLimit *limit;        /* owned by the webrtcbin's qdata */
   /* Liveness, checked on the main loop. */
   LbOutputEndedFunc on_ended;
   gpointer ended_data;
@@ -355,9 +355,9 @@ static void
 negotiation_fail_sdp (Negotiation *neg, GError *promise_error)
 {
   /* webrtcbin rejected the offer or could not answer it. */
-  negotiation_fail (neg, g_error_new (LB_ERROR, LB_ERROR_INVALID_SDP,
-                                      "WebRTC negotiation failed: %s",
-                                      promise_error ? promise_error->message : "no answer"));
+  negotiation_fail (neg,
+                    g_error_new (LB_ERROR, LB_ERROR_INVALID_SDP, "WebRTC negotiation failed: %s",
+                                 promise_error ? promise_error->message : "no answer"));
   g_clear_error (&promise_error);
 }
 
@@ -555,9 +555,8 @@ on_ice_candidate (GstElement *webrtc, guint mline, const char *candidate, gpoint
   gint64 expected = 0;
 
   if (candidate_is_usable (candidate)
-      && __atomic_compare_exchange_n (&neg->first_candidate_us, &expected,
-                                      g_get_monotonic_time (), FALSE, __ATOMIC_RELAXED,
-                                      __ATOMIC_RELAXED))
+      && __atomic_compare_exchange_n (&neg->first_candidate_us, &expected, g_get_monotonic_time (),
+                                      FALSE, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
     hop_to_main_loop (neg, NULL);
 }
 
