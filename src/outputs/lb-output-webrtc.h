@@ -3,7 +3,9 @@
  * viewer's SDP offer (the spec's offer; WHEP makes the spec with
  * lb_output_spec_new ("webrtc"), constrained-baseline H.264 at 2500 kbps).
  * Opened through lb_output_class_lookup ("webrtc"), with its settings from
- * the config's [webrtc] keys: the answer is lb_output_get_answer();
+ * the config's [webrtc] keys: negotiated (the class's `negotiated`): open
+ * returns at once, the setup's on_ready says when the answer is
+ * lb_output_get_answer() or why there is none;
  * data-channel text from control viewers is parsed (lb-input-json.h) into
  * the setup's on_input; a vanished viewer is its on_ended
  * ("connection_failed": ICE or DTLS failed, "connect_timeout": never
