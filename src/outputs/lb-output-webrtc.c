@@ -8,6 +8,7 @@
 #include "lb-input-json.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
+#include "lb-output-webrtc-lite.h"
 #include "lb-spec.h"
 #include "lb-webrtc-ice.h"
 
@@ -539,6 +540,9 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
     { "webrtcbin", "webrtc" },
   };
 
+  /* [webrtc] stack = lite: watch-only viewers skip webrtcbin. */
+  if (lb_output_webrtc_lite_wanted (spec, setup->config))
+    return lb_output_webrtc_lite_open (track, spec, setup, error);
   read_options (setup->config, &opts);
   int pt = lb_webrtc_offer_h264_payload (offer, error);
   if (pt < 0 || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
@@ -661,7 +665,7 @@ webrtc_configure (const LbConfig *config, GError **error)
       return FALSE;
     }
   lb_webrtc_ice_init ();
-  return TRUE;
+  return lb_output_webrtc_lite_configure (config, error);
 }
 
 /* WHEP sessions: the lobby's video as constrained-baseline H.264 (what
