@@ -222,12 +222,12 @@ lb_dtls_srtp_receive (LbDtlsSrtp *d, const guint8 *data, gsize len, GPtrArray *o
         {
           if (!check_fingerprint (d))
             {
-              g_warning ("WebRTC lite: the client's certificate does not match its fingerprint");
+              g_info ("WebRTC lite: the client's certificate does not match its fingerprint");
               d->state = LB_DTLS_FAILED;
             }
           else if (!make_srtp (d))
             {
-              g_warning ("WebRTC lite: no SRTP keys (use_srtp not negotiated?)");
+              g_info ("WebRTC lite: no SRTP keys (use_srtp not negotiated?)");
               d->state = LB_DTLS_FAILED;
             }
           else
