@@ -90,9 +90,77 @@ attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
   return v != NULL ? v : gst_sdp_message_get_attribute_val (sdp, key);
 }
 
-/* The offer's best H.264 (packetization-mode 1; constrained-baseline
- * preferred, then baseline, then main: what our constrained-baseline stream
- * decodes with) and what ICE/DTLS need. */
+/* How well an fmtp line (RFC 6184 §8.1: parameters in any order) fits our
+ * constrained-baseline stream: 3 constrained baseline, 2 baseline, 1 main,
+ * 0 not at all (another profile, or packetization-mode other than 1). A
+ * missing profile-level-id means baseline (42000a). */
+static int
+h264_rank (const char *fmtp)
+{
+  guint profile = 0x42, constraints = 0;
+  gboolean mode1 = FALSE;
+  g_auto (GStrv) params = g_strsplit (fmtp ? fmtp : "", ";", -1);
+  for (guint i = 0; params[i] != NULL; i++)
+    {
+      g_auto (GStrv) kv = g_strsplit (g_strstrip (params[i]), "=", 2);
+      if (kv[0] == NULL || kv[1] == NULL)
+        continue;
+      const char *key = g_strstrip (kv[0]), *value = g_strstrip (kv[1]);
+      if (g_ascii_strcasecmp (key, "packetization-mode") == 0)
+        mode1 = g_str_equal (value, "1");
+      else if (g_ascii_strcasecmp (key, "profile-level-id") == 0)
+        {
+          char *end = NULL;
+          guint64 v = g_ascii_strtoull (value, &end, 16);
+          if (strlen (value) != 6 || end == NULL || *end != '\0')
+            return 0;
+          profile = (guint)(v >> 16), constraints = (guint)(v >> 8) & 0xff;
+        }
+    }
+  if (!mode1)
+    return 0;
+  /* constraint_set1 makes baseline "constrained"; so does main with
+   * constraint_set0 and set1 (RFC 6184 §8.1, table 5). */
+  if (profile == 0x42)
+    return constraints & 0x40 ? 3 : 2;
+  if (profile == 0x4d)
+    return constraints & 0x80 && constraints & 0x40 ? 3 : 1;
+  return 0;
+}
+
+/* The a=fmtp value of @pt on @media, without the leading "PT ". */
+static const char *
+fmtp_of (const GstSDPMedia *media, int pt)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+      char *end = NULL;
+      if (g_strcmp0 (a->key, "fmtp") == 0 && a->value != NULL
+          && g_ascii_strtoll (a->value, &end, 10) == pt && end != a->value && *end == ' ')
+        return end + 1;
+    }
+  return NULL;
+}
+
+/* TRUE if @media maps @pt to H264/90000. */
+static gboolean
+is_h264 (const GstSDPMedia *media, int pt)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+      char *end = NULL;
+      if (g_strcmp0 (a->key, "rtpmap") == 0 && a->value != NULL
+          && g_ascii_strtoll (a->value, &end, 10) == pt && end != a->value && *end == ' ')
+        return g_ascii_strncasecmp (end + 1, "H264/90000", 10) == 0;
+    }
+  return FALSE;
+}
+
+/* The offer's best H.264 for our constrained-baseline stream (a local
+ * check: the fmtp rules lobbyd shares live with the webrtcbin path) and
+ * what ICE/DTLS need. */
 static gboolean
 read_offer (const GstSDPMessage *sdp, Offer *o, GError **error)
 {
@@ -101,26 +169,15 @@ read_offer (const GstSDPMessage *sdp, Offer *o, GError **error)
   for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
     {
       const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
-      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0
+          || gst_sdp_media_get_port (media) == 0)
         continue;
       for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
         {
           int pt = dynamic_pt (gst_sdp_media_get_format (media, f));
-          if (pt < 0)
+          if (pt < 0 || !is_h264 (media, pt))
             continue;
-          g_autoptr (GstCaps) caps = gst_sdp_media_get_caps_from_media (media, pt);
-          if (caps == NULL)
-            continue;
-          GstStructure *s = gst_caps_get_structure (caps, 0);
-          const char *mode = gst_structure_get_string (s, "packetization-mode");
-          const char *profile = gst_structure_get_string (s, "profile");
-          if (g_strcmp0 (gst_structure_get_string (s, "encoding-name"), "H264") != 0
-              || g_strcmp0 (mode, "1") != 0 || profile == NULL)
-            continue;
-          int rank = g_str_equal (profile, "constrained-baseline") ? 3
-                     : g_str_equal (profile, "baseline")           ? 2
-                     : g_str_equal (profile, "main")               ? 1
-                                                                   : 0;
+          int rank = h264_rank (fmtp_of (media, pt));
           if (rank > best_rank)
             o->pt = pt, o->video = m, best_rank = rank;
         }
@@ -160,6 +217,12 @@ write_answer (const GstSDPMessage *sdp, const Offer *o, LbWebrtcPeer *peer, guin
   const GstSDPMedia *video = gst_sdp_message_get_media (sdp, o->video);
   const char *mid = gst_sdp_media_get_attribute_val (video, "mid");
   GString *a = g_string_new (NULL);
+  g_autoptr (GString) credentials = g_string_new (NULL);
+  g_string_append_printf (credentials,
+                          "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\n"
+                          "a=setup:passive\r\n",
+                          lb_webrtc_peer_get_ufrag (peer), lb_webrtc_peer_get_pwd (peer),
+                          lb_dtls_srtp_fingerprint ());
 
   g_string_append_printf (a, "v=0\r\no=- %" G_GUINT64_FORMAT " 2 IN %s %s\r\ns=-\r\nt=0 0\r\n",
                           (guint64)g_random_int (), family, address);
@@ -179,15 +242,13 @@ write_answer (const GstSDPMessage *sdp, const Offer *o, LbWebrtcPeer *peer, guin
                                   fmt, "IP4");
           if (m_mid != NULL)
             g_string_append_printf (a, "a=mid:%s\r\n", m_mid);
+          /* webrtcbin wants ICE and DTLS lines on rejected m-lines too. */
+          g_string_append (a, credentials->str);
           continue;
         }
       g_string_append_printf (a, "m=video %u UDP/TLS/RTP/SAVPF %d\r\nc=IN %s %s\r\n", port, o->pt,
                               family, address);
-      g_string_append_printf (a,
-                              "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\n"
-                              "a=setup:passive\r\n",
-                              lb_webrtc_peer_get_ufrag (peer), lb_webrtc_peer_get_pwd (peer),
-                              lb_dtls_srtp_fingerprint ());
+      g_string_append (a, credentials->str);
       if (mid != NULL)
         g_string_append_printf (a, "a=mid:%s\r\n", mid);
       g_string_append_printf (a,

@@ -151,7 +151,10 @@ on_stun (Sock *sock, const guint8 *buf, gsize len, const struct sockaddr_storage
 {
   LbStunMessage msg;
   if (!lb_stun_parse (buf, len, &msg))
-    return;
+    {
+      g_debug ("WebRTC lite: malformed STUN from %s", key);
+      return;
+    }
   if (msg.type == LB_STUN_BINDING_INDICATION)
     {
       LbWebrtcPeer *peer = g_hash_table_lookup (by_addr, key);
@@ -169,14 +172,20 @@ on_stun (Sock *sock, const guint8 *buf, gsize len, const struct sockaddr_storage
   g_autofree char *ours = g_strndup (msg.username, colon - msg.username);
   LbWebrtcPeer *peer = g_hash_table_lookup (by_ufrag, ours);
   if (peer == NULL || peer->closed || peer->ended)
-    return;
+    {
+      g_debug ("WebRTC lite: STUN check for unknown ufrag %s from %s", ours, key);
+      return;
+    }
   gsize theirs_len = msg.username_len - (colon + 1 - msg.username);
   if (peer->remote_ufrag != NULL
       && (strlen (peer->remote_ufrag) != theirs_len
           || memcmp (peer->remote_ufrag, colon + 1, theirs_len) != 0))
     return;
   if (!lb_stun_check_integrity (buf, len, peer->pwd))
-    return;
+    {
+      g_debug ("WebRTC lite: STUN check with a bad MESSAGE-INTEGRITY from %s", key);
+      return;
+    }
   char ip[INET6_ADDRSTRLEN] = "";
   guint port = 0;
   addr_text (from, ip, sizeof ip, &port);
