@@ -48,8 +48,9 @@ class GiPeers:
                     return json.loads(line)
             elif self.proc.poll() is not None:
                 break
-        raise AssertionError("whep_gi_peer.py said nothing: %s" % (self.proc.stderr.read()[-2000:]
-                                                                    if self.proc.poll() is not None else "timeout"))
+        if self.proc.poll() is None:
+            self.kill9()
+        raise AssertionError("whep_gi_peer.py said nothing: %s" % self.proc.stderr.read()[-2000:])
 
     def kill9(self):
         os.killpg(self.proc.pid, signal.SIGKILL)

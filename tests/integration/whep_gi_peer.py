@@ -151,6 +151,11 @@ def main():
         loop.quit()
         return False
 
+    def status():
+        sys.stderr.write("status: %s\n" % json.dumps([[p.state(), p.frames, p.error] for p in peers]))
+        return True
+
+    GLib.timeout_add_seconds(5, status)
     if seconds > 0:
         GLib.timeout_add(int(seconds * 1000), finish)
     loop.run()
