@@ -60,15 +60,20 @@ class Peer:
         reply = promise.get_reply()
         offer = reply.get_value("offer")
         self.webrtc.emit("set-local-description", offer, None)
+        # libnice under load may never call gathering complete: post what
+        # there is after a while (the 127.0.0.1 host candidate comes first).
+        GLib.timeout_add(2000, self.on_gathering, True)
 
     def on_gathering(self, *args):
-        if self.webrtc.get_property("ice-gathering-state") != GstWebRTC.WebRTCICEGatheringState.COMPLETE:
-            return
+        late = args and args[0] is True
+        if not late and self.webrtc.get_property("ice-gathering-state") != GstWebRTC.WebRTCICEGatheringState.COMPLETE:
+            return False
         if self.answered:
-            return
+            return False
         self.answered = True
         sdp = self.webrtc.get_property("local-description").sdp.as_text()
         threading.Thread(target=self.post, args=(sdp,), daemon=True).start()
+        return False
 
     def post(self, sdp):
         req = urllib.request.Request(
@@ -152,7 +157,7 @@ def main():
         return False
 
     def status():
-        sys.stderr.write("status: %s\n" % json.dumps([[p.state(), p.frames, p.error] for p in peers]))
+        sys.stderr.write("status: %s\n" % json.dumps([[p.state(), p.frames, p.error, p.answered, p.session] for p in peers]))
         return True
 
     GLib.timeout_add_seconds(5, status)
