@@ -53,7 +53,8 @@ class Peer:
         self.webrtc.emit("add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY,
                          Gst.Caps.from_string(CAPS))
         self.pipe.set_state(Gst.State.PLAYING)
-        self.webrtc.emit("create-data-channel", "input", None)
+        if not os.environ.get("WHEP_PEER_NO_DATA_CHANNEL"):
+            self.webrtc.emit("create-data-channel", "input", None)
         self.webrtc.emit("create-offer", None, Gst.Promise.new_with_change_func(self.on_offer))
 
     def on_offer(self, promise):
