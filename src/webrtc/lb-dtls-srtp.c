@@ -131,7 +131,10 @@ lb_dtls_srtp_new (const char *remote_fingerprint)
        * checked (browsers all send SHA-256). */
       const char *sp = strchr (remote_fingerprint, ' ');
       if (sp != NULL && g_ascii_strncasecmp (remote_fingerprint, "sha-256", 7) == 0)
-        d->remote_fingerprint = g_ascii_strup (g_strstrip (g_strdup (sp + 1)), -1);
+        {
+          g_autofree char *value = g_strdup (sp + 1);
+          d->remote_fingerprint = g_ascii_strup (g_strstrip (value), -1);
+        }
     }
   return d;
 }
