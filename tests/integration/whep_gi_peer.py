@@ -9,8 +9,8 @@ units, key frames and the picture size from the SPS; Debian's openh264dec
 refuses x264's 640x360 stream, and the browser test decodes).
 
   whep_gi_peer.py PORT TOKEN LOBBY N SECONDS
-prints one JSON line when every peer decoded a frame ({"ready": [...session
-ids]}) and one at the end ({"peers": [{"frames", "key_frames", "width", "height",
+prints one JSON line when every peer received a frame ({"ready": [...session
+ids]}) and one SECONDS later ({"peers": [{"frames", "key_frames", "width", "height",
 "session", "state"}]}). SECONDS=0: run until killed."""
 import json
 import os
@@ -145,12 +145,17 @@ def main():
         if all(p.frames > 0 for p in peers) and not getattr(main, "said", False):
             main.said = True
             print(json.dumps({"ready": [p.session for p in peers]}), flush=True)
+            if seconds > 0:
+                GLib.timeout_add(int(seconds * 1000), finish)
         return False
 
     for _ in range(n):
         peers.append(Peer(port, token, lobby, ready))
 
     def finish():
+        if getattr(main, "finished", False):
+            return False
+        main.finished = True
         print(json.dumps({"peers": [{"frames": p.frames, "key_frames": p.key_frames, "width": p.width, "height": p.height,
                                      "session": p.session, "state": p.state(), "error": p.error}
                                     for p in peers]}), flush=True)
@@ -163,7 +168,8 @@ def main():
 
     GLib.timeout_add_seconds(5, status)
     if seconds > 0:
-        GLib.timeout_add(int(seconds * 1000), finish)
+        # Never all ready: report what there is.
+        GLib.timeout_add(int((seconds + 90) * 1000), finish)
     loop.run()
     sys.stdout.flush()
     # No teardown: the kept ICE-agent wrappers would unref on exit.
