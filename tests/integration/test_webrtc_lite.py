@@ -257,3 +257,116 @@ class LiteBrowserTest(DaemonTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ---- ICE-lite and DTLS on the wire, without a WebRTC stack -------------------------------------
+
+def stun_request(username, password, tid, use_candidate=True):
+    """An ICE Binding request (RFC 8445 §7.1.2): USERNAME, PRIORITY,
+    ICE-CONTROLLING, USE-CANDIDATE, MESSAGE-INTEGRITY, FINGERPRINT."""
+    import hashlib
+    import hmac
+    import struct
+    import zlib
+
+    def attr(t, v):
+        return struct.pack("!HH", t, len(v)) + v + b"\0" * (-len(v) % 4)
+
+    body = attr(0x0006, username.encode()) + attr(0x0024, struct.pack("!I", 1853824767))
+    body += attr(0x802A, b"\x01" * 8)
+    if use_candidate:
+        body += attr(0x0025, b"")
+    head = struct.pack("!HHI", 0x0001, len(body) + 24, 0x2112A442) + tid
+    mac = hmac.new(password.encode(), head + body, hashlib.sha1).digest()
+    body += attr(0x0008, mac)
+    head = struct.pack("!HHI", 0x0001, len(body) + 8, 0x2112A442) + tid
+    crc = (zlib.crc32(head + body) ^ 0x5354554E) & 0xFFFFFFFF
+    return head + body + attr(0x8028, struct.pack("!I", crc))
+
+
+def xor_mapped(response):
+    import socket
+    import struct
+    at = 20
+    while at + 4 <= len(response):
+        t, n = struct.unpack("!HH", response[at:at + 4])
+        if t == 0x0020:
+            port = struct.unpack("!H", response[at + 6:at + 8])[0] ^ 0x2112
+            ip = bytes(a ^ b for a, b in zip(response[at + 8:at + 12], b"\x21\x12\xa4\x42"))
+            return socket.inet_ntoa(ip), port
+        at += 4 + n + (-n % 4)
+    return None
+
+
+class LiteIceTest(DaemonTest):
+    config_extra = LITE + "allowed_candidates=127.0.0.0/8\n"
+
+    def test_binding_checks_and_a_dtls_alert(self):
+        import re
+        import socket
+        lobby = self.d.create_lobby().json["id"]
+        events = EventStream(self.d)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(2)
+        try:
+            r = self.d.request("POST", "/api/v1/lobbies/%s/whep" % lobby, raw=browser_offer().encode(),
+                               headers={"Content-Type": "application/sdp"})
+            self.assertEqual(r.status, 201, r.body)
+            answer = r.body.decode()
+            sid = r.headers["Location"].split("/")[4]
+            ufrag = re.search(r"a=ice-ufrag:(\S+)", answer).group(1)
+            pwd = re.search(r"a=ice-pwd:(\S+)", answer).group(1)
+            port = int(re.search(r"a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host", answer).group(1))
+            server = ("127.0.0.1", port)
+            # Wrong password, wrong ufrag: no answer at all.
+            sock.sendto(stun_request(ufrag + ":Ab1x", "not-the-password", b"A" * 12), server)
+            sock.sendto(stun_request("nobody:Ab1x", pwd, b"B" * 12), server)
+            with self.assertRaises(socket.timeout):
+                sock.recvfrom(2048)
+            # The right credentials: a Binding success naming our address.
+            sock.sendto(stun_request(ufrag + ":Ab1x", pwd, b"C" * 12), server)
+            data, _ = sock.recvfrom(2048)
+            self.assertEqual(data[:2], b"\x01\x01")
+            self.assertEqual(data[8:20], b"C" * 12)
+            self.assertEqual(xor_mapped(data), sock.getsockname())
+            s = self.d.request("GET", "/api/v1/sessions/" + sid).json
+            self.assertEqual(s["stats"]["connection_state"], "connecting")
+            # A fatal DTLS alert (handshake_failure) in place of a ClientHello.
+            alert = bytes([21, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 40])
+            sock.sendto(alert, server)
+            gone = wait_until(lambda: self.d.request("GET", "/api/v1/sessions/" + sid).status == 404,
+                              timeout=10, interval=0.1)
+            self.assertTrue(gone, "a DTLS alert did not end the session")
+            ended = [e for e in events.wait_for("session.ended") if e["data"]["session_id"] == sid]
+            self.assertEqual(ended[0]["data"]["reason"], "connection_failed")
+            # Gone from the socket's tables: its credentials get no answer.
+            sock.sendto(stun_request(ufrag + ":Ab1x", pwd, b"D" * 12), server)
+            with self.assertRaises(socket.timeout):
+                sock.recvfrom(2048)
+        finally:
+            sock.close()
+            events.close()
+        self.assertNotIn("CRITICAL", self.d.read_log())
+
+    def test_checks_from_outside_allowed_candidates_get_no_answer(self):
+        import re
+        import socket
+        self.d.stop()
+        self.d = Daemon(config_extra=LITE + "allowed_candidates=10.0.0.0/8\n").start()
+        lobby = self.d.create_lobby().json["id"]
+        r = self.d.request("POST", "/api/v1/lobbies/%s/whep" % lobby, raw=browser_offer().encode(),
+                           headers={"Content-Type": "application/sdp"})
+        self.assertEqual(r.status, 201, r.body)
+        answer = r.body.decode()
+        ufrag = re.search(r"a=ice-ufrag:(\S+)", answer).group(1)
+        pwd = re.search(r"a=ice-pwd:(\S+)", answer).group(1)
+        port = int(re.search(r"127\.0\.0\.1 (\d+) typ host", answer).group(1))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(1.5)
+        try:
+            sock.sendto(stun_request(ufrag + ":Ab1x", pwd, b"E" * 12), ("127.0.0.1", port))
+            with self.assertRaises(socket.timeout):
+                sock.recvfrom(2048)
+        finally:
+            sock.close()
