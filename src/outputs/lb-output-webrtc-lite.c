@@ -49,6 +49,11 @@ lb_output_webrtc_lite_configure (const LbConfig *config, GError **error)
       g_prefix_error (error, "[webrtc] stack=lite: ");
       return FALSE;
     }
+  /* An ICE-lite agent only has host candidates: viewers must reach one of
+   * lobbyd's addresses (LAN, public host); NATed viewers are fine. */
+  if (config->stun_server != NULL && *config->stun_server != '\0')
+    g_warning ("[webrtc] stun_server is not used by stack=lite watch-only viewers (host "
+               "candidates only); control viewers still use it");
   return TRUE;
 }
 
