@@ -9,7 +9,8 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libglib2.0-dev libjson-glib-dev libsoup-3.0-dev libsqlite3-dev
       libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev gstreamer1.0-nice
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-      gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools xvfb xterm libx11-dev libxtst-dev)
+      gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools xvfb xterm libx11-dev libxtst-dev
+      libssl-dev libsrtp2-dev)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev chromium x11-utils)
   # The reliability suite: the fuzzer (run with /usr/bin/python3) and promtool.

@@ -31,6 +31,7 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "allowed_candidates=0.0.0.0/0;::/0\n"
                                    "ice_addresses=\n"
                                    "peer_timeout_s=10\n"
+                                   "stack=webrtcbin\n"
                                    "\n"
                                    "[encoder]\n"
                                    "x264_speed_preset=ultrafast\n"
@@ -84,6 +85,7 @@ typedef struct
 } KeyDesc;
 
 static const char *const hardware_modes[] = { "auto", "off", NULL };
+static const char *const webrtc_stacks[] = { "webrtcbin", "lite", NULL };
 
 static const char *const speed_presets[] = {
   "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", NULL,
@@ -108,6 +110,7 @@ static const KeyDesc keys[] = {
   { "webrtc", "allowed_candidates", KEY_STRV, F (allowed_candidates) },
   { "webrtc", "ice_addresses", KEY_STRV, F (ice_addresses) },
   { "webrtc", "peer_timeout_s", KEY_UINT, F (peer_timeout_s), 3, 3600 },
+  { "webrtc", "stack", KEY_STRING, F (webrtc_stack), 0, 0, webrtc_stacks },
   { "encoder", "x264_speed_preset", KEY_STRING, F (x264_speed_preset), 0, 0, speed_presets },
   { "encoder", "keyframe_interval_ms", KEY_UINT, F (keyframe_interval_ms), 100, 60000 },
   { "encoder", "hardware", KEY_STRING, F (hardware), 0, 0, hardware_modes },

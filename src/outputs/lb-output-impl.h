@@ -16,6 +16,9 @@ struct _LbOutput
   char *answer;     /* negotiated transports: the SDP answer */
   guint64 packets;  /* atomically updated from the streaming thread */
   guint64 bytes;
+  guint ready_source; /* lb_output_ready_soon, until it runs */
+  LbOutputReadyFunc ready_func;
+  gpointer ready_data;
 };
 
 /* Allocates @size bytes (the implementation's struct, LbOutput first). */
@@ -25,6 +28,10 @@ void lb_output_count_packets (LbOutput *output, GstPad *pad);
 /* Adds @elements (NULL-terminated chain) as this output's branch on @track's tee. */
 gboolean lb_output_attach (LbOutput *output, LbTrack *track, GstElement **elements, GError **error);
 LbBranch *lb_output_get_branch (const LbOutput *output);
+/* For a negotiated class whose output answered within open: reports it
+ * ready to @setup's on_ready from the main loop (never from within open);
+ * closing the output first cancels it. */
+void lb_output_ready_soon (LbOutput *output, const LbOutputSetup *setup);
 
 extern const LbOutputClass lb_output_rtp_class;
 extern const LbOutputClass lb_output_webrtc_class;

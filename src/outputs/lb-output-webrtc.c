@@ -8,6 +8,7 @@
 #include "lb-input-json.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
+#include "lb-output-webrtc-lite.h"
 #include "lb-spec.h"
 #include "lb-webrtc-ice.h"
 
@@ -777,6 +778,16 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
   };
 
   g_return_val_if_fail (setup->on_ready != NULL, NULL);
+  /* [webrtc] stack = lite: watch-only viewers skip webrtcbin. Lite answers
+   * at once (nothing to gather: its sockets are open), yet reports like any
+   * negotiated output. */
+  if (lb_output_webrtc_lite_wanted (spec, setup->config))
+    {
+      LbOutput *lite = lb_output_webrtc_lite_open (track, spec, setup, error);
+      if (lite != NULL)
+        lb_output_ready_soon (lite, setup);
+      return lite;
+    }
   read_options (setup->config, &opts);
   int pt = lb_webrtc_offer_h264_payload (offer, error);
   if (pt < 0 || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
@@ -894,7 +905,7 @@ webrtc_configure (const LbConfig *config, GError **error)
       return FALSE;
     }
   lb_webrtc_ice_init ();
-  return TRUE;
+  return lb_output_webrtc_lite_configure (config, error);
 }
 
 /* WHEP sessions: the lobby's video as constrained-baseline H.264 (what

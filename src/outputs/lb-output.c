@@ -258,6 +258,24 @@ output_free (gpointer user_data)
   g_free (self);
 }
 
+static gboolean
+report_ready (gpointer user_data)
+{
+  LbOutput *self = user_data;
+  self->ready_source = 0;
+  self->ready_func (self, NULL, self->ready_data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+lb_output_ready_soon (LbOutput *self, const LbOutputSetup *setup)
+{
+  g_return_if_fail (setup->on_ready != NULL && self->ready_source == 0);
+  self->ready_func = setup->on_ready;
+  self->ready_data = setup->ready_data;
+  self->ready_source = g_idle_add (report_ready, self);
+}
+
 void
 lb_output_close (LbOutput *self)
 {
@@ -266,6 +284,7 @@ lb_output_close (LbOutput *self)
   /* Callbacks stop first: nothing may reach a session that is going. The
    * probes (which point at self) stop with the branch: the struct is freed
    * only once the detach is done. */
+  g_clear_handle_id (&self->ready_source, g_source_remove);
   self->klass->close (self);
   if (self->branch != NULL)
     lb_branch_detach_async (g_steal_pointer (&self->branch), output_free, self);

@@ -22,11 +22,13 @@ BELOW = {
     "encoders": {"common", "store", "hw"},
     "media": {"common", "store", "hw", "encoders"},
     "producers": {"common", "store", "hw", "encoders", "media"},
-    "outputs": {"common", "store", "hw", "encoders", "media"},
-    "core": {"common", "store", "hw", "encoders", "media", "producers", "outputs"},
-    "api": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "core"},
+    # The lite WebRTC protocols: bytes and sockets, below the outputs.
+    "webrtc": {"common"},
+    "outputs": {"common", "store", "hw", "encoders", "media", "webrtc"},
+    "core": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "webrtc"},
+    "api": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "core", "webrtc"},
     "main": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "core", "api",
-             "testing"},
+             "testing", "webrtc"},
     "testing": {"common", "store", "hw", "encoders", "media"},
     "cli": set(),
 }

@@ -1,0 +1,464 @@
+/* lb-output-webrtc-lite.c — watch-only WebRTC viewers on the shared
+ * ICE-lite socket: rtph264pay ! fakesink, each packet SRTP-protected and
+ * sent from the encode's streaming thread. */
+#define G_LOG_DOMAIN "lobbyd-media"
+#include "lb-output-webrtc-lite.h"
+#include "lb-allow-list.h"
+#include "lb-config.h"
+#include "lb-error.h"
+#include "lb-media-branch.h"
+#include "lb-output-impl.h"
+#include "lb-spec.h"
+#include "lb-dtls-srtp.h"
+#include "lb-webrtc-host.h"
+
+#include <gst/sdp/sdp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* As the webrtcbin path: a viewer that never connects gets this long (or
+ * peer_timeout_s, if longer). */
+#define CONNECT_TIMEOUT_US (30 * G_USEC_PER_SEC)
+#define RTP_MTU 1200
+#define MAX_RTP 1500
+
+typedef struct
+{
+  LbOutput parent;
+  LbWebrtcPeer *peer;
+  GstElement *payloader;
+  LbOutputEndedFunc on_ended;
+  gpointer ended_data;
+} LbOutputWebrtcLite;
+
+extern const LbOutputClass lb_output_webrtc_lite_class;
+
+gboolean
+lb_output_webrtc_lite_wanted (const LbSessionSpec *spec, const LbConfig *config)
+{
+  return config != NULL && g_strcmp0 (config->webrtc_stack, "lite") == 0 && !spec->control;
+}
+
+gboolean
+lb_output_webrtc_lite_configure (const LbConfig *config, GError **error)
+{
+  if (config == NULL || g_strcmp0 (config->webrtc_stack, "lite") != 0)
+    return TRUE;
+  if (!lb_webrtc_host_start ((const char *const *)config->ice_addresses, error))
+    {
+      g_prefix_error (error, "[webrtc] stack=lite: ");
+      return FALSE;
+    }
+  /* An ICE-lite agent only has host candidates: viewers must reach one of
+   * lobbyd's addresses (LAN, public host); NATed viewers are fine. */
+  if (config->stun_server != NULL && *config->stun_server != '\0')
+    g_warning ("[webrtc] stun_server is not used by stack=lite watch-only viewers (host "
+               "candidates only); control viewers still use it");
+  return TRUE;
+}
+
+/* ---- The offer ---- */
+
+typedef struct
+{
+  int pt;            /* the H.264 payload type we send */
+  guint video;       /* the m-line it is on */
+  char *ice_ufrag;   /* the viewer's */
+  char *fingerprint; /* "sha-256 AB:…" */
+} Offer;
+
+static void
+offer_clear (Offer *o)
+{
+  g_free (o->ice_ufrag);
+  g_free (o->fingerprint);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Offer, offer_clear)
+
+/* A dynamic payload type (RFC 3551: 96-127) in plain decimal, else -1. */
+static int
+dynamic_pt (const char *format)
+{
+  if (format == NULL || strlen (format) != 2 + (format[0] == '1') || format[0] == '0'
+      || strspn (format, "0123456789") != strlen (format))
+    return -1;
+  int pt = atoi (format);
+  return pt >= 96 && pt <= 127 ? pt : -1;
+}
+
+/* A media attribute, else the session's. */
+static const char *
+attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
+{
+  const char *v = media ? gst_sdp_media_get_attribute_val (media, key) : NULL;
+  return v != NULL ? v : gst_sdp_message_get_attribute_val (sdp, key);
+}
+
+/* How well an fmtp line (RFC 6184 §8.1: parameters in any order) fits our
+ * constrained-baseline stream: 3 constrained baseline, 2 baseline, 1 main,
+ * 0 not at all (another profile, or packetization-mode other than 1). A
+ * missing profile-level-id means baseline (42000a). */
+static int
+h264_rank (const char *fmtp)
+{
+  guint profile = 0x42, constraints = 0;
+  gboolean mode1 = FALSE;
+  g_auto (GStrv) params = g_strsplit (fmtp ? fmtp : "", ";", -1);
+  for (guint i = 0; params[i] != NULL; i++)
+    {
+      g_auto (GStrv) kv = g_strsplit (g_strstrip (params[i]), "=", 2);
+      if (kv[0] == NULL || kv[1] == NULL)
+        continue;
+      const char *key = g_strstrip (kv[0]), *value = g_strstrip (kv[1]);
+      if (g_ascii_strcasecmp (key, "packetization-mode") == 0)
+        mode1 = g_str_equal (value, "1");
+      else if (g_ascii_strcasecmp (key, "profile-level-id") == 0)
+        {
+          char *end = NULL;
+          guint64 v = g_ascii_strtoull (value, &end, 16);
+          if (strlen (value) != 6 || end == NULL || *end != '\0')
+            return 0;
+          profile = (guint)(v >> 16), constraints = (guint)(v >> 8) & 0xff;
+        }
+    }
+  if (!mode1)
+    return 0;
+  /* constraint_set1 makes baseline "constrained"; so does main with
+   * constraint_set0 and set1 (RFC 6184 §8.1, table 5). */
+  if (profile == 0x42)
+    return constraints & 0x40 ? 3 : 2;
+  if (profile == 0x4d)
+    return constraints & 0x80 && constraints & 0x40 ? 3 : 1;
+  return 0;
+}
+
+/* The a=fmtp value of @pt on @media, without the leading "PT ". */
+static const char *
+fmtp_of (const GstSDPMedia *media, int pt)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+      char *end = NULL;
+      if (g_strcmp0 (a->key, "fmtp") == 0 && a->value != NULL
+          && g_ascii_strtoll (a->value, &end, 10) == pt && end != a->value && *end == ' ')
+        return end + 1;
+    }
+  return NULL;
+}
+
+/* TRUE if @media maps @pt to H264/90000. */
+static gboolean
+is_h264 (const GstSDPMedia *media, int pt)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+      char *end = NULL;
+      if (g_strcmp0 (a->key, "rtpmap") == 0 && a->value != NULL
+          && g_ascii_strtoll (a->value, &end, 10) == pt && end != a->value && *end == ' ')
+        return g_ascii_strncasecmp (end + 1, "H264/90000", 10) == 0;
+    }
+  return FALSE;
+}
+
+/* The offer's best H.264 for our constrained-baseline stream (a local
+ * check: the fmtp rules lobbyd shares live with the webrtcbin path) and
+ * what ICE/DTLS need. */
+static gboolean
+read_offer (const GstSDPMessage *sdp, Offer *o, GError **error)
+{
+  int best_rank = 0;
+  o->pt = -1;
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0
+          || gst_sdp_media_get_port (media) == 0)
+        continue;
+      for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
+        {
+          int pt = dynamic_pt (gst_sdp_media_get_format (media, f));
+          if (pt < 0 || !is_h264 (media, pt))
+            continue;
+          int rank = h264_rank (fmtp_of (media, pt));
+          if (rank > best_rank)
+            o->pt = pt, o->video = m, best_rank = rank;
+        }
+    }
+  if (o->pt < 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP,
+                   "the SDP offer has no H.264 video with a dynamic payload type (96-127), "
+                   "packetization-mode=1 and a baseline or main profile");
+      return FALSE;
+    }
+  const GstSDPMedia *video = gst_sdp_message_get_media (sdp, o->video);
+  const char *ufrag = attribute (sdp, video, "ice-ufrag");
+  const char *fp = attribute (sdp, video, "fingerprint");
+  const char *setup = attribute (sdp, video, "setup");
+  if (ufrag == NULL || *ufrag == '\0' || fp == NULL || g_strcmp0 (setup, "passive") == 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP,
+                   "the SDP offer needs a=ice-ufrag, a=fingerprint and a DTLS client "
+                   "(a=setup:actpass or active)");
+      return FALSE;
+    }
+  o->ice_ufrag = g_strdup (ufrag);
+  o->fingerprint = g_strdup (fp);
+  return TRUE;
+}
+
+/* Our answer: every offered m-line in order, only the H.264 one accepted
+ * (sendonly, rtcp-mux, one BUNDLE group of it); the data channel and
+ * anything else are rejected with port 0, watch-only viewers send nothing. */
+static char *
+write_answer (const GstSDPMessage *sdp, const Offer *o, LbWebrtcPeer *peer, guint32 ssrc)
+{
+  guint port = 0;
+  const char *address = lb_webrtc_host_address (&port);
+  const char *family = strchr (address, ':') ? "IP6" : "IP4";
+  const GstSDPMedia *video = gst_sdp_message_get_media (sdp, o->video);
+  const char *mid = gst_sdp_media_get_attribute_val (video, "mid");
+  GString *a = g_string_new (NULL);
+  g_autoptr (GString) credentials = g_string_new (NULL);
+  g_string_append_printf (credentials,
+                          "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\n"
+                          "a=setup:passive\r\n",
+                          lb_webrtc_peer_get_ufrag (peer), lb_webrtc_peer_get_pwd (peer),
+                          lb_dtls_srtp_fingerprint ());
+
+  g_string_append_printf (a, "v=0\r\no=- %" G_GUINT64_FORMAT " 2 IN %s %s\r\ns=-\r\nt=0 0\r\n",
+                          (guint64)g_random_int (), family, address);
+  if (mid != NULL)
+    g_string_append_printf (a, "a=group:BUNDLE %s\r\n", mid);
+  g_string_append (a, "a=ice-lite\r\na=msid-semantic: WMS lobbyd\r\n");
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
+      const char *m_mid = gst_sdp_media_get_attribute_val (media, "mid");
+      if (m != o->video)
+        {
+          const char *fmt
+              = gst_sdp_media_formats_len (media) > 0 ? gst_sdp_media_get_format (media, 0) : "0";
+          g_string_append_printf (a, "m=%s 0 %s %s\r\nc=IN %s 0.0.0.0\r\n",
+                                  gst_sdp_media_get_media (media), gst_sdp_media_get_proto (media),
+                                  fmt, "IP4");
+          if (m_mid != NULL)
+            g_string_append_printf (a, "a=mid:%s\r\n", m_mid);
+          /* webrtcbin wants ICE and DTLS lines on rejected m-lines too. */
+          g_string_append (a, credentials->str);
+          continue;
+        }
+      g_string_append_printf (a, "m=video %u UDP/TLS/RTP/SAVPF %d\r\nc=IN %s %s\r\n", port, o->pt,
+                              family, address);
+      g_string_append (a, credentials->str);
+      if (mid != NULL)
+        g_string_append_printf (a, "a=mid:%s\r\n", mid);
+      g_string_append_printf (a,
+                              "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:%d H264/90000\r\n"
+                              "a=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n"
+                              "a=fmtp:%d level-asymmetry-allowed=1;packetization-mode=1;"
+                              "profile-level-id=42e01f\r\n"
+                              "a=ssrc:%u cname:lobbyd\r\na=ssrc:%u msid:lobbyd video\r\n"
+                              "a=msid:lobbyd video\r\n",
+                              o->pt, o->pt, o->pt, o->pt, ssrc, ssrc);
+      for (const char *const *c = lb_webrtc_host_candidates (); *c != NULL; c++)
+        g_string_append_printf (a, "a=%s\r\n", *c);
+      g_string_append (a, "a=end-of-candidates\r\n");
+    }
+  return g_string_free (a, FALSE);
+}
+
+/* ---- Media ---- */
+
+static void
+send_buffer (LbWebrtcPeer *peer, GstBuffer *buffer)
+{
+  guint8 packet[MAX_RTP + LB_WEBRTC_SRTP_ROOM];
+  gsize len = gst_buffer_get_size (buffer);
+  if (len > MAX_RTP)
+    return;
+  /* One copy out of the payloader's (header + payload) memories, then
+   * protected in place. */
+  gst_buffer_extract (buffer, 0, packet, len);
+  lb_webrtc_peer_send_rtp (peer, packet, len);
+}
+
+static gboolean
+send_list_item (GstBuffer **buffer, guint idx, gpointer peer)
+{
+  send_buffer (peer, *buffer);
+  return TRUE;
+}
+
+/* On the encode's streaming thread: the payloader's packets go out on the
+ * shared socket here; fakesink only ends the chain. */
+static GstPadProbeReturn
+on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbWebrtcPeer *peer = user_data;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    send_buffer (peer, GST_PAD_PROBE_INFO_BUFFER (info));
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), send_list_item, peer);
+  return GST_PAD_PROBE_OK;
+}
+
+/* ---- Peer events (main loop) ---- */
+
+/* Frames sent before DTLS is up are lost, the join's key frame among them. */
+static void
+on_connected (gpointer user_data)
+{
+  lb_output_request_key_frame (user_data);
+}
+
+static void
+on_key_frame (gpointer user_data)
+{
+  lb_output_request_key_frame (user_data);
+}
+
+static void
+on_peer_ended (const char *reason, gpointer user_data)
+{
+  LbOutputWebrtcLite *self = user_data;
+  if (self->on_ended != NULL)
+    self->on_ended (reason, self->ended_data);
+}
+
+LbOutput *
+lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup,
+                            GError **error)
+{
+  const LbConfig *config = setup->config;
+  g_autoptr (GstSDPMessage) sdp = NULL;
+  g_auto (Offer) offer = { 0 };
+  GstElement *e[3] = { NULL };
+  static const LbElementSpec chain[] = {
+    { "rtph264pay", "payloader" },
+    { "fakesink", NULL },
+  };
+
+  if (!lb_webrtc_host_start ((const char *const *)config->ice_addresses, error))
+    return NULL;
+  if (gst_sdp_message_new_from_text (spec->offer, &sdp) != GST_SDP_OK || sdp == NULL
+      || gst_sdp_message_medias_len (sdp) == 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP, "the body is not an SDP offer");
+      return NULL;
+    }
+  if (!read_offer (sdp, &offer, error))
+    return NULL;
+  g_autoptr (LbAllowList) allowed
+      = lb_allow_list_new ((const char *const *)config->allowed_candidates, NULL);
+  if (allowed != NULL && lb_allow_list_allows_all (allowed))
+    g_clear_pointer (&allowed, lb_allow_list_free);
+  if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
+    return NULL;
+
+  g_autoptr (LbOutput) output
+      = lb_output_alloc (sizeof (LbOutputWebrtcLite), &lb_output_webrtc_lite_class, setup->name);
+  LbOutputWebrtcLite *self = (LbOutputWebrtcLite *)output;
+  guint32 ssrc = g_random_int ();
+  g_object_set (e[0], "config-interval", -1, "pt", offer.pt, "mtu", RTP_MTU, "ssrc", ssrc, NULL);
+  gst_util_set_object_arg (G_OBJECT (e[0]), "aggregate-mode", "zero-latency");
+  g_object_set (e[1], "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
+  self->payloader = gst_object_ref (e[0]);
+  self->on_ended = setup->on_ended;
+  self->ended_data = setup->ended_data;
+
+  gint64 peer_timeout = (gint64)config->peer_timeout_s * G_USEC_PER_SEC;
+  LbWebrtcPeerOptions options = {
+    .remote_ufrag = offer.ice_ufrag,
+    .remote_fingerprint = offer.fingerprint,
+    .allowed = g_steal_pointer (&allowed),
+    .peer_timeout_us = peer_timeout,
+    .connect_timeout_us = peer_timeout > 0 ? MAX (CONNECT_TIMEOUT_US, peer_timeout) : 0,
+  };
+  static const LbWebrtcPeerFuncs funcs = {
+    .connected = on_connected,
+    .key_frame = on_key_frame,
+    .ended = on_peer_ended,
+  };
+  self->peer = lb_webrtc_peer_new (&options, &funcs, self);
+  g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[0], "src");
+  lb_output_count_packets (output, pay_src);
+  /* The probe holds its own reference: the streaming thread may still
+   * send (to nobody: closed peers drop) while the branch is detached. */
+  gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_rtp,
+                     lb_webrtc_peer_ref (self->peer), (GDestroyNotify)lb_webrtc_peer_unref);
+  output->answer = write_answer (sdp, &offer, self->peer, ssrc);
+  if (!lb_output_attach (output, track, e, error))
+    return NULL;
+  g_debug ("%s: WebRTC lite answered (payload type %d, ufrag %s)", setup->name, offer.pt,
+           lb_webrtc_peer_get_ufrag (self->peer));
+  return g_steal_pointer (&output);
+}
+
+static void
+lite_close (LbOutput *output)
+{
+  LbOutputWebrtcLite *self = (LbOutputWebrtcLite *)output;
+  g_clear_pointer (&self->peer, lb_webrtc_peer_close);
+  g_clear_object (&self->payloader);
+}
+
+/* As lb-output-webrtc.c: how RTP timestamps map to wall-clock capture time. */
+static gboolean
+get_rtp_clock (LbOutputWebrtcLite *self, guint *timestamp_offset, gint64 *zero_unix_us)
+{
+  g_autoptr (GstPad) src = gst_element_get_static_pad (self->payloader, "src");
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (src);
+  LbBranch *branch = lb_output_get_branch (&self->parent);
+  if (caps == NULL || branch == NULL
+      || !gst_structure_get_uint (gst_caps_get_structure (caps, 0), "timestamp-offset",
+                                  timestamp_offset))
+    return FALSE;
+  GstObject *parent = gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (branch)));
+  if (parent == NULL)
+    return FALSE;
+  GstElement *pipeline = GST_ELEMENT (parent);
+  g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
+  GstClockTime running
+      = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
+  gst_object_unref (pipeline);
+  if (clock == NULL)
+    return FALSE;
+  *zero_unix_us = g_get_real_time () - (gint64)(running / 1000);
+  return TRUE;
+}
+
+static void
+lite_stats_to_json (LbOutput *output, JsonObject *stats)
+{
+  LbOutputWebrtcLite *self = (LbOutputWebrtcLite *)output;
+  guint offset = 0;
+  gint64 zero = 0;
+
+  json_object_set_string_member (stats, "connection_state",
+                                 self->peer ? lb_webrtc_peer_get_state (self->peer) : "closed");
+  /* Watch-only: no data channel, nothing to drop. */
+  json_object_set_int_member (stats, "input_dropped", 0);
+  json_object_set_string_member (stats, "stack", "lite");
+  if (get_rtp_clock (self, &offset, &zero))
+    {
+      JsonObject *clock = json_object_new ();
+      json_object_set_int_member (clock, "timestamp_offset", offset);
+      json_object_set_int_member (clock, "running_time_zero_unix_us", zero);
+      json_object_set_object_member (stats, "rtp_clock", clock);
+    }
+}
+
+/* Opened through lb-output-webrtc.c (the "webrtc" class), never looked up:
+ * sessions see the transport "webrtc". */
+const LbOutputClass lb_output_webrtc_lite_class = {
+  .transport = "webrtc",
+  .stored = FALSE,
+  .carries_input = TRUE,
+  .open = lb_output_webrtc_lite_open,
+  .stats_to_json = lite_stats_to_json,
+  .close = lite_close,
+};
