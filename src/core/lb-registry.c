@@ -33,12 +33,12 @@ struct _LbRegistry
   LbUpgrade *upgrade;
   LbRegistryCounters counters; /* filled by lb_registry_get_counters */
   gboolean closing;            /* lb_registry_free: no events */
-  GPtrArray *lobbies;        /* LbLobby, owned, creation order */
-  GPtrArray *sessions;       /* LbSession, owned, creation order */
-  GPtrArray *encodes;        /* LbSharedEncode, owned, creation order */
-  GHashTable *lobby_by_id;   /* id → LbLobby */
-  GHashTable *lobby_by_key;  /* session_key → LbLobby */
-  GHashTable *session_by_id; /* id → LbSession */
+  GPtrArray *lobbies;          /* LbLobby, owned, creation order */
+  GPtrArray *sessions;         /* LbSession, owned, creation order */
+  GPtrArray *encodes;          /* LbSharedEncode, owned, creation order */
+  GHashTable *lobby_by_id;     /* id → LbLobby */
+  GHashTable *lobby_by_key;    /* session_key → LbLobby */
+  GHashTable *session_by_id;   /* id → LbSession */
 };
 
 LbRegistry *
@@ -242,8 +242,7 @@ start_session (LbRegistry *self, LbSession *session, GError **error)
     }
 
   LbSharedEncode *encode
-      = lb_shared_encode_new (lobby, &spec->profile, share, spec->encoder, spec->require_hardware,
-                              self->config->join_keyframe_min_interval_ms);
+      = lb_shared_encode_new (lobby, &spec->profile, share, spec->encoder, spec->require_hardware);
   g_ptr_array_add (self->encodes, encode);
   if (!lb_admission_admit (self->admission, encode, -1, error)
       || !lb_session_attach (session, encode, error))
