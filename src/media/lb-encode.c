@@ -10,8 +10,9 @@
 #include "lb-track.h"
 
 /* Raw frames later than the best lateness of the last few seconds by more
- * than this are dropped before the encoder (but one still goes through
- * every LATE_KEEP_ONE_US, so a stream never stops). */
+ * than this, that arrive faster than real time (by a third), are dropped
+ * before the encoder (but one still goes through every LATE_KEEP_ONE_US, so
+ * a stream never stops). */
 #define LATE_MIN_US (100 * 1000)
 #define LATE_FRAMES 3
 #define LATE_KEEP_ONE_US (500 * 1000)
@@ -19,7 +20,10 @@
 
 /* A stalled producer (its thread starved of CPU, say during a join burst)
  * catches up by pushing its backlog of frames as fast as it can: encoded and
- * sent, they would reach every viewer late and then fast-forward. On the
+ * sent, they would reach every viewer late and then fast-forward. A frame
+ * of such a backlog is late and arrives sooner after the one before than
+ * their timestamps are apart; a producer that is merely slow is late too,
+ * but nothing newer is there to show instead, so its frames go on. On the
  * encoder's streaming thread only. */
 typedef struct
 {
@@ -27,8 +31,9 @@ typedef struct
   gint64 window_start_us;          /* monotonic */
   gint64 window_min, previous_min; /* lateness, µs: what this machine achieves now */
   gint64 last_pass_us;
-  guint dropping;  /* frames dropped since the last one that was on time */
-  guint64 dropped; /* atomic */
+  gint64 previous_arrival_us; /* monotonic */
+  gint64 previous_rt_us;      /* running time */
+  guint dropping;             /* frames dropped since the last one that was on time */
 } LateFrames;
 
 struct _LbEncode
@@ -44,7 +49,7 @@ struct _LbEncode
 /* How late @buf is on @pad: the pipeline clock's running time now minus the
  * buffer's running time; FALSE when either is unknown. */
 static gboolean
-buffer_lateness (GstPad *pad, GstBuffer *buf, gint64 *late_us)
+buffer_lateness (GstPad *pad, GstBuffer *buf, gint64 *late_us, gint64 *rt_us)
 {
   if (!GST_BUFFER_PTS_IS_VALID (buf))
     return FALSE;
@@ -63,6 +68,7 @@ buffer_lateness (GstPad *pad, GstBuffer *buf, gint64 *late_us)
   if (rt == GST_CLOCK_TIME_NONE || now < base)
     return FALSE;
   *late_us = GST_CLOCK_DIFF (rt, now - base) / 1000;
+  *rt_us = (gint64)(rt / 1000);
   return TRUE;
 }
 
@@ -70,10 +76,15 @@ static GstPadProbeReturn
 drop_late_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   LateFrames *self = user_data;
-  gint64 late_us, now = g_get_monotonic_time ();
+  gint64 late_us, rt_us, now = g_get_monotonic_time ();
 
-  if (!buffer_lateness (pad, GST_PAD_PROBE_INFO_BUFFER (info), &late_us))
+  if (!buffer_lateness (pad, GST_PAD_PROBE_INFO_BUFFER (info), &late_us, &rt_us))
     return GST_PAD_PROBE_OK;
+  gboolean catching_up
+      = self->previous_arrival_us != 0
+        && (now - self->previous_arrival_us) * 4 < (rt_us - self->previous_rt_us) * 3;
+  self->previous_arrival_us = now;
+  self->previous_rt_us = rt_us;
   /* The best lateness of the last two windows is the baseline: a machine
    * that is steadily slower is not "behind", and a lasting offset becomes
    * the baseline within two windows. */
@@ -85,10 +96,10 @@ drop_late_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     }
   self->window_min = MIN (self->window_min, late_us);
   gint64 baseline = MIN (self->window_min, self->previous_min);
-  if (late_us > baseline + self->threshold_us && now - self->last_pass_us < LATE_KEEP_ONE_US)
+  if (catching_up && late_us > baseline + self->threshold_us
+      && now - self->last_pass_us < LATE_KEEP_ONE_US)
     {
       self->dropping++;
-      __atomic_fetch_add (&self->dropped, 1, __ATOMIC_RELAXED);
       return GST_PAD_PROBE_DROP;
     }
   if (self->dropping > 0 && late_us <= baseline + self->threshold_us)
