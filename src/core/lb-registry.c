@@ -270,8 +270,7 @@ start_session (LbRegistry *self, LbSession *session, GError **error)
     }
 
   LbSharedEncode *encode
-      = lb_shared_encode_new (lobby, &spec->profile, share, spec->encoder, spec->require_hardware,
-                              self->config->join_keyframe_min_interval_ms);
+      = lb_shared_encode_new (lobby, &spec->profile, share, spec->encoder, spec->require_hardware);
   g_ptr_array_add (self->encodes, encode);
   if (!lb_admission_admit (self->admission, encode, -1, error)
       || !lb_session_attach (session, encode, error))

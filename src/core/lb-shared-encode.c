@@ -24,15 +24,11 @@ struct _LbSharedEncode
   char *element;
   gboolean hardware;
   gboolean fallback;
-  gint64 last_key_frame_us;
-  guint key_frame_min_interval_ms;
-  guint pending_key_frame; /* timeout source */
 };
 
 LbSharedEncode *
 lb_shared_encode_new (LbLobby *lobby, const LbProfile *profile, gboolean shareable,
-                      LbEncoderPreference preference, gboolean require_hardware,
-                      guint key_frame_min_interval_ms)
+                      LbEncoderPreference preference, gboolean require_hardware)
 {
   LbSharedEncode *self = g_new0 (LbSharedEncode, 1);
   self->id = g_uuid_string_random ();
@@ -48,7 +44,6 @@ lb_shared_encode_new (LbLobby *lobby, const LbProfile *profile, gboolean shareab
   self->require_hardware = require_hardware;
   self->outputs = g_ptr_array_new ();
   self->pool = -1;
-  self->key_frame_min_interval_ms = key_frame_min_interval_ms;
   return self;
 }
 
@@ -59,8 +54,6 @@ lb_shared_encode_close (LbSharedEncode *self, void (*closed) (gpointer user_data
   if (self == NULL)
     return;
   g_warn_if_fail (self->outputs->len == 0);
-  if (self->pending_key_frame != 0)
-    g_source_remove (self->pending_key_frame);
   if (self->media != NULL)
     lb_encode_close (self->media, closed, user_data);
   else if (closed != NULL)
@@ -138,30 +131,12 @@ lb_shared_encode_accepts (const LbSharedEncode *self, const LbProfile *profile,
   return TRUE;
 }
 
-static gboolean
-send_key_frame (gpointer user_data)
-{
-  LbSharedEncode *self = user_data;
-  self->pending_key_frame = 0;
-  self->last_key_frame_us = g_get_monotonic_time ();
-  if (self->media != NULL)
-    lb_encode_request_key_frame (self->media);
-  return G_SOURCE_REMOVE;
-}
-
 void
 lb_shared_encode_request_key_frame (LbSharedEncode *self)
 {
-  gint64 since = g_get_monotonic_time () - self->last_key_frame_us;
-  gint64 min = (gint64)self->key_frame_min_interval_ms * 1000;
-
-  if (self->pending_key_frame != 0)
-    return; /* one is coming: this viewer decodes from it too */
-  if (since >= min)
-    send_key_frame (self);
-  else
-    self->pending_key_frame
-        = g_timeout_add ((guint)((min - since) / 1000) + 1, send_key_frame, self);
+  /* Rate-limited on the encoded track, with every other request. */
+  if (self->media != NULL)
+    lb_encode_request_key_frame (self->media);
 }
 
 void

@@ -19,8 +19,7 @@ typedef struct _LbEncode LbEncode;
  * @preference/@require_hardware: what the first session asked for; later
  * sessions share only if compatible (lb_shared_encode_accepts). */
 LbSharedEncode *lb_shared_encode_new (LbLobby *lobby, const LbProfile *profile, gboolean shareable,
-                                      LbEncoderPreference preference, gboolean require_hardware,
-                                      guint key_frame_min_interval_ms);
+                                      LbEncoderPreference preference, gboolean require_hardware);
 /* Frees @encode now and closes its encoder without waiting on the main
  * loop (lb_encode_close); @closed (nullable) runs on the main loop once the
  * encoder has really stopped, e.g. a hardware session is back with the
@@ -39,8 +38,9 @@ gboolean lb_shared_encode_open (LbSharedEncode *encode, const LbEncoderSettings 
 /* Can a session with these wishes watch through this encode? */
 gboolean lb_shared_encode_accepts (const LbSharedEncode *encode, const LbProfile *profile,
                                    LbEncoderPreference preference, gboolean require_hardware);
-/* Asks for an IDR for a new viewer; joins closer together than the minimum
- * interval share one (the stream must not become all key frames). */
+/* Asks for an IDR for a new viewer. Like every key-frame request it goes
+ * through the encoded track's limiter ([encoder]
+ * join_keyframe_min_interval_ms): the stream never becomes all key frames. */
 void lb_shared_encode_request_key_frame (LbSharedEncode *encode);
 
 void lb_shared_encode_set_pool (LbSharedEncode *encode, int pool, const char *pool_name,

@@ -2,11 +2,39 @@
  * from the pool's backend (src/encoders/). */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-encode.h"
+#include "lb-config.h"
 #include "lb-encoder-backend.h"
 #include "lb-error.h"
 #include "lb-media-branch.h"
 #include "lb-spec.h"
 #include "lb-track.h"
+
+/* Raw frames later than the best lateness of the last few seconds by more
+ * than this, that arrive faster than real time (by a third), are dropped
+ * before the encoder (but one still goes through every LATE_KEEP_ONE_US, so
+ * a stream never stops). */
+#define LATE_MIN_US (100 * 1000)
+#define LATE_FRAMES 3
+#define LATE_KEEP_ONE_US (500 * 1000)
+#define LATE_WINDOW_US (2 * G_USEC_PER_SEC)
+
+/* A stalled producer (its thread starved of CPU, say during a join burst)
+ * catches up by pushing its backlog of frames as fast as it can: encoded and
+ * sent, they would reach every viewer late and then fast-forward. A frame
+ * of such a backlog is late and arrives sooner after the one before than
+ * their timestamps are apart; a producer that is merely slow is late too,
+ * but nothing newer is there to show instead, so its frames go on. On the
+ * encoder's streaming thread only. */
+typedef struct
+{
+  gint64 threshold_us;
+  gint64 window_start_us;          /* monotonic */
+  gint64 window_min, previous_min; /* lateness, µs: what this machine achieves now */
+  gint64 last_pass_us;
+  gint64 previous_arrival_us; /* monotonic */
+  gint64 previous_rt_us;      /* running time */
+  guint dropping;             /* frames dropped since the last one that was on time */
+} LateFrames;
 
 struct _LbEncode
 {
@@ -17,6 +45,73 @@ struct _LbEncode
   LbEncodeClosedFunc closed;
   gpointer closed_data;
 };
+
+/* How late @buf is on @pad: the pipeline clock's running time now minus the
+ * buffer's running time; FALSE when either is unknown. */
+static gboolean
+buffer_lateness (GstPad *pad, GstBuffer *buf, gint64 *late_us, gint64 *rt_us)
+{
+  if (!GST_BUFFER_PTS_IS_VALID (buf))
+    return FALSE;
+  g_autoptr (GstEvent) segment_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  g_autoptr (GstElement) element = gst_pad_get_parent_element (pad);
+  if (segment_event == NULL || element == NULL)
+    return FALSE;
+  g_autoptr (GstClock) clock = gst_element_get_clock (element);
+  if (clock == NULL)
+    return FALSE;
+  const GstSegment *segment = NULL;
+  gst_event_parse_segment (segment_event, &segment);
+  GstClockTime rt = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+  GstClockTime base = gst_element_get_base_time (element);
+  GstClockTime now = gst_clock_get_time (clock);
+  if (rt == GST_CLOCK_TIME_NONE || now < base)
+    return FALSE;
+  *late_us = GST_CLOCK_DIFF (rt, now - base) / 1000;
+  *rt_us = (gint64)(rt / 1000);
+  return TRUE;
+}
+
+static GstPadProbeReturn
+drop_late_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LateFrames *self = user_data;
+  gint64 late_us, rt_us, now = g_get_monotonic_time ();
+
+  if (!buffer_lateness (pad, GST_PAD_PROBE_INFO_BUFFER (info), &late_us, &rt_us))
+    return GST_PAD_PROBE_OK;
+  gboolean catching_up
+      = self->previous_arrival_us != 0
+        && (now - self->previous_arrival_us) * 4 < (rt_us - self->previous_rt_us) * 3;
+  self->previous_arrival_us = now;
+  self->previous_rt_us = rt_us;
+  /* The best lateness of the last two windows is the baseline: a machine
+   * that is steadily slower is not "behind", and a lasting offset becomes
+   * the baseline within two windows. */
+  if (now - self->window_start_us >= LATE_WINDOW_US)
+    {
+      self->previous_min = self->window_min;
+      self->window_min = G_MAXINT64;
+      self->window_start_us = now;
+    }
+  self->window_min = MIN (self->window_min, late_us);
+  gint64 baseline = MIN (self->window_min, self->previous_min);
+  if (catching_up && late_us > baseline + self->threshold_us
+      && now - self->last_pass_us < LATE_KEEP_ONE_US)
+    {
+      self->dropping++;
+      return GST_PAD_PROBE_DROP;
+    }
+  if (self->dropping > 0 && late_us <= baseline + self->threshold_us)
+    {
+      g_debug ("%s: dropped %u late raw frames (back to %" G_GINT64_FORMAT " ms late)",
+               GST_OBJECT_NAME (GST_OBJECT_PARENT (GST_PAD_PARENT (pad))), self->dropping,
+               late_us / 1000);
+      self->dropping = 0;
+    }
+  self->last_pass_us = now;
+  return GST_PAD_PROBE_OK;
+}
 
 LbEncode *
 lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
@@ -92,7 +187,18 @@ lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
   self->branch = lb_branch_attach (pipeline, lb_track_get_tee (raw), bin, self->tee, error);
   if (self->branch == NULL)
     return NULL;
-  self->track = lb_track_new_encoded (pipeline, self->tee, profile);
+  /* Late raw frames go before they cost an encode: every viewer stays live. */
+  LateFrames *late = g_new0 (LateFrames, 1);
+  late->threshold_us = MAX (LATE_MIN_US, (gint64)LATE_FRAMES * G_USEC_PER_SEC / profile->fps);
+  late->window_min = late->previous_min = G_MAXINT64;
+  late->window_start_us = g_get_monotonic_time ();
+  g_autoptr (GstPad) queue_src = gst_element_get_static_pad (e[0], "src");
+  gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER, drop_late_frames, late, g_free);
+
+  /* Every key-frame request of its viewers is rate-limited on the track. */
+  self->track = lb_track_new_encoded (
+      pipeline, self->tee, profile,
+      settings->config != NULL ? settings->config->join_keyframe_min_interval_ms : 0);
   g_debug ("%s: %s %ux%u@%u %u kbps started", name, settings->factory, profile->width,
            profile->height, profile->fps, profile->bitrate_kbps);
   return g_steal_pointer (&self);

@@ -9,7 +9,9 @@
 
 G_BEGIN_DECLS
 
-/* Opens an encode of @raw (a producer's raw track of @profile's kind). @name
+/* Opens an encode of @raw (a producer's raw track of @profile's kind). Raw
+ * frames that reach it well behind live (a producer catching up after a
+ * stall) are dropped before the encoder. @name
  * names the branch bin (bus errors come back with it). An encoder that
  * refuses to start fails with LB_ERROR_ENCODER_OPEN and the element's own
  * message, e.g. "Could not initialize supporting library." */
@@ -27,7 +29,9 @@ void lb_encode_free (LbEncode *encode);
 /* The encoded output (borrowed, lives as long as the encode): outputs attach
  * to it (lb_track_attach) and move between encodes' tracks. */
 LbTrack *lb_encode_get_track (LbEncode *encode);
-/* The encoder's next frame is an IDR with SPS/PPS: for a viewer that joins. */
+/* The encoder's next frame is an IDR with SPS/PPS: for a viewer that joins.
+ * Rate-limited on the encoded track (lb_track_new_encoded) to one per
+ * [encoder] join_keyframe_min_interval_ms of @settings' config. */
 void lb_encode_request_key_frame (LbEncode *encode);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbEncode, lb_encode_free)

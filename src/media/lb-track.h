@@ -14,8 +14,13 @@ G_BEGIN_DECLS
 
 /* @pipeline and @tee are referenced; @tee must be in @pipeline. */
 LbTrack *lb_track_new_raw_video (GstElement *pipeline, GstElement *tee, guint fps);
-/* @profile is copied. */
-LbTrack *lb_track_new_encoded (GstElement *pipeline, GstElement *tee, const LbProfile *profile);
+/* @profile is copied. Every key-frame request that reaches the encoder
+ * through @tee — lb_track_request_key_frame(), an output's upstream request,
+ * a viewer's RTCP PLI/FIR — passes one limiter: the first request after
+ * @key_frame_min_interval_ms is served at once, the ones within it are
+ * coalesced into one key frame at the interval's end (0: no limit). */
+LbTrack *lb_track_new_encoded (GstElement *pipeline, GstElement *tee, const LbProfile *profile,
+                               guint key_frame_min_interval_ms);
 /* Drops the references; the tee stays wherever its owner keeps it. */
 void lb_track_free (LbTrack *track);
 
@@ -35,8 +40,13 @@ const LbProfile *lb_track_get_profile (const LbTrack *track);
  * output joins an encoded track. */
 LbBranch *lb_track_attach (LbTrack *track, const char *name, GstElement **elements, GError **error);
 /* Encoded video: asks the encoder upstream of the tee for a key frame (its
- * next frame is an IDR with SPS/PPS). */
+ * next frame, or the first after the limiter's interval, is an IDR with
+ * SPS/PPS). Safe from any thread. */
 void lb_track_request_key_frame (LbTrack *track);
+/* Encoded video: the requests the limiter let through at once, those it
+ * coalesced into a later key frame, and the later key frames it sent. */
+void lb_track_get_key_frame_stats (LbTrack *track, guint64 *passed, guint64 *coalesced,
+                                   guint64 *deferred);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbTrack, lb_track_free)
 

@@ -56,7 +56,9 @@ struct _LbOutputWebrtc
 #define CANDIDATE_GRACE_US (150 * 1000)
 
 /* Frames sent before DTLS is up are lost, the join's key frame among them:
- * ask the encoder for another once the viewer is connected. */
+ * ask the encoder for another once the viewer is connected. On webrtcbin's
+ * thread; the encoded track's limiter makes a burst of connects one key
+ * frame per [encoder] join_keyframe_min_interval_ms, not one each. */
 static void
 on_connection_state (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
 {

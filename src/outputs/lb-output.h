@@ -109,7 +109,8 @@ const char *lb_output_get_name (const LbOutput *output);
  * pipeline, same kind): the branch keeps its state (SSRC, sequence numbers);
  * the new encoder is asked for a key frame. */
 gboolean lb_output_move (LbOutput *output, LbTrack *track, GError **error);
-/* Asks the encoder upstream for a key frame (a force-key-unit event). */
+/* Asks the encoder upstream for a key frame (a force-key-unit event through
+ * the branch and the tee, rate-limited by the encoded track). Any thread. */
 void lb_output_request_key_frame (LbOutput *output);
 /* The SDP answer of a negotiated transport (WebRTC), else NULL. */
 const char *lb_output_get_answer (const LbOutput *output);
