@@ -339,7 +339,7 @@ def run_cli(args, timeout=120):
     p = subprocess.run([PYTHON, os.path.join(HERE, "whep_load.py"), "--json"] + list(args),
                        capture_output=True, text=True, timeout=timeout)
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
-    if p.returncode != 0 or not lines:
+    if not lines:  # exit 1 with a report: not every peer was answered
         raise RuntimeError("whep-load failed (%d): %s %s" % (p.returncode, p.stdout[-2000:], p.stderr[-3000:]))
     return json.loads(lines[-1])
 
