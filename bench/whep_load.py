@@ -160,8 +160,9 @@ class Peer:
         path = "/api/v1/lobbies/%s/whep%s" % (lobby_id, "/control" if control else "")
         self.t_post = time.monotonic()
         try:
+            # Long: offers answered one at a time queue up behind each other.
             status, headers, body = endpoint.request("POST", path, self._loopback_offer().encode(),
-                                                     "application/sdp")
+                                                     "application/sdp", timeout=300)
         except OSError as e:
             self.error = "POST: %s" % e
             return

@@ -14,6 +14,8 @@ if [ "${1:-}" = "--test" ]; then
   pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev chromium x11-utils)
   # The reliability suite: the fuzzer (run with /usr/bin/python3) and promtool.
   pkgs+=(python3-hypothesis python3-jsonschema prometheus)
+  # bench/whep-load (WebRTC peers from Debian's python3): webrtcbin through gi.
+  pkgs+=(python3-gi gir1.2-gst-plugins-bad-1.0)
   # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
   # Debian's npm package conflicts with): only ask Debian when npm is absent.
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -198,5 +198,45 @@ class WhepInteropTest(unittest.TestCase):
         self.assertGreater(row["keyframes"], 0, row)
 
 
+@unittest.skipUnless(whep_load.have_gi(), "/usr/bin/python3 with python3-gi is needed")
+class WhepScaleQuickTest(unittest.TestCase):
+    """bench/whep-scale --quick (N = 1, 5 of each transport) prints a well-formed table and every viewer,
+    WebRTC and RTP, received frames. Not timed: the targets' pass/fail is the benchmark's business."""
+
+    def test_quick_table(self):
+        build = os.environ.get("LOBBYD_BUILD", "build")
+        p = subprocess.run([os.path.join(ROOT, "bench", "whep-scale"), "--quick", "--build", build],
+                           capture_output=True, text=True, timeout=400, cwd=ROOT)
+        self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-3000:])
+        tables, cur = [], None
+        for line in p.stdout.splitlines():
+            if line.startswith("|"):
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                if cur is None:
+                    cur = {"header": cells, "rows": []}
+                    tables.append(cur)
+                elif not set("".join(cells)) <= set("-"):
+                    self.assertEqual(len(cells), len(cur["header"]), line)
+                    cur["rows"].append(dict(zip(cur["header"], cells)))
+            else:
+                cur = None
+        self.assertEqual(len(tables), 2, p.stdout)
+        rows = tables[0]["rows"]
+        self.assertEqual(sorted((r["transport"], int(r["N"])) for r in rows),
+                         [("rtp", 1), ("rtp", 5), ("webrtc", 1), ("webrtc", 5)], p.stdout)
+        for r in rows:
+            n = int(r["N"])
+            self.assertEqual(r["answered"], "%d/%d" % (n, n), r)
+            self.assertEqual(r["with frames"], "%d/%d" % (n, n), r)  # every viewer got frames in the window
+            fmin, fmean = (float(x) for x in r["fps min / mean"].split("/"))
+            self.assertGreater(fmin, 0, r)
+            float(r["all answered s"])
+            self.assertRegex(r["status p50 / p99 / max ms (samples)"], r"^[\d.]+ / [\d.]+ / [\d.]+ \(\d+\)$")
+            for col in ("lobbyd CPU %", "threads", "RSS MiB"):
+                float(r[col])
+        self.assertEqual(len(tables[1]["rows"]), 6)
+        self.assertTrue(all(r["result"] in ("pass", "FAIL") for r in tables[1]["rows"]), tables[1])
+
+
 if __name__ == "__main__":
     unittest.main()
