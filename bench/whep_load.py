@@ -51,7 +51,34 @@ def _gi():
         from gi.repository import GLib as _GLib, Gst as _Gst, GstSdp as _GstSdp, GstWebRTC as _GstWebRTC
         _Gst.init(None)
         Gst, GstWebRTC, GstSdp, GLib = _Gst, _GstWebRTC, _GstSdp, _GLib
+        _disable_upnp()
     return Gst
+
+
+def _disable_upnp():
+    """libnice starts UPnP IGD discovery in every agent (SSDP multicast on every interface, a GUPnP
+    context per peer): off the host, and load that is not lobbyd's. As lobbyd does
+    (src/media/lb-webrtc-ice.c): "upnp" is a construct property, so its default is turned off."""
+    import ctypes
+    factory = Gst.ElementFactory.find("webrtcbin")
+    if factory is None or factory.load() is None:
+        return
+    gobject = ctypes.CDLL("libgobject-2.0.so.0")
+    gobject.g_type_class_ref.restype = ctypes.c_void_p
+    gobject.g_type_class_ref.argtypes = [ctypes.c_size_t]
+    gobject.g_object_class_find_property.restype = ctypes.c_void_p
+    gobject.g_object_class_find_property.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    try:
+        nice = ctypes.CDLL("libnice.so.10", mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        return
+    nice.nice_agent_get_type.restype = ctypes.c_size_t
+    gtype = nice.nice_agent_get_type()
+    klass = gobject.g_type_class_ref(gtype)  # kept: the class and its default stay
+    pspec = gobject.g_object_class_find_property(klass, b"upnp")
+    if pspec:
+        # GParamSpecBoolean: a GParamSpec (72 bytes on LP64), then gboolean default_value.
+        ctypes.c_int.from_address(pspec + 72).value = 0
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -308,12 +335,18 @@ class LoadClient:
         return out
 
     def close(self):
-        for p in self.peers:
-            if p.location:
-                try:
-                    self.endpoint.request("DELETE", p.location, timeout=10)
-                except OSError:
-                    pass
+        def delete(p):
+            try:
+                self.endpoint.request("DELETE", p.location, timeout=30)
+            except OSError:
+                pass
+
+        # All at once, as they were POSTed: one by one, 100 take minutes on a loaded box.
+        threads = [threading.Thread(target=delete, args=(p,), daemon=True) for p in self.peers if p.location]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         for p in self.peers:
             p.stop()
         self.loop.quit()
