@@ -203,7 +203,9 @@ format_attribute (const GstSDPMedia *media, const char *key, int pt)
       char *end = NULL;
       if (v == NULL)
         return NULL;
-      if (g_ascii_strtoll (v, &end, 10) == pt && end != v && (*end == ' ' || *end == '\t'))
+      /* "<pt> <value>" exactly: no sign, no space before the number. */
+      if (g_ascii_isdigit (v[0]) && g_ascii_strtoll (v, &end, 10) == pt
+          && (*end == ' ' || *end == '\t'))
         return end + strspn (end, " \t");
     }
 }
@@ -284,7 +286,7 @@ offer_for_webrtcbin (const char *offer, int pt)
           const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, a);
           char *end = NULL;
           if (g_strcmp0 (attr->key, "fmtp") != 0 || attr->value == NULL
-              || g_ascii_strtoll (attr->value, &end, 10) != pt || end == attr->value)
+              || !g_ascii_isdigit (attr->value[0]) || g_ascii_strtoll (attr->value, &end, 10) != pt)
             continue;
           g_autoptr (GString) v = g_string_new (NULL);
           g_auto (GStrv) params = g_strsplit (end, ";", -1);
