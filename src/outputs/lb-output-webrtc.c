@@ -5,6 +5,7 @@
 #include "lb-allow-list.h"
 #include "lb-config.h"
 #include "lb-error.h"
+#include "lb-h264-fmtp.h"
 #include "lb-input-json.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
@@ -187,11 +188,29 @@ parse_dynamic_payload (const char *format)
   return pt >= 96 && pt <= 127 ? pt : -1;
 }
 
-int
-lb_webrtc_offer_h264_payload (const char *offer, GError **error)
+/* The value of the media's a=@key line for payload type @pt, after "<pt> ". */
+static const char *
+format_attribute (const GstSDPMedia *media, const char *key, int pt)
+{
+  for (guint i = 0;; i++)
+    {
+      const char *v = gst_sdp_media_get_attribute_val_n (media, key, i);
+      char *end = NULL;
+      if (v == NULL)
+        return NULL;
+      /* "<pt> <value>" exactly: no sign, no space before the number. */
+      if (g_ascii_isdigit (v[0]) && g_ascii_strtoll (v, &end, 10) == pt
+          && (*end == ' ' || *end == '\t'))
+        return end + strspn (end, " \t");
+    }
+}
+
+/* The offer's H.264 formats (RFC 6184 fmtp, lb-h264-fmtp), ranked for a
+ * stream that needs @level_idc (0: any). */
+static int
+offer_h264_payload (const char *offer, guint level_idc, GError **error)
 {
   GstSDPMessage *sdp = NULL;
-  int best = -1, best_rank = 0;
 
   if (gst_sdp_message_new_from_text (offer, &sdp) != GST_SDP_OK || sdp == NULL
       || gst_sdp_message_medias_len (sdp) == 0)
@@ -201,6 +220,7 @@ lb_webrtc_offer_h264_payload (const char *offer, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP, "the body is not an SDP offer");
       return -1;
     }
+  g_autoptr (GArray) offered = g_array_new (FALSE, FALSE, sizeof (LbH264Offered));
   for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
     {
       const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
@@ -211,32 +231,77 @@ lb_webrtc_offer_h264_payload (const char *offer, GError **error)
           int pt = parse_dynamic_payload (gst_sdp_media_get_format (media, f));
           if (pt < 0)
             continue;
-          g_autoptr (GstCaps) caps = gst_sdp_media_get_caps_from_media (media, pt);
-          if (caps == NULL)
-            continue;
-          GstStructure *s = gst_caps_get_structure (caps, 0);
-          const char *enc = gst_structure_get_string (s, "encoding-name");
-          const char *mode = gst_structure_get_string (s, "packetization-mode");
-          /* GStreamer turns profile-level-id into "profile". */
-          const char *profile = gst_structure_get_string (s, "profile");
-          if (g_strcmp0 (enc, "H264") != 0 || g_strcmp0 (mode, "1") != 0 || profile == NULL)
-            continue;
-          /* Our browser encodes are constrained baseline, which baseline and
-           * main decoders also accept; prefer the exact match. */
-          int rank = g_str_equal (profile, "constrained-baseline") ? 3
-                     : g_str_equal (profile, "baseline")           ? 2
-                     : g_str_equal (profile, "main")               ? 1
-                                                                   : 0;
-          if (rank > best_rank)
-            best = pt, best_rank = rank;
+          LbH264Offered o = { pt, format_attribute (media, "rtpmap", pt),
+                              format_attribute (media, "fmtp", pt) };
+          g_array_append_val (offered, o);
         }
     }
+  int best = lb_h264_fmtp_choose ((const LbH264Offered *)(void *)offered->data, offered->len,
+                                  level_idc, error);
   gst_sdp_message_free (sdp);
-  if (best < 0)
-    g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP,
-                 "the SDP offer has no H.264 video with a dynamic payload type (96-127), "
-                 "packetization-mode=1 and a baseline or main profile");
   return best;
+}
+
+int
+lb_webrtc_offer_h264_payload (const char *offer, GError **error)
+{
+  return offer_h264_payload (offer, 0, error);
+}
+
+static guint
+spec_level (const LbSessionSpec *spec)
+{
+  return lb_h264_level_for (spec->profile.width, spec->profile.height, spec->profile.fps);
+}
+
+/* webrtcbin answers a format only where the offer's caps intersect the
+ * payloader's, whose profile-level-id is the encoder's SPS (42c01f), and
+ * then sends only caps equal to the answer's. GStreamer reads an H.264
+ * profile-level-id as a bare profile (no level, no constraint flags) only
+ * when level-asymmetry-allowed=1: any other offer got its video inactive,
+ * or stalled after one packet. So webrtcbin is handed the offer with that
+ * flag on the format we chose, whose profile we checked takes constrained
+ * baseline (RFC 6184 §8.2.2: the answer keeps the offer's profile; the
+ * flag in the answer alone allows no asymmetry). */
+static char *
+offer_for_webrtcbin (const char *offer, int pt)
+{
+  GstSDPMessage *sdp = NULL;
+  char *text;
+
+  if (gst_sdp_message_new_from_text (offer, &sdp) != GST_SDP_OK)
+    return g_strdup (offer);
+  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
+    {
+      GstSDPMedia *media = (GstSDPMedia *)gst_sdp_message_get_media (sdp, m);
+      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
+        continue;
+      for (guint a = 0; a < gst_sdp_media_attributes_len (media); a++)
+        {
+          const GstSDPAttribute *attr = gst_sdp_media_get_attribute (media, a);
+          char *end = NULL;
+          if (g_strcmp0 (attr->key, "fmtp") != 0 || attr->value == NULL
+              || !g_ascii_isdigit (attr->value[0]) || g_ascii_strtoll (attr->value, &end, 10) != pt)
+            continue;
+          g_autoptr (GString) v = g_string_new (NULL);
+          g_auto (GStrv) params = g_strsplit (end, ";", -1);
+          g_string_printf (v, "%d ", pt);
+          for (guint i = 0; params[i] != NULL; i++)
+            {
+              char *param = g_strstrip (params[i]);
+              if (*param == '\0' || g_ascii_strncasecmp (param, "level-asymmetry-allowed", 23) == 0)
+                continue;
+              g_string_append_printf (v, "%s;", param);
+            }
+          g_string_append (v, "level-asymmetry-allowed=1");
+          GstSDPAttribute replacement;
+          gst_sdp_attribute_set (&replacement, "fmtp", v->str);
+          gst_sdp_media_replace_attribute (media, a, &replacement);
+        }
+    }
+  text = gst_sdp_message_as_text (sdp);
+  gst_sdp_message_free (sdp);
+  return text;
 }
 
 /* Remote candidates name where libnice sends its STUN checks: one outside
@@ -791,7 +856,7 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
       return lite;
     }
   read_options (setup->config, &opts);
-  int pt = lb_webrtc_offer_h264_payload (offer, error);
+  int pt = offer_h264_payload (offer, spec_level (spec), error);
   if (pt < 0 || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
     return NULL;
   /* The queue keeps webrtcbin's own locking off the encoder's thread. */
@@ -831,9 +896,10 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
   lb_output_count_packets (output, pay_src);
 
+  g_autofree char *normalized = offer_for_webrtcbin (offer, pt);
   if (!lb_output_attach (output, track, e, error))
     return NULL;
-  negotiation_start (self, offer, options->allowed_candidates, setup);
+  negotiation_start (self, normalized, options->allowed_candidates, setup);
   g_debug ("%s: WebRTC negotiating (payload type %d)", name, pt);
   return g_steal_pointer (&output);
 }
@@ -928,7 +994,7 @@ webrtc_check (const LbSessionSpec *spec, const LbConfig *config, GError **error)
    * that answered with the session's credentials (remote candidates, where
    * the checks go, are filtered by [webrtc] allowed_candidates). A bad offer
    * is the client's error: refuse it before an encoder opens. */
-  return lb_webrtc_offer_h264_payload (spec->offer, error) >= 0;
+  return offer_h264_payload (spec->offer, spec_level (spec), error) >= 0;
 }
 
 static void

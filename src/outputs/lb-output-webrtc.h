@@ -21,9 +21,10 @@
 G_BEGIN_DECLS
 
 /* The H.264 payload type the offer accepts for packetization-mode 1 and a
- * constrained-baseline/baseline/main profile-level-id, or -1 (error set,
- * LB_ERROR_INVALID_SDP: the client's mistake). Only dynamic payload types
- * (96-127, RFC 3551) written as plain decimal count. */
+ * constrained-baseline/baseline/main profile-level-id (RFC 6184 fmtp, any
+ * order, defaults for missing parameters: lb-h264-fmtp.h), or -1 (error
+ * set, LB_ERROR_INVALID_SDP: the client's mistake). Only dynamic payload
+ * types (96-127, RFC 3551) written as plain decimal count. */
 int lb_webrtc_offer_h264_payload (const char *offer_sdp, GError **error);
 
 /* Input from one viewer is limited to this many messages a second, with
