@@ -132,7 +132,7 @@ take_start_error (GstElement *pipeline, GstElement *bin)
 static void
 branch_free (LbBranch *branch)
 {
-  gst_object_unref (branch->bin);
+  g_clear_object (&branch->bin);
   gst_object_unref (branch->tee);
   g_clear_pointer (&branch->context, g_main_context_unref);
   g_mutex_clear (&branch->lock);
@@ -290,6 +290,11 @@ detach_stop (GstElement *bin, gpointer user_data)
 {
   LbBranch *branch = user_data;
   gst_element_set_state (bin, GST_STATE_NULL);
+  /* The last reference goes here too: disposing a bin joins whatever pad
+   * task of its elements did not stop (seen with webrtcbin under load), and
+   * that must not happen on the main loop. gst_element_call_async holds its
+   * own reference on @bin until this returns. */
+  g_clear_object (&branch->bin);
   GSource *source = g_idle_source_new ();
   g_source_set_callback (source, detach_finish, branch, NULL);
   g_source_attach (source, branch->context);
