@@ -3,6 +3,7 @@
  * sent from the encode's streaming thread. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-webrtc-lite.h"
+#include "lb-sdp-h264.h"
 #include "lb-allow-list.h"
 #include "lb-config.h"
 #include "lb-error.h"
@@ -76,17 +77,6 @@ offer_clear (Offer *o)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Offer, offer_clear)
 
-/* A dynamic payload type (RFC 3551: 96-127) in plain decimal, else -1. */
-static int
-dynamic_pt (const char *format)
-{
-  if (format == NULL || strlen (format) != 2 + (format[0] == '1') || format[0] == '0'
-      || strspn (format, "0123456789") != strlen (format))
-    return -1;
-  int pt = atoi (format);
-  return pt >= 96 && pt <= 127 ? pt : -1;
-}
-
 /* A media attribute, else the session's. */
 static const char *
 attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
@@ -95,105 +85,14 @@ attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
   return v != NULL ? v : gst_sdp_message_get_attribute_val (sdp, key);
 }
 
-/* How well an fmtp line (RFC 6184 §8.1: parameters in any order) fits our
- * constrained-baseline stream: 3 constrained baseline, 2 baseline, 1 main,
- * 0 not at all (another profile, or packetization-mode other than 1). A
- * missing profile-level-id means baseline (42000a). */
-static int
-h264_rank (const char *fmtp)
-{
-  guint profile = 0x42, constraints = 0;
-  gboolean mode1 = FALSE;
-  g_auto (GStrv) params = g_strsplit (fmtp ? fmtp : "", ";", -1);
-  for (guint i = 0; params[i] != NULL; i++)
-    {
-      g_auto (GStrv) kv = g_strsplit (g_strstrip (params[i]), "=", 2);
-      if (kv[0] == NULL || kv[1] == NULL)
-        continue;
-      const char *key = g_strstrip (kv[0]), *value = g_strstrip (kv[1]);
-      if (g_ascii_strcasecmp (key, "packetization-mode") == 0)
-        mode1 = g_str_equal (value, "1");
-      else if (g_ascii_strcasecmp (key, "profile-level-id") == 0)
-        {
-          char *end = NULL;
-          guint64 v = g_ascii_strtoull (value, &end, 16);
-          if (strlen (value) != 6 || end == NULL || *end != '\0')
-            return 0;
-          profile = (guint)(v >> 16), constraints = (guint)(v >> 8) & 0xff;
-        }
-    }
-  if (!mode1)
-    return 0;
-  /* constraint_set1 makes baseline "constrained"; so does main with
-   * constraint_set0 and set1 (RFC 6184 §8.1, table 5). */
-  if (profile == 0x42)
-    return constraints & 0x40 ? 3 : 2;
-  if (profile == 0x4d)
-    return constraints & 0x80 && constraints & 0x40 ? 3 : 1;
-  return 0;
-}
-
-/* The a=fmtp value of @pt on @media, without the leading "PT ". */
-static const char *
-fmtp_of (const GstSDPMedia *media, int pt)
-{
-  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
-    {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
-      char *end = NULL;
-      if (g_strcmp0 (a->key, "fmtp") == 0 && a->value != NULL
-          && g_ascii_strtoll (a->value, &end, 10) == pt && end != a->value && *end == ' ')
-        return end + 1;
-    }
-  return NULL;
-}
-
-/* TRUE if @media maps @pt to H264/90000. */
-static gboolean
-is_h264 (const GstSDPMedia *media, int pt)
-{
-  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++)
-    {
-      const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
-      char *end = NULL;
-      if (g_strcmp0 (a->key, "rtpmap") == 0 && a->value != NULL
-          && g_ascii_strtoll (a->value, &end, 10) == pt && end != a->value && *end == ' ')
-        return g_ascii_strncasecmp (end + 1, "H264/90000", 10) == 0;
-    }
-  return FALSE;
-}
-
-/* The offer's best H.264 for our constrained-baseline stream (a local
- * check: the fmtp rules lobbyd shares live with the webrtcbin path) and
- * what ICE/DTLS need. */
+/* The offer's best H.264 for our constrained-baseline stream (lb-sdp-h264,
+ * as the webrtcbin path chooses) and what ICE/DTLS need. */
 static gboolean
 read_offer (const GstSDPMessage *sdp, Offer *o, GError **error)
 {
-  int best_rank = 0;
-  o->pt = -1;
-  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
-    {
-      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
-      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0
-          || gst_sdp_media_get_port (media) == 0)
-        continue;
-      for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
-        {
-          int pt = dynamic_pt (gst_sdp_media_get_format (media, f));
-          if (pt < 0 || !is_h264 (media, pt))
-            continue;
-          int rank = h264_rank (fmtp_of (media, pt));
-          if (rank > best_rank)
-            o->pt = pt, o->video = m, best_rank = rank;
-        }
-    }
+  o->pt = lb_sdp_h264_choose (sdp, 0, &o->video, error);
   if (o->pt < 0)
-    {
-      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP,
-                   "the SDP offer has no H.264 video with a dynamic payload type (96-127), "
-                   "packetization-mode=1 and a baseline or main profile");
-      return FALSE;
-    }
+    return FALSE;
   const GstSDPMedia *video = gst_sdp_message_get_media (sdp, o->video);
   const char *ufrag = attribute (sdp, video, "ice-ufrag");
   const char *fp = attribute (sdp, video, "fingerprint");

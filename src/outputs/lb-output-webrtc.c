@@ -6,6 +6,7 @@
 #include "lb-config.h"
 #include "lb-error.h"
 #include "lb-h264-fmtp.h"
+#include "lb-sdp-h264.h"
 #include "lb-input-json.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
@@ -175,36 +176,6 @@ on_data_channel (GstElement *webrtc, GObject *channel, gpointer user_data)
   g_signal_connect_object (channel, "on-message-string", G_CALLBACK (on_message), webrtc, 0);
 }
 
-/* A dynamic RTP payload type (RFC 3551: 96-127) in plain decimal. Anything
- * else is the client's mistake; passed on, it would make rtph264pay and
- * webrtcbin fail (a server error) or be read as another number by atoi(). */
-static int
-parse_dynamic_payload (const char *format)
-{
-  if (format == NULL || strlen (format) != 2 + (format[0] == '1') || format[0] == '0'
-      || strspn (format, "0123456789") != strlen (format))
-    return -1;
-  int pt = atoi (format);
-  return pt >= 96 && pt <= 127 ? pt : -1;
-}
-
-/* The value of the media's a=@key line for payload type @pt, after "<pt> ". */
-static const char *
-format_attribute (const GstSDPMedia *media, const char *key, int pt)
-{
-  for (guint i = 0;; i++)
-    {
-      const char *v = gst_sdp_media_get_attribute_val_n (media, key, i);
-      char *end = NULL;
-      if (v == NULL)
-        return NULL;
-      /* "<pt> <value>" exactly: no sign, no space before the number. */
-      if (g_ascii_isdigit (v[0]) && g_ascii_strtoll (v, &end, 10) == pt
-          && (*end == ' ' || *end == '\t'))
-        return end + strspn (end, " \t");
-    }
-}
-
 /* The offer's H.264 formats (RFC 6184 fmtp, lb-h264-fmtp), ranked for a
  * stream that needs @level_idc (0: any). */
 static int
@@ -220,24 +191,7 @@ offer_h264_payload (const char *offer, guint level_idc, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP, "the body is not an SDP offer");
       return -1;
     }
-  g_autoptr (GArray) offered = g_array_new (FALSE, FALSE, sizeof (LbH264Offered));
-  for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
-    {
-      const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
-      if (g_strcmp0 (gst_sdp_media_get_media (media), "video") != 0)
-        continue;
-      for (guint f = 0; f < gst_sdp_media_formats_len (media); f++)
-        {
-          int pt = parse_dynamic_payload (gst_sdp_media_get_format (media, f));
-          if (pt < 0)
-            continue;
-          LbH264Offered o = { pt, format_attribute (media, "rtpmap", pt),
-                              format_attribute (media, "fmtp", pt) };
-          g_array_append_val (offered, o);
-        }
-    }
-  int best = lb_h264_fmtp_choose ((const LbH264Offered *)(void *)offered->data, offered->len,
-                                  level_idc, error);
+  int best = lb_sdp_h264_choose (sdp, level_idc, NULL, error);
   gst_sdp_message_free (sdp);
   return best;
 }
