@@ -28,6 +28,10 @@ void lb_output_count_packets (LbOutput *output, GstPad *pad);
 /* Adds @elements (NULL-terminated chain) as this output's branch on @track's tee. */
 gboolean lb_output_attach (LbOutput *output, LbTrack *track, GstElement **elements, GError **error);
 LbBranch *lb_output_get_branch (const LbOutput *output);
+/* Adds "rtp_clock" to @stats: how @payloader's RTP timestamps map to wall
+ * clock (its timestamp-offset, and when running time 0 was), for
+ * glass-to-glass estimates. Nothing before the payloader has caps. */
+void lb_output_rtp_clock_to_json (LbOutput *output, GstElement *payloader, JsonObject *stats);
 /* For a negotiated class whose output answered within open: reports it
  * ready to @setup's on_ready from the main loop (never from within open);
  * closing the output first cancels it. */

@@ -306,49 +306,17 @@ lite_close (LbOutput *output)
 }
 
 /* As lb-output-webrtc.c: how RTP timestamps map to wall-clock capture time. */
-static gboolean
-get_rtp_clock (LbOutputWebrtcLite *self, guint *timestamp_offset, gint64 *zero_unix_us)
-{
-  g_autoptr (GstPad) src = gst_element_get_static_pad (self->payloader, "src");
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (src);
-  LbBranch *branch = lb_output_get_branch (&self->parent);
-  if (caps == NULL || branch == NULL
-      || !gst_structure_get_uint (gst_caps_get_structure (caps, 0), "timestamp-offset",
-                                  timestamp_offset))
-    return FALSE;
-  GstObject *parent = gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (branch)));
-  if (parent == NULL)
-    return FALSE;
-  GstElement *pipeline = GST_ELEMENT (parent);
-  g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
-  GstClockTime running
-      = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
-  gst_object_unref (pipeline);
-  if (clock == NULL)
-    return FALSE;
-  *zero_unix_us = g_get_real_time () - (gint64)(running / 1000);
-  return TRUE;
-}
-
 static void
 lite_stats_to_json (LbOutput *output, JsonObject *stats)
 {
   LbOutputWebrtcLite *self = (LbOutputWebrtcLite *)output;
-  guint offset = 0;
-  gint64 zero = 0;
 
   json_object_set_string_member (stats, "connection_state",
                                  self->peer ? lb_webrtc_peer_get_state (self->peer) : "closed");
   /* Watch-only: no data channel, nothing to drop. */
   json_object_set_int_member (stats, "input_dropped", 0);
   json_object_set_string_member (stats, "stack", "lite");
-  if (get_rtp_clock (self, &offset, &zero))
-    {
-      JsonObject *clock = json_object_new ();
-      json_object_set_int_member (clock, "timestamp_offset", offset);
-      json_object_set_int_member (clock, "running_time_zero_unix_us", zero);
-      json_object_set_object_member (stats, "rtp_clock", clock);
-    }
+  lb_output_rtp_clock_to_json (output, self->payloader, stats);
 }
 
 /* Opened through lb-output-webrtc.c (the "webrtc" class), never looked up:

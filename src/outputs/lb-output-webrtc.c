@@ -894,29 +894,6 @@ get_state (LbOutputWebrtc *self)
  * produced at zero_unix_us + (T - timestamp_offset) / 90 kHz. For
  * glass-to-glass estimates (bench/browser). */
 static gboolean
-get_rtp_clock (LbOutputWebrtc *self, guint *timestamp_offset, gint64 *zero_unix_us)
-{
-  g_autoptr (GstPad) src = gst_element_get_static_pad (self->payloader, "src");
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (src);
-  if (caps == NULL
-      || !gst_structure_get_uint (gst_caps_get_structure (caps, 0), "timestamp-offset",
-                                  timestamp_offset))
-    return FALSE;
-  /* Buffers carry running time (live source), and the payloader stamps
-   * offset + running time at 90 kHz: running time 0 happened this long ago. */
-  GstElement *pipeline = GST_ELEMENT (gst_object_get_parent (
-      GST_OBJECT (lb_branch_get_bin (lb_output_get_branch (&self->parent)))));
-  g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
-  GstClockTime running
-      = clock ? gst_clock_get_time (clock) - gst_element_get_base_time (pipeline) : 0;
-  gst_object_unref (pipeline);
-  if (clock == NULL)
-    return FALSE;
-  *zero_unix_us = g_get_real_time () - (gint64)(running / 1000);
-  return TRUE;
-}
-
-static gboolean
 webrtc_configure (const LbConfig *config, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
@@ -956,18 +933,10 @@ webrtc_stats_to_json (LbOutput *output, JsonObject *stats)
 {
   LbOutputWebrtc *self = (LbOutputWebrtc *)output;
   g_autofree char *state = get_state (self);
-  guint offset = 0;
-  gint64 zero = 0;
 
   json_object_set_string_member (stats, "connection_state", state);
   json_object_set_int_member (stats, "input_dropped", (gint64)get_input_dropped (self));
-  if (get_rtp_clock (self, &offset, &zero))
-    {
-      JsonObject *clock = json_object_new ();
-      json_object_set_int_member (clock, "timestamp_offset", offset);
-      json_object_set_int_member (clock, "running_time_zero_unix_us", zero);
-      json_object_set_object_member (stats, "rtp_clock", clock);
-    }
+  lb_output_rtp_clock_to_json (output, self->payloader, stats);
 }
 
 /* Not stored: a peer connection cannot outlive the process, the viewer

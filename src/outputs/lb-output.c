@@ -258,6 +258,35 @@ output_free (gpointer user_data)
   g_free (self);
 }
 
+void
+lb_output_rtp_clock_to_json (LbOutput *self, GstElement *payloader, JsonObject *stats)
+{
+  if (payloader == NULL)
+    return;
+  g_autoptr (GstPad) src = gst_element_get_static_pad (payloader, "src");
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (src);
+  guint offset = 0;
+  if (caps == NULL || self->branch == NULL
+      || !gst_structure_get_uint (gst_caps_get_structure (caps, 0), "timestamp-offset", &offset))
+    return;
+  /* Buffers carry running time (live source), and the payloader stamps
+   * offset + running time at 90 kHz: running time 0 happened this long ago. */
+  g_autoptr (GstObject) parent
+      = gst_object_get_parent (GST_OBJECT (lb_branch_get_bin (self->branch)));
+  if (parent == NULL)
+    return;
+  GstElement *pipeline = GST_ELEMENT (parent);
+  g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
+  if (clock == NULL)
+    return;
+  GstClockTime running = gst_clock_get_time (clock) - gst_element_get_base_time (pipeline);
+  JsonObject *o = json_object_new ();
+  json_object_set_int_member (o, "timestamp_offset", offset);
+  json_object_set_int_member (o, "running_time_zero_unix_us",
+                              g_get_real_time () - (gint64)(running / 1000));
+  json_object_set_object_member (stats, "rtp_clock", o);
+}
+
 static gboolean
 report_ready (gpointer user_data)
 {

@@ -36,8 +36,7 @@ format_attribute (const GstSDPMedia *media, const char *key, int pt)
 }
 
 int
-lb_sdp_h264_choose (const GstSDPMessage *offer, guint level_idc, guint *media_index,
-                    GError **error)
+lb_sdp_h264_choose (const GstSDPMessage *offer, guint level_idc, guint *media_index, GError **error)
 {
   g_autoptr (GArray) offered = g_array_new (FALSE, FALSE, sizeof (LbH264Offered));
   g_autoptr (GArray) where = g_array_new (FALSE, FALSE, sizeof (guint));
