@@ -368,14 +368,14 @@ def have_browser():
             and os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")))
 
 
-class BrowserScript:
-    """A tests/browser/ script under node, in a session of its own, that prints
-    JSON lines (one with "error" when it fails)."""
+class JsonLinesProcess:
+    """A helper process in a session of its own that prints JSON lines; with
+    @errors_fail, a line with "error" fails the test."""
 
-    def __init__(self, script, *args, stdin=False):
-        self.proc = subprocess.Popen(["node", os.path.join(BROWSER_DIR, script)] + list(args),
-                                     stdin=subprocess.PIPE if stdin else None, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, cwd=BROWSER_DIR, start_new_session=True)
+    def __init__(self, argv, cwd=None, stdin=False, errors_fail=True):
+        self.errors_fail = errors_fail
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else None, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, cwd=cwd, start_new_session=True)
 
     def next_line(self, timeout=60):
         end = time.time() + timeout
@@ -387,11 +387,15 @@ class BrowserScript:
                     break
                 if line.startswith("{"):
                     out = json.loads(line)
-                    if "error" in out:
-                        raise AssertionError("viewer: %s" % out)
+                    if self.errors_fail and "error" in out:
+                        raise AssertionError("%s: %s" % (self.proc.args[1], out))
                     return out
-        raise AssertionError("viewer printed nothing: %s" % self.proc.stderr.read()[-2000:]
-                             if self.proc.poll() is not None else "viewer timed out")
+            elif self.proc.poll() is not None:
+                break
+        if self.proc.poll() is None:
+            self.kill9()
+            raise AssertionError("%s timed out" % self.proc.args[1])
+        raise AssertionError("%s printed nothing: %s" % (self.proc.args[1], self.proc.stderr.read()[-2000:]))
 
     def kill9(self):
         """SIGKILL to the script's process group."""
@@ -411,6 +415,24 @@ class BrowserScript:
                 f.close()
             except OSError:
                 pass
+
+
+class BrowserScript(JsonLinesProcess):
+    """A tests/browser/ script under node that prints JSON lines (one with
+    "error" when it fails)."""
+
+    def __init__(self, script, *args, stdin=False):
+        super().__init__(["node", os.path.join(BROWSER_DIR, script)] + list(args), cwd=BROWSER_DIR, stdin=stdin)
+
+
+def run_node(script, *args):
+    """Runs a tests/browser/ script to its end; its last JSON line."""
+    p = subprocess.run(["node", os.path.join(BROWSER_DIR, script)] + list(args),
+                       capture_output=True, text=True, timeout=90, cwd=BROWSER_DIR)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        raise AssertionError("%s printed nothing: %s %s" % (script, p.stdout[-2000:], p.stderr[-2000:]))
+    return json.loads(lines[-1])
 
 
 def xev_recorder(daemon):

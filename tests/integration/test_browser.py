@@ -2,28 +2,17 @@
 WHEP negotiation with lobbyd, video at the lobby's size, frames decoding, a
 non-blank picture, and the software-mode banner. Screenshots are kept under
 artifacts/screenshots/ (README)."""
-import json
 import os
 import shutil
-import subprocess
 import unittest
 
-from lbtest import BROWSER_DIR, ROOT, DaemonTest, have_browser, xev_recorder
+from lbtest import ROOT, DaemonTest, have_browser, run_node, xev_recorder
 
 ARTIFACTS = os.path.join(ROOT, "artifacts", "screenshots")
 
 
 def run_check(url, shot):
     return run_node("viewer-check.mjs", url, shot)
-
-
-def run_node(script, *args):
-    p = subprocess.run(["node", os.path.join(BROWSER_DIR, script)] + list(args),
-                       capture_output=True, text=True, timeout=90, cwd=BROWSER_DIR)
-    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
-    if not lines:
-        raise AssertionError("%s printed nothing: %s %s" % (script, p.stdout[-2000:], p.stderr[-2000:]))
-    return json.loads(lines[-1])
 
 
 @unittest.skipUnless(have_browser(), "chromium, node and tests/browser/node_modules are needed "

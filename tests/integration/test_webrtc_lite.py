@@ -4,14 +4,12 @@ socket, no webrtcbin. Real Chromium and GStreamer webrtcbin peers (Python
 gi, tests/integration/whep_gi_peer.py) watch through it; a vanished peer
 ends its session; control viewers keep webrtcbin; a lite viewer costs no
 thread of its own."""
-import json
 import os
-import signal
 import subprocess
 import time
 import unittest
 
-from lbtest import BROWSER_DIR, Daemon, DaemonTest, EventStream, have_browser, wait_until
+from lbtest import Daemon, DaemonTest, EventStream, JsonLinesProcess, have_browser, run_node, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = os.path.join(HERE, "whep_gi_peer.py")
@@ -27,40 +25,13 @@ def have_gi_peer():
     return p.returncode == 0
 
 
-class GiPeers:
-    """N webrtcbin viewers of a lobby in one /usr/bin/python3 process."""
+class GiPeers(JsonLinesProcess):
+    """N webrtcbin viewers of a lobby in one /usr/bin/python3 process (its
+    lines report each peer's own error: they do not fail by themselves)."""
 
     def __init__(self, daemon, lobby, n, seconds=0):
-        self.proc = subprocess.Popen(["/usr/bin/python3", PEER, str(daemon.tcp_port), daemon.token, lobby,
-                                      str(n), str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, start_new_session=True)
-
-    def next_line(self, timeout=60):
-        import select
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                if line.startswith("{"):
-                    return json.loads(line)
-            elif self.proc.poll() is not None:
-                break
-        if self.proc.poll() is None:
-            self.kill9()
-        raise AssertionError("whep_gi_peer.py said nothing: %s" % self.proc.stderr.read()[-2000:])
-
-    def kill9(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.kill9()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
+        super().__init__(["/usr/bin/python3", PEER, str(daemon.tcp_port), daemon.token, lobby, str(n),
+                          str(seconds)], errors_fail=False)
 
 
 def threads(pid):
@@ -221,15 +192,6 @@ class LiteGiPeerTest(DaemonTest):
         finally:
             peer.close()
             events.close()
-
-
-def run_node(script, *args):
-    p = subprocess.run(["node", os.path.join(BROWSER_DIR, script)] + list(args),
-                       capture_output=True, text=True, timeout=90, cwd=BROWSER_DIR)
-    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
-    if not lines:
-        raise AssertionError("%s printed nothing: %s %s" % (script, p.stdout[-2000:], p.stderr[-2000:]))
-    return json.loads(lines[-1])
 
 
 @unittest.skipUnless(have_browser(), "chromium, node and tests/browser/node_modules are needed "
