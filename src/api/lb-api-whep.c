@@ -12,20 +12,32 @@
 
 #include <string.h>
 
-/* One offer being negotiated: the registry's join, then the session it
- * made, until the answer is handed over. */
+/* One offer: queued, then the registry's join, then the session it made,
+ * until the answer is handed over. */
 typedef struct
 {
   LbApi *api;
   LbApiPending *pending;
-  LbJoin *join;     /* until it ends */
-  char *session_id; /* once joined */
+  char *lobby_id;      /* while queued */
+  LbSessionSpec *spec; /* while queued */
+  GList *queued;       /* its link in the queue, while queued */
+  LbJoin *join;        /* until it ends */
+  char *session_id;    /* once joined */
 } WhepOffer;
+
+/* Offers wait here and are joined one per main-loop turn, after the
+ * sockets that are ready: a join costs about a millisecond (the output's
+ * elements, the SDP, the store), and a burst of 100 offers handled back
+ * to back kept every other API request waiting behind all of them. */
+static GQueue queue = G_QUEUE_INIT;
+static guint queue_source;
 
 static void
 whep_offer_free (gpointer data)
 {
   WhepOffer *offer = data;
+  g_free (offer->lobby_id);
+  g_clear_pointer (&offer->spec, lb_session_spec_free);
   g_free (offer->session_id);
   g_free (offer);
 }
@@ -37,7 +49,12 @@ whep_undo (gpointer data)
 {
   WhepOffer *offer = data;
 
-  if (offer->join != NULL)
+  if (offer->queued != NULL)
+    {
+      g_queue_delete_link (&queue, offer->queued);
+      offer->queued = NULL;
+    }
+  else if (offer->join != NULL)
     lb_registry_join_cancel (offer->api->registry, g_steal_pointer (&offer->join));
   else if (offer->session_id != NULL)
     lb_registry_leave (offer->api->registry, offer->session_id, NULL);
@@ -63,9 +80,35 @@ whep_joined (LbSession *session, const GError *error, gpointer user_data)
   lb_api_pending_finish (offer->pending);
 }
 
-/* The offer is checked and the encode admitted now; the answer comes once
- * the output has negotiated it (lb_registry_join_async), while the main
- * loop serves other requests. */
+static gboolean
+join_next (gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  WhepOffer *offer = g_queue_pop_head (&queue);
+
+  if (offer == NULL)
+    {
+      queue_source = 0;
+      return G_SOURCE_REMOVE;
+    }
+  offer->queued = NULL;
+  LbLobby *lobby = lb_registry_find_lobby (offer->api->registry, offer->lobby_id);
+  if (lobby == NULL)
+    g_set_error (&error, LB_ERROR, LB_ERROR_NOT_FOUND, "lobby %s not found", offer->lobby_id);
+  else
+    offer->join = lb_registry_join_async (
+        offer->api->registry, lobby, g_steal_pointer (&offer->spec), whep_joined, offer, &error);
+  if (offer->join == NULL)
+    {
+      lb_api_response_set_error (lb_api_pending_get_response (offer->pending), error);
+      lb_api_pending_finish (offer->pending);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* The offer is checked now; it is joined (the encode admitted) when its
+ * turn in the queue comes, and answered once the output has negotiated it
+ * (lb_registry_join_async), while the main loop serves other requests. */
 static void
 whep (LbApi *api, LbApiRequest *req, LbApiResponse *resp, gboolean control)
 {
@@ -96,14 +139,13 @@ whep (LbApi *api, LbApiRequest *req, LbApiResponse *resp, gboolean control)
   spec->control = control;
   WhepOffer *offer = g_new0 (WhepOffer, 1);
   offer->api = api;
-  offer->join = lb_registry_join_async (api->registry, lobby, spec, whep_joined, offer, &error);
-  if (offer->join == NULL)
-    {
-      whep_offer_free (offer);
-      lb_api_response_set_error (resp, error);
-      return;
-    }
+  offer->spec = spec;
+  offer->lobby_id = g_strdup (lb_lobby_get_id (lobby));
   offer->pending = lb_api_defer (resp, whep_undo, offer, whep_offer_free);
+  g_queue_push_tail (&queue, offer);
+  offer->queued = queue.tail;
+  if (queue_source == 0)
+    queue_source = g_idle_add (join_next, NULL);
 }
 
 /* Watch only: whatever the viewer sends is dropped. */

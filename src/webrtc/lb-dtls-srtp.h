@@ -2,9 +2,9 @@
  * RFC 5764 use_srtp) on memory buffers, and the SRTP contexts keyed from it
  * (libsrtp2). No socket: datagrams in, datagrams out.
  *
- * Threads: lb_dtls_srtp_receive, _unprotect_rtcp and _free on the main
- * loop; lb_dtls_srtp_protect_rtp from a streaming thread once connected
- * (its outbound context is used by no one else). */
+ * Threads: lb_dtls_srtp_receive and _unprotect_rtcp on one thread
+ * (the host's); lb_dtls_srtp_protect_rtp from a streaming thread once connected
+ * (its outbound context is used by no one else); _free with the last reference. */
 #pragma once
 
 #include <glib.h>

@@ -1,4 +1,10 @@
-/* lb-webrtc-host.c — shared UDP sockets, ICE-lite, DTLS-SRTP per viewer. */
+/* lb-webrtc-host.c — shared UDP sockets, ICE-lite, DTLS-SRTP per viewer.
+ *
+ * The sockets and the per-peer timers run on ONE thread of their own: a
+ * burst of 100 viewers connecting is 100 DTLS handshakes (ECDHE and ECDSA,
+ * about a millisecond of CPU each), and on the main loop they held up every
+ * API request behind them. The main loop only creates and closes peers and
+ * receives their reports. */
 #define G_LOG_DOMAIN "lobbyd-webrtc"
 #include "lb-webrtc-host.h"
 #include "lb-dtls-srtp.h"
@@ -37,10 +43,10 @@ struct _LbWebrtcPeer
   LbAllowList *allowed;
   LbWebrtcPeerFuncs funcs;
   gpointer data;
-  gboolean closed;
+  gint closed; /* atomic: set on the main loop, read by the host thread */
   gboolean ended;
   LbDtlsSrtp *dtls;
-  GPtrArray *addr_keys; /* by_addr keys that point here */
+  GPtrArray *addr_keys; /* by_addr keys that point here; under tables_lock */
   /* The viewer's nominated (or first checked) address, and the socket it
    * uses: read by the sending thread under @lock. */
   GMutex lock;
@@ -50,12 +56,12 @@ struct _LbWebrtcPeer
   socklen_t dest_len;
   Sock *sock;
   gboolean nominated;
-  /* Main loop only. */
+  /* Host thread only. */
   gboolean checked; /* a Binding request passed */
-  guint timer;
+  GSource *timer;   /* its own reference; destroyed by close */
   gint64 created_us, connected_us, last_rx_us;
   gint64 peer_timeout_us, connect_timeout_us;
-  const char *state;
+  const char *state; /* atomic pointer: read by the main loop's stats */
 };
 
 static gsize started;
@@ -63,8 +69,10 @@ static gboolean start_ok;
 static GError *start_error;
 static GPtrArray *socks;      /* Sock* */
 static GPtrArray *candidates; /* char*, NULL-terminated */
-static GHashTable *by_ufrag;  /* our ufrag → peer (borrowed) */
-static GHashTable *by_addr;   /* "ip|port|fd" → peer (borrowed) */
+static GHashTable *by_ufrag;  /* our ufrag → peer (borrowed), under tables_lock */
+static GHashTable *by_addr;   /* "ip|port|fd" → peer (borrowed), under tables_lock */
+static GMutex tables_lock;
+static GMainContext *host_context;
 static gint live_peers;
 
 LbRtcPacketKind
@@ -115,6 +123,90 @@ addr_key (const Sock *sock, const struct sockaddr_storage *ss, char *key)
   g_snprintf (key, KEY_LEN + 16, "%s|%u|%d", ip, port, sock->fd);
 }
 
+static gboolean
+peer_closed (LbWebrtcPeer *peer)
+{
+  return g_atomic_int_get (&peer->closed);
+}
+
+static void
+set_state (LbWebrtcPeer *peer, const char *state)
+{
+  g_atomic_pointer_set (&peer->state, state);
+}
+
+/* Looks a peer up and takes a reference, or NULL. */
+static LbWebrtcPeer *
+lookup (GHashTable *table, const char *key)
+{
+  g_mutex_lock (&tables_lock);
+  LbWebrtcPeer *peer = g_hash_table_lookup (table, key);
+  if (peer != NULL && !peer_closed (peer))
+    lb_webrtc_peer_ref (peer);
+  else
+    peer = NULL;
+  g_mutex_unlock (&tables_lock);
+  return peer;
+}
+
+typedef enum
+{
+  REPORT_CONNECTED,
+  REPORT_KEY_FRAME,
+  REPORT_ENDED,
+} ReportKind;
+
+typedef struct
+{
+  LbWebrtcPeer *peer;
+  ReportKind kind;
+  const char *reason; /* static */
+} Report;
+
+static void
+report_free (Report *r)
+{
+  lb_webrtc_peer_unref (r->peer);
+  g_free (r);
+}
+
+/* Main loop: a peer closed meanwhile hears nothing more. */
+static gboolean
+deliver_report (gpointer user_data)
+{
+  Report *r = user_data;
+  LbWebrtcPeer *peer = r->peer;
+  if (peer_closed (peer))
+    return G_SOURCE_REMOVE;
+  switch (r->kind)
+    {
+    case REPORT_CONNECTED:
+      if (peer->funcs.connected != NULL)
+        peer->funcs.connected (peer->data);
+      break;
+    case REPORT_KEY_FRAME:
+      if (peer->funcs.key_frame != NULL)
+        peer->funcs.key_frame (peer->data);
+      break;
+    case REPORT_ENDED:
+      if (peer->funcs.ended != NULL)
+        peer->funcs.ended (r->reason, peer->data);
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+report (LbWebrtcPeer *peer, ReportKind kind, const char *reason)
+{
+  Report *r = g_new0 (Report, 1);
+  r->peer = lb_webrtc_peer_ref (peer);
+  r->kind = kind;
+  r->reason = reason;
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, deliver_report, r,
+                              (GDestroyNotify)report_free);
+}
+
 static void
 send_all (LbWebrtcPeer *peer, GPtrArray *out)
 {
@@ -133,16 +225,15 @@ send_all (LbWebrtcPeer *peer, GPtrArray *out)
 static void
 end_peer (LbWebrtcPeer *peer, const char *reason)
 {
-  if (peer->ended || peer->closed)
+  if (peer->ended || peer_closed (peer))
     return;
   peer->ended = TRUE;
-  peer->state = g_str_equal (reason, "connection_failed") ? "failed" : "closed";
+  set_state (peer, g_str_equal (reason, "connection_failed") ? "failed" : "closed");
   g_mutex_lock (&peer->lock);
   peer->connected = FALSE;
   g_mutex_unlock (&peer->lock);
   g_info ("WebRTC lite viewer gone: %s", reason);
-  if (peer->funcs.ended != NULL)
-    peer->funcs.ended (reason, peer->data);
+  report (peer, REPORT_ENDED, reason);
 }
 
 static void
@@ -157,7 +248,7 @@ on_stun (Sock *sock, const guint8 *buf, gsize len, const struct sockaddr_storage
     }
   if (msg.type == LB_STUN_BINDING_INDICATION)
     {
-      LbWebrtcPeer *peer = g_hash_table_lookup (by_addr, key);
+      g_autoptr (LbWebrtcPeer) peer = lookup (by_addr, key);
       if (peer != NULL)
         peer->last_rx_us = g_get_monotonic_time ();
       return;
@@ -170,8 +261,8 @@ on_stun (Sock *sock, const guint8 *buf, gsize len, const struct sockaddr_storage
   if (colon == NULL)
     return;
   g_autofree char *ours = g_strndup (msg.username, colon - msg.username);
-  LbWebrtcPeer *peer = g_hash_table_lookup (by_ufrag, ours);
-  if (peer == NULL || peer->closed || peer->ended)
+  g_autoptr (LbWebrtcPeer) peer = lookup (by_ufrag, ours);
+  if (peer == NULL || peer->ended)
     {
       g_debug ("WebRTC lite: STUN check for unknown ufrag %s from %s", ours, key);
       return;
@@ -196,12 +287,14 @@ on_stun (Sock *sock, const guint8 *buf, gsize len, const struct sockaddr_storage
     }
   peer->last_rx_us = g_get_monotonic_time ();
   peer->checked = TRUE;
-  if (!g_hash_table_contains (by_addr, key))
+  g_mutex_lock (&tables_lock);
+  if (!peer_closed (peer) && !g_hash_table_contains (by_addr, key))
     {
       char *k = g_strdup (key);
       g_hash_table_insert (by_addr, k, peer);
       g_ptr_array_add (peer->addr_keys, g_strdup (key));
     }
+  g_mutex_unlock (&tables_lock);
   /* The controlling agent (the browser) nominates; until it does, media
    * and DTLS go where the first check came from. */
   if (msg.use_candidate || !peer->nominated)
@@ -213,8 +306,8 @@ on_stun (Sock *sock, const guint8 *buf, gsize len, const struct sockaddr_storage
       peer->sock = sock;
       peer->nominated = peer->nominated || msg.use_candidate;
       g_mutex_unlock (&peer->lock);
-      if (g_str_equal (peer->state, "new"))
-        peer->state = "connecting";
+      if (g_str_equal (lb_webrtc_peer_get_state (peer), "new"))
+        set_state (peer, "connecting");
     }
   guint8 answer[LB_STUN_MAX_ANSWER];
   g_autoptr (GSocketAddress) addr = g_socket_address_new_from_native ((gpointer)from, from_len);
@@ -238,11 +331,10 @@ on_dtls (LbWebrtcPeer *peer, const guint8 *buf, gsize len)
       g_mutex_lock (&peer->lock);
       peer->connected = TRUE;
       g_mutex_unlock (&peer->lock);
-      peer->state = "connected";
+      set_state (peer, "connected");
       peer->connected_us = g_get_monotonic_time ();
       g_debug ("WebRTC lite viewer %s connected", peer->ufrag);
-      if (peer->funcs.connected != NULL)
-        peer->funcs.connected (peer->data);
+      report (peer, REPORT_CONNECTED, NULL);
     }
   else if (state == LB_DTLS_FAILED || state == LB_DTLS_CLOSED)
     end_peer (peer, "connection_failed");
@@ -271,8 +363,8 @@ on_rtcp (LbWebrtcPeer *peer, guint8 *buf, gsize len)
   if (!lb_dtls_srtp_unprotect_rtcp (peer->dtls, buf, &n))
     return;
   peer->last_rx_us = g_get_monotonic_time ();
-  if (wants_key_frame (buf, (gsize)n) && peer->funcs.key_frame != NULL)
-    peer->funcs.key_frame (peer->data);
+  if (wants_key_frame (buf, (gsize)n))
+    report (peer, REPORT_KEY_FRAME, NULL);
 }
 
 static void
@@ -293,10 +385,9 @@ dispatch (Sock *sock, guint8 *buf, gsize len, const struct sockaddr_storage *fro
       return;
     }
   /* Only an address that passed a connectivity check gets further. */
-  LbWebrtcPeer *peer = g_hash_table_lookup (by_addr, key);
-  if (peer == NULL || peer->closed || peer->ended)
+  g_autoptr (LbWebrtcPeer) peer = lookup (by_addr, key);
+  if (peer == NULL || peer->ended)
     return;
-  lb_webrtc_peer_ref (peer);
   if (lb_webrtc_classify (buf, len) == LB_RTC_PACKET_DTLS)
     {
       peer->last_rx_us = g_get_monotonic_time ();
@@ -304,7 +395,6 @@ dispatch (Sock *sock, guint8 *buf, gsize len, const struct sockaddr_storage *fro
     }
   else if (lb_webrtc_is_rtcp (buf, len))
     on_rtcp (peer, buf, len);
-  lb_webrtc_peer_unref (peer);
 }
 
 static gboolean
@@ -386,8 +476,16 @@ open_sock (const char *address, guint index, GError **error)
                                      sock->address, sock->port);
   sock->source = g_socket_create_source (sock->socket, G_IO_IN, NULL);
   g_source_set_callback (sock->source, (GSourceFunc)(void (*) (void))on_readable, sock, NULL);
-  g_source_attach (sock->source, NULL);
+  g_source_attach (sock->source, host_context);
   return sock;
+}
+
+static gpointer
+run_host (gpointer loop)
+{
+  g_main_context_push_thread_default (host_context);
+  g_main_loop_run (loop);
+  return NULL;
 }
 
 gboolean
@@ -412,6 +510,7 @@ lb_webrtc_host_start (const char *const *addresses, GError **error)
       candidates = g_ptr_array_new ();
       by_ufrag = g_hash_table_new (g_str_hash, g_str_equal);
       by_addr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      host_context = g_main_context_new ();
       start_ok = lb_dtls_srtp_init (&start_error);
       for (guint i = 0; start_ok && i < list->len; i++)
         {
@@ -428,6 +527,10 @@ lb_webrtc_host_start (const char *const *addresses, GError **error)
           g_debug ("WebRTC lite: listening on %s port %u", sock->address, sock->port);
         }
       g_ptr_array_add (candidates, NULL);
+      /* For the life of the process, like the sockets. */
+      if (start_ok)
+        g_thread_unref (
+            g_thread_new ("lb-webrtc-host", run_host, g_main_loop_new (host_context, FALSE)));
       g_once_init_leave (&started, 1);
     }
   if (!start_ok && error != NULL)
@@ -472,7 +575,6 @@ on_tick (gpointer user_data)
     reason = "peer_timeout";
   if (reason == NULL)
     return G_SOURCE_CONTINUE;
-  peer->timer = 0;
   end_peer (peer, reason);
   return G_SOURCE_REMOVE;
 }
@@ -485,13 +587,6 @@ lb_webrtc_peer_new (const LbWebrtcPeerOptions *options, const LbWebrtcPeerFuncs 
   LbWebrtcPeer *peer = g_new0 (LbWebrtcPeer, 1);
   peer->ref = 1;
   g_atomic_int_inc (&live_peers);
-  /* ice-ufrag: 8 characters (≥ 24 bits), ice-pwd: 32 (≥ 128 bits) of ice-char. */
-  do
-    {
-      for (guint i = 0; i < sizeof peer->ufrag - 1; i++)
-        peer->ufrag[i] = alphabet[g_random_int_range (0, 64)];
-    }
-  while (g_hash_table_contains (by_ufrag, peer->ufrag));
   for (guint i = 0; i < sizeof peer->pwd - 1; i++)
     peer->pwd[i] = alphabet[g_random_int_range (0, 64)];
   peer->remote_ufrag = g_strdup (options->remote_ufrag);
@@ -506,8 +601,20 @@ lb_webrtc_peer_new (const LbWebrtcPeerOptions *options, const LbWebrtcPeerFuncs 
   peer->created_us = g_get_monotonic_time ();
   peer->peer_timeout_us = options->peer_timeout_us;
   peer->connect_timeout_us = options->connect_timeout_us;
+  /* ice-ufrag: 8 characters (≥ 24 bits), ice-pwd: 32 (≥ 128 bits) of ice-char. */
+  g_mutex_lock (&tables_lock);
+  do
+    {
+      for (guint i = 0; i < sizeof peer->ufrag - 1; i++)
+        peer->ufrag[i] = alphabet[g_random_int_range (0, 64)];
+    }
+  while (g_hash_table_contains (by_ufrag, peer->ufrag));
   g_hash_table_insert (by_ufrag, peer->ufrag, peer);
-  peer->timer = g_timeout_add_seconds (1, on_tick, peer);
+  g_mutex_unlock (&tables_lock);
+  peer->timer = g_timeout_source_new_seconds (1);
+  g_source_set_callback (peer->timer, on_tick, lb_webrtc_peer_ref (peer),
+                         (GDestroyNotify)lb_webrtc_peer_unref);
+  g_source_attach (peer->timer, host_context);
   return peer;
 }
 
@@ -526,7 +633,7 @@ lb_webrtc_peer_get_pwd (LbWebrtcPeer *peer)
 const char *
 lb_webrtc_peer_get_state (LbWebrtcPeer *peer)
 {
-  return peer->state;
+  return g_atomic_pointer_get (&peer->state);
 }
 
 G_STATIC_ASSERT (LB_WEBRTC_SRTP_ROOM >= LB_SRTP_TRAILER);
@@ -556,18 +663,20 @@ lb_webrtc_peer_close (LbWebrtcPeer *peer)
 {
   if (peer == NULL)
     return;
-  peer->closed = TRUE;
-  if (peer->timer != 0)
-    g_source_remove (peer->timer);
-  peer->timer = 0;
+  g_atomic_int_set (&peer->closed, TRUE);
+  /* The host thread may be in on_tick: its dispatch holds a reference. */
+  g_source_destroy (peer->timer);
+  g_clear_pointer (&peer->timer, g_source_unref);
   g_mutex_lock (&peer->lock);
   peer->connected = FALSE;
   peer->fd = -1;
   g_mutex_unlock (&peer->lock);
+  g_mutex_lock (&tables_lock);
   g_hash_table_remove (by_ufrag, peer->ufrag);
   for (guint i = 0; i < peer->addr_keys->len; i++)
     if (g_hash_table_lookup (by_addr, peer->addr_keys->pdata[i]) == peer)
       g_hash_table_remove (by_addr, peer->addr_keys->pdata[i]);
+  g_mutex_unlock (&tables_lock);
   lb_webrtc_peer_unref (peer);
 }
 

@@ -5,10 +5,12 @@
  * requests, the browser nominates), a DTLS-SRTP server per viewer
  * (lb-dtls-srtp.h), SRTCP in (PLI/FIR → a key-frame request), SRTP out.
  *
- * STUN, DTLS, RTCP and the liveness timers run on the main loop (a GSource
- * on each socket, one timer per peer); media is protected and sent with
- * sendto() on the caller's thread (the encode's streaming thread). No
- * thread, element or queue per viewer. */
+ * STUN, DTLS, RTCP and the liveness timers run on one host thread for the
+ * whole process (a GSource on each socket, one timer per peer), so
+ * handshakes never hold up the main loop; what a peer reports is handed to
+ * the main loop. Media is protected and sent with sendto() on the caller's
+ * thread (the encode's streaming thread). No thread, element or queue per
+ * viewer. */
 #pragma once
 
 #include <gio/gio.h>
@@ -18,7 +20,7 @@ G_BEGIN_DECLS
 
 typedef struct _LbWebrtcPeer LbWebrtcPeer;
 
-/* What a peer reports, on the main loop. */
+/* What a peer reports, on the main loop (never after lb_webrtc_peer_close). */
 typedef struct
 {
   void (*connected) (gpointer user_data);
@@ -65,6 +67,7 @@ gboolean lb_webrtc_peer_send_rtp (LbWebrtcPeer *peer, guint8 *packet, gsize len)
 void lb_webrtc_peer_close (LbWebrtcPeer *peer);
 LbWebrtcPeer *lb_webrtc_peer_ref (LbWebrtcPeer *peer);
 void lb_webrtc_peer_unref (LbWebrtcPeer *peer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbWebrtcPeer, lb_webrtc_peer_unref)
 /* Lite peers alive in this process (closed ones still referenced count). */
 guint lb_webrtc_host_live_peers (void);
 
