@@ -88,6 +88,13 @@ class Collect(unittest.TextTestResult):
     def addSkip(self, test, reason):
         record(self._name(test), "skipped", reason)
 
+    # A test with a failing subTest gets no addSuccess and no addFailure: its
+    # failures come only here, and were once lost from the count.
+    def addSubTest(self, test, subtest, err):
+        if err is not None:
+            record("%s %s" % (self._name(test), subtest._subDescription()), "failed",
+                   self._exc_info_to_string(err, test))
+
     def addExpectedFailure(self, test, err):
         record(self._name(test), "failed", "expected failure is not allowed")
 

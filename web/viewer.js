@@ -2,7 +2,8 @@
 import { api, softwareBanner } from "/static/api.js";
 
 const lobbyId = decodeURIComponent(location.pathname.split("/").pop());
-// ?control=1 asks for a controlling viewer; otherwise lobbyd drops input.
+// ?control=1 asks for a controlling viewer (keyboard and mouse reach the
+// lobby); otherwise the viewer only watches.
 const control = new URLSearchParams(location.search).get("control") === "1";
 const $ = (id) => document.getElementById(id);
 const viewer = (window.lobbydViewer = { lobbyId, sessionId: null, framesDecoded: 0, state: "new" });
@@ -25,8 +26,12 @@ async function start() {
   $("title").textContent = `${lobby.name} (${lobby.video.width}x${lobby.video.height}@${lobby.video.fps})`;
   const pc = (viewer.pc = new RTCPeerConnection());
   pc.addTransceiver("video", { direction: "recvonly" });
-  viewer.input = pc.createDataChannel("input");
-  captureInput($("video"), viewer.input);
+  // Only a controlling viewer has input to send: a watch-only viewer offers
+  // no data channel (no SCTP association on either side).
+  if (control) {
+    viewer.input = pc.createDataChannel("input");
+    captureInput($("video"), viewer.input);
+  }
   pc.ontrack = (ev) => { $("video").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
   // The first frame on screen, in ms since navigation started.
   $("video").requestVideoFrameCallback(() => { viewer.firstFrameMs = performance.now(); });

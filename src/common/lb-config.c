@@ -31,7 +31,7 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "allowed_candidates=0.0.0.0/0;::/0\n"
                                    "ice_addresses=\n"
                                    "peer_timeout_s=10\n"
-                                   "stack=webrtcbin\n"
+                                   "stack=auto\n"
                                    "\n"
                                    "[encoder]\n"
                                    "x264_speed_preset=ultrafast\n"
@@ -85,7 +85,7 @@ typedef struct
 } KeyDesc;
 
 static const char *const hardware_modes[] = { "auto", "off", NULL };
-static const char *const webrtc_stacks[] = { "webrtcbin", "lite", NULL };
+static const char *const webrtc_stacks[] = { "auto", "webrtcbin", "lite", NULL };
 
 static const char *const speed_presets[] = {
   "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", NULL,

@@ -34,17 +34,48 @@ typedef struct
 
 extern const LbOutputClass lb_output_webrtc_lite_class;
 
+static gboolean
+has_stun_server (const LbConfig *config)
+{
+  return config->stun_server != NULL && *config->stun_server != '\0';
+}
+
+/* "auto" is lite unless a STUN server is set: an ICE-lite agent only has
+ * host candidates, and an operator who set one has lobbyd behind a NAT,
+ * where webrtcbin's server-reflexive candidates are what viewers reach. It
+ * is also webrtcbin where lite's sockets could not be opened. */
+static gboolean
+uses_lite (const LbConfig *config)
+{
+  if (config == NULL || g_strcmp0 (config->webrtc_stack, "webrtcbin") == 0)
+    return FALSE;
+  if (g_strcmp0 (config->webrtc_stack, "lite") == 0)
+    return TRUE;
+  return !has_stun_server (config)
+         && lb_webrtc_host_start ((const char *const *)config->ice_addresses, NULL);
+}
+
 gboolean
 lb_output_webrtc_lite_wanted (const LbSessionSpec *spec, const LbConfig *config)
 {
-  return config != NULL && g_strcmp0 (config->webrtc_stack, "lite") == 0 && !spec->control;
+  return !spec->control && uses_lite (config);
 }
 
 gboolean
 lb_output_webrtc_lite_configure (const LbConfig *config, GError **error)
 {
-  if (config == NULL || g_strcmp0 (config->webrtc_stack, "lite") != 0)
+  g_autoptr (GError) local = NULL;
+
+  if (config == NULL || g_strcmp0 (config->webrtc_stack, "webrtcbin") == 0)
     return TRUE;
+  if (g_strcmp0 (config->webrtc_stack, "lite") != 0)
+    {
+      if (has_stun_server (config))
+        g_message ("[webrtc] stack=auto: watch-only viewers use webrtcbin (stun_server is set)");
+      else if (!lb_webrtc_host_start ((const char *const *)config->ice_addresses, &local))
+        g_warning ("[webrtc] stack=auto: watch-only viewers use webrtcbin: %s", local->message);
+      return TRUE;
+    }
   if (!lb_webrtc_host_start ((const char *const *)config->ice_addresses, error))
     {
       g_prefix_error (error, "[webrtc] stack=lite: ");
@@ -52,7 +83,7 @@ lb_output_webrtc_lite_configure (const LbConfig *config, GError **error)
     }
   /* An ICE-lite agent only has host candidates: viewers must reach one of
    * lobbyd's addresses (LAN, public host); NATed viewers are fine. */
-  if (config->stun_server != NULL && *config->stun_server != '\0')
+  if (has_stun_server (config))
     g_warning ("[webrtc] stun_server is not used by stack=lite watch-only viewers (host "
                "candidates only); control viewers still use it");
   return TRUE;
@@ -95,14 +126,35 @@ read_offer (const GstSDPMessage *sdp, Offer *o, GError **error)
     return FALSE;
   const GstSDPMedia *video = gst_sdp_message_get_media (sdp, o->video);
   const char *ufrag = attribute (sdp, video, "ice-ufrag");
+  const char *pwd = attribute (sdp, video, "ice-pwd");
   const char *fp = attribute (sdp, video, "fingerprint");
   const char *setup = attribute (sdp, video, "setup");
-  if (ufrag == NULL || *ufrag == '\0' || fp == NULL || g_strcmp0 (setup, "passive") == 0)
+  /* Only SHA-256 fingerprints are checked (lb-dtls-srtp): any other hash
+   * would let any certificate through, so it is refused here. */
+  if (ufrag == NULL || *ufrag == '\0' || pwd == NULL || *pwd == '\0' || fp == NULL
+      || g_ascii_strncasecmp (fp, "sha-256 ", 8) != 0
+      || (g_strcmp0 (setup, "actpass") != 0 && g_strcmp0 (setup, "active") != 0))
     {
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP,
-                   "the SDP offer needs a=ice-ufrag, a=fingerprint and a DTLS client "
-                   "(a=setup:actpass or active)");
+                   "the SDP offer needs a=ice-ufrag, a=ice-pwd, a=fingerprint:sha-256 and a "
+                   "DTLS client (a=setup:actpass or active)");
       return FALSE;
+    }
+  /* A BUNDLE group must name the video: it is what we answer on. */
+  const char *mid = gst_sdp_media_get_attribute_val (video, "mid");
+  for (guint i = 0; i < gst_sdp_message_attributes_len (sdp); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_message_get_attribute (sdp, i);
+      if (g_strcmp0 (a->key, "group") != 0 || a->value == NULL
+          || !g_str_has_prefix (a->value, "BUNDLE"))
+        continue;
+      g_auto (GStrv) mids = g_strsplit (a->value + strlen ("BUNDLE"), " ", -1);
+      if (mid == NULL || !g_strv_contains ((const char *const *)mids, mid))
+        {
+          g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP,
+                       "the offer's BUNDLE group does not name its video m-line");
+          return FALSE;
+        }
     }
   o->ice_ufrag = g_strdup (ufrag);
   o->fingerprint = g_strdup (fp);

@@ -17,7 +17,9 @@ export function launch({ viewer = true } = {}) {
 
 // Until the viewer on @page has decoded a few frames and its input data
 // channel is open.
+// Playing, and for a control viewer (the only kind with an input channel)
+// the channel open.
 export function whenViewerReady(page, timeout) {
   return page.waitForFunction(() => window.lobbydViewer && window.lobbydViewer.framesDecoded > 5 &&
-    window.lobbydViewer.input && window.lobbydViewer.input.readyState === "open", null, { timeout });
+    (!window.lobbydViewer.input || window.lobbydViewer.input.readyState === "open"), null, { timeout });
 }

@@ -28,7 +28,10 @@ def h264_offer():
 
 
 class InvalidSdpTest(DaemonTest):
-    config_extra = "[webrtc]\nice_addresses=127.0.0.1\n"
+    # webrtcbin here; LiteInvalidSdpTest below runs the same on the lite stack.
+    config_extra = "[webrtc]\nstack=webrtcbin\nice_addresses=127.0.0.1\n"
+    # webrtcbin refuses these while negotiating; lite while reading the offer.
+    REFUSED = "negotiation failed"
 
     def post(self, lobby, body, control=False):
         return self.d.request("POST", "/api/v1/lobbies/%s/whep%s" % (lobby, "/control" if control else ""),
@@ -76,17 +79,39 @@ class InvalidSdpTest(DaemonTest):
             "BUNDLE names no media": good.replace("a=group:BUNDLE 0", "a=group:BUNDLE 7"),
             "unknown setup role": good.replace("a=setup:actpass", "a=setup:bogus"),
         }
+        bad.update(self.EXTRA_BAD(good))
         for name, body in bad.items():
             with self.subTest(name=name):
                 r = self.post(lobby, body.encode())
                 self.assertEqual((r.status, r.error_code()), (400, "invalid_sdp"), r.body)
-                self.assertIn("negotiation failed", r.json["error"]["message"])
+                self.assertIn(self.REFUSED, r.json["error"]["message"])
         self.assert_nothing_left()
         self.assertEqual(self.d.request("GET", "/api/v1/status").json["pipelines"], 1)
         # the same lobby still answers a good offer
         r = self.post(lobby, good.encode())
         self.assertEqual(r.status, 201, r.body)
         self.assertEqual(self.d.request("DELETE", r.headers["Location"]).status, 204)
+
+    @staticmethod
+    def EXTRA_BAD(good):
+        return {}
+
+
+class LiteInvalidSdpTest(InvalidSdpTest):
+    config_extra = "[webrtc]\nstack=lite\nice_addresses=127.0.0.1\n"
+    REFUSED = "offer"
+
+    @staticmethod
+    def EXTRA_BAD(good):
+        # lite checks the fingerprint itself, SHA-256 only: another hash would
+        # have let any certificate through.
+        return {
+            "no ICE password": good.replace("a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n", ""),
+            "sha-1 fingerprint": good.replace("a=fingerprint:sha-256 " + ":".join(["AB"] * 32),
+                                              "a=fingerprint:sha-1 " + ":".join(["AB"] * 20)),
+            "no setup": good.replace("a=setup:actpass\r\n", ""),
+            "setup passive": good.replace("a=setup:actpass", "a=setup:passive"),
+        }
 
 
 if __name__ == "__main__":

@@ -111,7 +111,10 @@ class VanishedBrowserTest(DaemonTest):
     def test_failed_ice_ends_the_session(self):
         # A peer whose only candidate never answers: every check fails.
         self.d.stop()
-        self.d = Daemon(config_extra=self.config_extra + "[webrtc]\nice_addresses=127.0.0.1\n").start()
+        # webrtcbin: a full ICE agent sees its checks fail (an ICE-lite one only
+        # waits for checks; it ends such a viewer with connect_timeout).
+        self.d = Daemon(config_extra=self.config_extra
+                        + "[webrtc]\nstack=webrtcbin\nice_addresses=127.0.0.1\n").start()
         lobby = self.d.create_lobby().json["id"]
         silent = UdpCounter("127.0.0.1")
         events = EventStream(self.d)
@@ -287,8 +290,9 @@ class UdpCounter:
 class RemoteCandidateTest(unittest.TestCase):
     # ice_addresses: lobbyd's host candidates on loopback, so its checks to
     # the loopback candidates below really arrive (from eth0 the kernel
-    # drops them, and these tests never send anywhere else).
-    BASE = "[webrtc]\nice_addresses=127.0.0.1\n"
+    # drops them, and these tests never send anywhere else). webrtcbin: a
+    # full ICE agent, which sends checks to the offer's candidates.
+    BASE = "[webrtc]\nstack=webrtcbin\nice_addresses=127.0.0.1\n"
 
     def stun_counts(self, config_extra):
         d = Daemon(config_extra=config_extra).start()
@@ -325,6 +329,13 @@ class RemoteCandidateTest(unittest.TestCase):
               "third party %d" % (peer, third))
         self.assertGreater(peer, 0)
         self.assertGreater(third, 0)
+
+    def test_lite_sends_nothing_to_offered_candidates(self):
+        # The lite stack (the default for watch-only viewers) is ICE-lite: it
+        # only answers checks, so an offer cannot aim it at anyone.
+        peer, third = self.stun_counts(self.BASE.replace("stack=webrtcbin", "stack=lite"))
+        print("\n[webrtc] STUN packets, stack=lite: offered candidates %d and %d" % (peer, third))
+        self.assertEqual((peer, third), (0, 0))
 
 
 if __name__ == "__main__":

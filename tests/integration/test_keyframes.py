@@ -6,7 +6,9 @@ switches, viewers' PLI/FIR) goes through one limiter on the encoded track
 at most two IDRs while 20 others join (one at once, the coalesced rest at the
 interval's end) and the stream stays live. The peers are GStreamer webrtcbin
 from /usr/bin/python3 (webrtc_peers.py: python3-gi,
-gir1.2-gst-plugins-bad-1.0); loopback only."""
+gir1.2-gst-plugins-bad-1.0); loopback only. lobbyd serves them with
+webrtcbin ([webrtc] stack = webrtcbin): its connection-state changes were
+the storm's source."""
 import json
 import os
 import subprocess
@@ -51,7 +53,7 @@ class KeyFrameStormTest(DaemonTest):
     # No natural key frames within the test, and an interval longer than the
     # burst however slow the box: at most one IDR at once + one coalesced.
     config_extra = ("[encoder]\nkeyframe_interval_ms=60000\njoin_keyframe_min_interval_ms=10000\n"
-                    "[webrtc]\nice_addresses=127.0.0.1\n")
+                    "[webrtc]\nstack=webrtcbin\nice_addresses=127.0.0.1\n")
 
     def setUp(self):
         self.d = Daemon(config_extra=self.config_extra).start()
@@ -72,7 +74,7 @@ class KeyFrameStormTest(DaemonTest):
 @unittest.skipUnless(have_gi_webrtc(), "needs /usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0")
 class CoalescedKeyFrameTest(DaemonTest):
     config_extra = ("[encoder]\nkeyframe_interval_ms=60000\njoin_keyframe_min_interval_ms=1000\n"
-                    "[webrtc]\nice_addresses=127.0.0.1\n")
+                    "[webrtc]\nstack=webrtcbin\nice_addresses=127.0.0.1\n")
 
     def test_the_last_joiner_still_gets_a_key_frame(self):
         # Its request is served at once or coalesced into the key frame at
@@ -89,7 +91,7 @@ class CoalescedKeyFrameTest(DaemonTest):
 
 @unittest.skipUnless(have_gi_webrtc(), "needs /usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0")
 class LiveAfterBurstTest(DaemonTest):
-    config_extra = "[webrtc]\nice_addresses=127.0.0.1\n"
+    config_extra = "[webrtc]\nstack=webrtcbin\nice_addresses=127.0.0.1\n"
 
     def setUp(self):
         self.d = Daemon(config_extra=self.config_extra).start()
