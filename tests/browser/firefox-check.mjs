@@ -46,8 +46,7 @@ const out = { browser: await browser.version() };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 try {
   const page = await browser.newPage();
-  page.on("console", (m) => { (out.console ||= []).push(m.text()); });
-  // The offer as sent and the answer as received, before the page applies it.
+  // The answer as received, before the page applies it.
   await page.evaluateOnNewDocument(() => {
     const orig = RTCPeerConnection.prototype.setRemoteDescription;
     RTCPeerConnection.prototype.setRemoteDescription = function (d) {
@@ -58,46 +57,49 @@ try {
   await page.goto(url);
   await page.waitForFunction(() => window.lobbydViewer && (window.lobbydViewer.sessionId || window.lobbydViewer.error),
     { timeout: 20000 });
-  const inbound = () => page.evaluate(async () => {
+  // What the page's RTCPeerConnection reports: ICE, DTLS and inbound-rtp.
+  const sample = () => page.evaluate(async () => {
     const v = window.lobbydViewer;
-    const r = { state: v.state, error: v.error || null, session: v.sessionId };
-    const report = await v.pc.getStats();
-    report.forEach((s) => {
-      if (s.type === "inbound-rtp" && s.kind === "video")
-        Object.assign(r, { packetsReceived: s.packetsReceived, bytesReceived: s.bytesReceived,
-          framesDecoded: s.framesDecoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight,
-          codecId: s.codecId, decoderImplementation: s.decoderImplementation });
-      if (s.type === "codec" && s.mimeType && s.mimeType.startsWith("video/")) (r.codecs ||= []).push(s.mimeType);
-    });
-    r.ice = v.pc.iceConnectionState;
-    r.dtls = v.pc.sctp ? v.pc.sctp.transport.state : null;
+    const r = { state: v.pc.connectionState, ice: v.pc.iceConnectionState, codecs: [] };
     const t = v.pc.getTransceivers()[0];
-    r.dtls_transport = t && t.receiver.transport ? t.receiver.transport.state : null;
+    r.dtls = t && t.receiver.transport ? t.receiver.transport.state : null;
+    (await v.pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video")
+        Object.assign(r, { packets: s.packetsReceived, bytes: s.bytesReceived, frames: s.framesDecoded,
+          width: s.frameWidth, height: s.frameHeight, decoder: s.decoderImplementation || null });
+      if (s.type === "codec" && s.mimeType && s.mimeType.startsWith("video/")) r.codecs.push(s.mimeType);
+    });
     const video = document.getElementById("video");
-    r.videoWidth = video.videoWidth; r.videoHeight = video.videoHeight;
+    r.video = [video.videoWidth, video.videoHeight];
+    r.input = v.input ? v.input.readyState : null;
     return r;
   });
   out.offer = await page.evaluate(() => window.lobbydViewer.pc.localDescription.sdp);
   out.answer = await page.evaluate(() => window.lobbydAnswer || null);
-  if (!out.error) {
-    // Connected, then stats a few seconds apart.
-    const end = Date.now() + 15000;
-    while (Date.now() < end) {
-      const s = await inbound();
-      if (s.error || s.state === "connected" || s.state === "failed") break;
-      await sleep(200);
-    }
-    await sleep(2000);
-    out.first = await inbound();
-    await sleep(3000);
-    out.second = await inbound();
-    out.state = out.second.state;
-    out.session = out.second.session;
-    if (out.second.error) out.viewer_error = out.second.error;
+  out.session = await page.evaluate(() => window.lobbydViewer.sessionId);
+  out.viewer_error = await page.evaluate(() => window.lobbydViewer.error || null);
+  if (!out.viewer_error) {
+    await page.waitForFunction(() => ["connected", "failed"].includes(window.lobbydViewer.pc.connectionState),
+      { timeout: 20000 });
+    await sleep(1500);
+    out.first = await sample();
+    await sleep(2500);
+    out.second = await sample();
   }
 } catch (e) {
   out.error = String(e);
-} finally {
-  await browser.close();
 }
 console.log(JSON.stringify(out));
+// With stdin open (tests/integration/lbtest.BrowserScript), the viewer stays
+// until stdin says "close-pc" (the page closes its peer connection, as
+// when it stops watching) or ends (the browser quits).
+if (!process.stdin.isTTY) {
+  for await (const line of (await import("node:readline")).createInterface({ input: process.stdin })) {
+    if (line.trim() === "close-pc") {
+      const page = (await browser.pages()).at(-1);
+      await page.evaluate(() => window.lobbydViewer.pc.close()).catch(() => {});
+      console.log(JSON.stringify({ closed: "pc" }));
+    }
+  }
+}
+await browser.close();
