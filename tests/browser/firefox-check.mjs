@@ -66,7 +66,7 @@ try {
     (await v.pc.getStats()).forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "video")
         Object.assign(r, { packets: s.packetsReceived, bytes: s.bytesReceived, frames: s.framesDecoded,
-          width: s.frameWidth, height: s.frameHeight, decoder: s.decoderImplementation || null });
+          width: s.frameWidth, height: s.frameHeight });
       if (s.type === "codec" && s.mimeType && s.mimeType.startsWith("video/")) r.codecs.push(s.mimeType);
     });
     const video = document.getElementById("video");
