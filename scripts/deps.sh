@@ -13,6 +13,9 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libssl-dev libsrtp2-dev)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev chromium x11-utils)
+  # The viewer in Firefox too (tests/integration/test_firefox.py); it decodes
+  # H.264 with ffmpeg's libavcodec (no OpenH264 download offline).
+  pkgs+=(firefox-esr)
   # The reliability suite: the fuzzer (run with /usr/bin/python3) and promtool.
   pkgs+=(python3-hypothesis python3-jsonschema prometheus)
   # WebRTC peers from GStreamer's webrtcbin through gi (bench/whep-load,
@@ -24,8 +27,10 @@ if [ "${1:-}" = "--test" ]; then
 fi
 
 browser_modules() {
-  # playwright-core drives Debian's chromium; it comes from the npm registry.
-  if [ "${1:-}" = "--test" ] && [ ! -d "$(dirname "$0")/../tests/browser/node_modules/playwright-core" ]; then
+  # playwright-core drives Debian's chromium, puppeteer-core its firefox-esr
+  # (WebDriver BiDi); they come from the npm registry.
+  local b="$(dirname "$0")/../tests/browser/node_modules"
+  if [ "${1:-}" = "--test" ] && { [ ! -d "$b/playwright-core" ] || [ ! -d "$b/puppeteer-core" ]; }; then
     (cd "$(dirname "$0")/../tests/browser" && npm ci --no-audit --no-fund >/dev/null)
   fi
   # @redocly/cli lints docs/openapi.json (tests/integration/test_reliability_contract.py).

@@ -114,6 +114,7 @@ forget_session (LbRegistry *self, LbSession *session)
 
 static void fail_joins (LbRegistry *self, LbLobby *lobby, LbSharedEncode *encode,
                         const char *branch, const GError *error);
+static void end_session (LbRegistry *self, LbSession *session, const char *reason);
 
 static void
 forget_lobby (LbRegistry *self, LbLobby *lobby)
@@ -174,8 +175,10 @@ migrate_encode (LbRegistry *self, LbSharedEncode *encode, const char *message)
 }
 
 /* A media error names the branch it came from. An encoder failing mid-stream
- * moves its viewers to another pool; an output failing ends that session
- * alone; a producer error fails the lobby and its sessions. */
+ * moves its viewers to another pool; an output failing fails that session
+ * alone, or ends it when its output reads the error as the viewer leaving
+ * (a WebRTC peer that aborts its SCTP association as it closes); a producer
+ * error fails the lobby and its sessions. */
 static void
 on_media_error (const char *branch, const GError *error, gpointer user_data)
 {
@@ -200,7 +203,14 @@ on_media_error (const char *branch, const GError *error, gpointer user_data)
   for (guint i = 0; i < sessions->len; i++)
     {
       LbSession *session = g_ptr_array_index (sessions, i);
-      if (branch == NULL || lb_session_owns_branch (session, branch))
+      const char *reason = NULL;
+      if (branch != NULL && !lb_session_owns_branch (session, branch))
+        continue;
+      if (branch != NULL && !lb_session_is_negotiating (session))
+        reason = lb_session_branch_error_reason (session, error);
+      if (reason != NULL)
+        end_session (self, session, reason);
+      else
         fail_session (self, session, error->message);
     }
   if (branch == NULL)

@@ -170,6 +170,12 @@ lb_session_set_failed (LbSession *self, const char *message)
   self->error = g_strdup (message);
 }
 
+const char *
+lb_session_branch_error_reason (const LbSession *self, const GError *error)
+{
+  return self->output != NULL ? lb_output_branch_error_reason (self->output, error) : NULL;
+}
+
 gboolean
 lb_session_owns_branch (const LbSession *self, const char *branch)
 {

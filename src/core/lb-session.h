@@ -50,6 +50,10 @@ gboolean lb_session_is_negotiating (const LbSession *session);
 const char *lb_session_get_answer (const LbSession *session);
 /* Records why the session stopped (detach first); it stays listed as failed. */
 void lb_session_set_failed (LbSession *session, const char *message);
+/* A media error from this session's own branch: the reason to end the
+ * session with when it means the viewer went away (its output says so),
+ * else NULL (the session fails). */
+const char *lb_session_branch_error_reason (const LbSession *session, const GError *error);
 /* Is @branch (a media bin name) this session's output? */
 gboolean lb_session_owns_branch (const LbSession *session, const char *branch);
 void lb_session_free (LbSession *session);

@@ -697,6 +697,26 @@ check_peer (LbOutputWebrtc *self)
   return self->n_watched > 0 && now - heard > self->peer_timeout_us ? "peer_timeout" : NULL;
 }
 
+/* Firefox aborts its SCTP association when the page closes its peer
+ * connection (or the tab): webrtcbin's sctpenc then posts a resource error
+ * from this branch. Once connected, a network read or write error here is
+ * the peer leaving, which ends the session like the lite path's DTLS close
+ * does, rather than a failure of lobbyd that would keep it listed. */
+static const char *
+webrtc_branch_error_reason (LbOutput *output, const GError *error)
+{
+  LbOutputWebrtc *self = (LbOutputWebrtc *)output;
+  GstWebRTCPeerConnectionState state = 0;
+
+  if (error == NULL || error->domain != GST_RESOURCE_ERROR)
+    return NULL;
+  g_object_get (self->webrtc, "connection-state", &state, NULL);
+  if (self->connected_us == 0 && state != GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+    return NULL;
+  g_info ("WebRTC viewer gone: %s", error->message);
+  return "connection_failed";
+}
+
 static gboolean
 watch_peer (gpointer user_data)
 {
@@ -955,4 +975,5 @@ const LbOutputClass lb_output_webrtc_class = {
   .stats_to_json = webrtc_stats_to_json,
   .get_sdp = NULL,
   .close = webrtc_close,
+  .branch_error_reason = webrtc_branch_error_reason,
 };

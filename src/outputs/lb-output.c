@@ -221,6 +221,13 @@ lb_output_get_answer (const LbOutput *self)
   return self->answer;
 }
 
+const char *
+lb_output_branch_error_reason (LbOutput *self, const GError *error)
+{
+  return self->klass->branch_error_reason != NULL ? self->klass->branch_error_reason (self, error)
+                                                  : NULL;
+}
+
 char *
 lb_output_get_sdp (LbOutput *self)
 {

@@ -84,6 +84,11 @@ struct _LbOutputClass
   /* Stops callbacks and drops what the implementation holds; the shared code
    * detaches the branch afterwards and frees the struct. */
   void (*close) (LbOutput *output);
+  /* Optional: a media error posted from inside the output's own branch
+   * that means the viewer went away, not that lobbyd failed: the stable
+   * reason to end the session with (as LbOutputEndedFunc's), or NULL (the
+   * session fails). On the main loop. */
+  const char *(*branch_error_reason) (LbOutput *output, const GError *error);
 };
 
 /* The class for a spec's transport, or NULL (error set) if none is registered. */
@@ -118,6 +123,9 @@ const char *lb_output_get_answer (const LbOutput *output);
 char *lb_output_get_sdp (LbOutput *output);
 guint64 lb_output_get_packets (const LbOutput *output);
 guint64 lb_output_get_bytes (const LbOutput *output);
+/* For a media error from the output's own branch: the reason to end the
+ * session with (the viewer went away), or NULL if the session fails. */
+const char *lb_output_branch_error_reason (LbOutput *output, const GError *error);
 /* {"packets_sent": n, ...transport members}. */
 JsonObject *lb_output_stats_to_json (LbOutput *output);
 /* Stops the output's callbacks now and detaches its branch without waiting
