@@ -171,7 +171,6 @@ class LiteLoadClient:
                 f.close()
             except OSError:
                 pass
-        self.stderr.close()
 
     def stderr_text(self):
         self.stderr.seek(0)
