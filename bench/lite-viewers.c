@@ -54,6 +54,7 @@
 #define CHECK_INTERVAL_US (100 * 1000)
 #define CONSENT_INTERVAL_US (2 * G_USEC_PER_SEC)
 #define ICE_GIVE_UP_US (30 * G_USEC_PER_SEC)
+#define RR_INTERVAL_US (1 * G_USEC_PER_SEC)
 #define RCVBUF (1 << 20)
 #define BATCH 32
 #define PKT 2048
@@ -93,7 +94,7 @@ typedef struct
   Remote remote[MAX_REMOTE];
   int n_remote;
   int selected; /* index into remote, -1 until a check succeeded */
-  gint64 t_answer_us, t_next_check_us, t_ice_us, t_connected_us;
+  gint64 t_answer_us, t_next_check_us, t_ice_us, t_connected_us, t_next_rr_us;
 
   SSL *ssl;
   BIO *rbio, *wbio;
@@ -103,6 +104,7 @@ typedef struct
   guint64 rtp, bytes, aus, keyframes, lost, reordered, srtp_errors, rtcp, stun_in;
   gboolean have_seq, au_key;
   guint16 last_seq;
+  guint32 seq_cycles; /* RFC 3550 A.1: the extended sequence number's top half */
   guint32 remote_ssrc, local_ssrc;
   gint64 t_first_rtp_us, t_last_rtp_us, t_first_key_us, t_first_au_us;
 
@@ -329,6 +331,34 @@ send_pli (Peer *p)
   put32 (m + 4, p->local_ssrc);
   put32 (m + 8, p->remote_ssrc);
   int len = 12;
+  if (srtp_protect_rtcp (p->tx, m, &len) == srtp_err_status_ok)
+    send_to (p, &p->remote[p->selected].addr, m, (gsize)len);
+}
+
+/* A receiver report (RFC 3550 §6.4.2) about the sender's stream, about once a
+ * second as browsers send them: lobbyd's webrtcbin stack hears its viewers
+ * only through RTCP, DTLS and SCTP (libnice keeps STUN to itself), and ends
+ * a silent one after peer_timeout_s. */
+static void
+send_rr (Peer *p)
+{
+  if (p->tx == NULL || p->selected < 0)
+    return;
+  guint8 m[32 + SRTP_MAX_TRAILER_LEN + 4];
+  memset (m, 0, sizeof m);
+  gboolean block = p->have_seq;
+  m[0] = 0x80 | (block ? 1 : 0);
+  m[1] = 201;
+  put16 (m + 2, block ? 7 : 1);
+  put32 (m + 4, p->local_ssrc);
+  if (block)
+    {
+      put32 (m + 8, p->remote_ssrc);
+      put32 (m + 12, (guint32)MIN (p->lost, 0x7fffff)); /* fraction lost 0 */
+      put32 (m + 16, p->seq_cycles | p->last_seq);
+      /* jitter, LSR, DLSR: 0 (no SR timing kept) */
+    }
+  int len = block ? 32 : 8;
   if (srtp_protect_rtcp (p->tx, m, &len) == srtp_err_status_ok)
     send_to (p, &p->remote[p->selected].addr, m, (gsize)len);
 }
@@ -619,7 +649,11 @@ on_rtp (Peer *p, guint8 *buf, gsize len)
       if (delta <= 0)
         p->reordered++;
       else
-        p->last_seq = seq;
+        {
+          if (seq < p->last_seq)
+            p->seq_cycles += 1u << 16;
+          p->last_seq = seq;
+        }
     }
   else
     p->have_seq = TRUE, p->last_seq = seq;
@@ -861,6 +895,11 @@ on_tick (gpointer data)
         }
       if (p->state == PEER_DTLS && p->ssl != NULL && DTLSv1_handle_timeout (p->ssl) > 0)
         dtls_drain (p);
+      if (p->state == PEER_CONNECTED && now >= p->t_next_rr_us)
+        {
+          send_rr (p);
+          p->t_next_rr_us = now + RR_INTERVAL_US;
+        }
     }
   if (interval_s > 0 && now >= next_report_us)
     {

@@ -20,7 +20,9 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import whep_lite  # noqa: E402
 from whep_load import Endpoint  # noqa: E402
 
-LOOPBACK = "ice_addresses=127.0.0.1\nallowed_candidates=127.0.0.0/8\n"
+# peer_timeout_s=3: a session the client does not keep alive (consent checks
+# for lite, RTCP for webrtcbin, whose STUN stays inside libnice) ends soon.
+LOOPBACK = "ice_addresses=127.0.0.1\nallowed_candidates=127.0.0.0/8\npeer_timeout_s=3\n"
 # Key frames only when asked (join, PLI), so a PLI's key frame is visible.
 ENCODER = "[encoder]\nkeyframe_interval_ms=20000\njoin_keyframe_min_interval_ms=0\n"
 
@@ -69,6 +71,7 @@ class LiteClientTest(unittest.TestCase):
         for p in peers:
             self.assertGreater(later[p.index]["aus"], first[p.index]["aus"] + 10, later[p.index])
             self.assertEqual(later[p.index]["dtls"], "client", later[p.index])  # lite answers setup:passive
+        self.assert_still_receiving(peers)
 
     def test_counts_stop_when_lobbyd_sends_nothing(self):
         # The counts are lobbyd's packets: with lobbyd stopped they stand still.
@@ -127,6 +130,16 @@ class LiteClientTest(unittest.TestCase):
         stats = self.assert_receiving(peers)
         for p in peers:
             self.assertEqual(stats[p.index]["dtls"], "server", stats[p.index])
+        self.assert_still_receiving(peers)
+
+    def assert_still_receiving(self, peers):
+        """Past peer_timeout_s (3 s): the client keeps the session alive, frames keep coming."""
+        time.sleep(4.0)
+        before = self.counts()
+        time.sleep(1.0)
+        after = self.counts()
+        for p in peers:
+            self.assertGreater(after[p.index]["aus"], before[p.index]["aus"] + 15, (before[p.index], after[p.index]))
 
 
 if __name__ == "__main__":
