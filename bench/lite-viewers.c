@@ -4,8 +4,8 @@
  * Each peer has its own UDP socket on 127.0.0.1, ICE credentials and a
  * recvonly H.264 offer; after the answer it runs ICE as the controlling full
  * agent (checks with USE-CANDIDATE, consent refresh every 2 s, answers the
- * remote agent's own checks), DTLS 1.2 in the role the answer's a=setup
- * implies (OpenSSL on memory BIOs, use_srtp SRTP_AES128_CM_SHA1_80, remote
+ * remote agent's own checks; an SRTCP receiver report every second), DTLS 1.2 in the role the
+ * answer's a=setup implies (OpenSSL on memory BIOs, use_srtp SRTP_AES128_CM_SHA1_80, remote
  * certificate checked against the answer's fingerprint), and counts what it
  * unprotects: RTP packets, bytes, sequence gaps, access units (marker bit)
  * and key frames (IDR slices in single NAL, STAP-A and FU-A packets). No
