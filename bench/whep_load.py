@@ -184,22 +184,7 @@ class Peer:
 
     # --- WHEP ------------------------------------------------------------
     def post(self, endpoint, lobby_id, control=False):
-        path = "/api/v1/lobbies/%s/whep%s" % (lobby_id, "/control" if control else "")
-        self.t_post = time.monotonic()
-        try:
-            # Long: offers answered one at a time queue up behind each other.
-            status, headers, body = endpoint.request("POST", path, self._loopback_offer().encode(),
-                                                     "application/sdp", timeout=300)
-        except OSError as e:
-            self.error = "POST: %s" % e
-            return
-        self.t_answer = time.monotonic()
-        self.status = status
-        if status != 201:
-            self.error = "POST %d: %s" % (status, body[:300].decode(errors="replace"))
-            return
-        self.location = headers.get("Location") or headers.get("location")
-        self.answer = body.decode()
+        whep_post(self, self._loopback_offer(), endpoint, lobby_id, control)
 
     def apply_answer(self):
         ok, sdp = GstSdp.SDPMessage.new_from_text(self.answer)
@@ -253,6 +238,25 @@ class Peer:
 
     def stop(self):
         self.pipe.set_state(Gst.State.NULL)
+
+
+def whep_post(peer, offer, endpoint, lobby_id, control=False):
+    """POSTs @offer; sets @peer's t_post, t_answer, status, error, location and answer."""
+    path = "/api/v1/lobbies/%s/whep%s" % (lobby_id, "/control" if control else "")
+    peer.t_post = time.monotonic()
+    try:
+        # Long: offers answered one at a time queue up behind each other.
+        status, headers, body = endpoint.request("POST", path, offer.encode(), "application/sdp", timeout=300)
+    except OSError as e:
+        peer.error = "POST: %s" % e
+        return
+    peer.t_answer = time.monotonic()
+    peer.status = status
+    if status != 201:
+        peer.error = "POST %d: %s" % (status, body[:300].decode(errors="replace"))
+        return
+    peer.location = headers.get("Location") or headers.get("location")
+    peer.answer = body.decode()
 
 
 class LoadClient:
@@ -321,6 +325,14 @@ class LoadClient:
         time.sleep(seconds)
         t1 = time.monotonic()
         return [p.frames_between(t0, t1) / (t1 - t0) for p in peers]
+
+    def frame_counts(self, peers=None):
+        """Access units received so far, per peer (as LiteLoadClient's)."""
+        return [len(p.frames) for p in (peers or self.peers)]
+
+    def client_pid(self):
+        """The process whose CPU is the load client's: this one."""
+        return os.getpid()
 
     def report(self, fps=None):
         out = []
