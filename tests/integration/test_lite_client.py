@@ -33,7 +33,7 @@ def lite_binary():
 
 class LiteClientTest(unittest.TestCase):
     def start(self, stack):
-        self.d = Daemon(config_extra="[webrtc]\n%s%s%s" % ("stack=lite\n" if stack == "lite" else "", LOOPBACK,
+        self.d = Daemon(config_extra="[webrtc]\nstack=%s\n%s%s" % (stack, LOOPBACK,
                                                           ENCODER)).start()
         self.addCleanup(self.d.cleanup)
         self.lobby = self.d.create_lobby(name="lite", width=320, height=240, fps=30).json["id"]
@@ -123,7 +123,7 @@ class LiteClientTest(unittest.TestCase):
             self.assertGreaterEqual(int(stream["nb_read_frames"]), 30, stream)
 
     def test_webrtcbin_stack_peers_receive_frames(self):
-        # lobbyd's default stack answers a=setup:active: the client is the DTLS
+        # stack=webrtcbin answers a=setup:active: the client is the DTLS
         # server, and lobbyd's libnice sends its own checks.
         self.start("webrtcbin")
         peers = self.join(2)
