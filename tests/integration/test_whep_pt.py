@@ -5,14 +5,10 @@ whose only H.264 formats are there is answered on one of them, by both
 WebRTC stacks ([webrtc] stack = webrtcbin and lite), and a real GStreamer
 webrtcbin peer offering H.264 on payload type 45 connects and plays. A
 format on 64-95 or a static payload type is still refused."""
-import os
-import sys
 import unittest
 
-from lbtest import ROOT, Daemon
-
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-import whep_load  # noqa: E402
+import webrtc_peers
+from lbtest import Daemon
 
 FINGERPRINT = ":".join(["AB"] * 32)
 
@@ -74,7 +70,7 @@ class LowPayloadTypeMixin:
         r = self.post(sdp)
         self.assertEqual(r.status, 201, r.body[:500])
         answer = r.body.decode()
-        self.assertEqual(whep_load.answer_payload_type(answer), 45, answer)  # constrained baseline, mode 1
+        self.assertEqual(webrtc_peers.answer_payload_type(answer), 45, answer)  # constrained baseline, mode 1
         self.assertIn("a=rtpmap:45 H264/90000", answer)
         video = answer.split("m=video", 1)[1].split("m=", 1)[0]
         self.assertNotIn("a=inactive", video)
@@ -86,7 +82,7 @@ class LowPayloadTypeMixin:
         for pt in (35, 63):
             r = self.post(offer([(pt, "packetization-mode=1;profile-level-id=42e01f")]))
             self.assertEqual(r.status, 201, r.body[:500])
-            self.assertEqual(whep_load.answer_payload_type(r.body.decode()), pt)
+            self.assertEqual(webrtc_peers.answer_payload_type(r.body.decode()), pt)
             self.assertEqual(self.d.request("DELETE", r.headers["Location"]).status, 204)
 
     def test_rtcp_range_and_static_payload_types_are_refused(self):
@@ -95,10 +91,10 @@ class LowPayloadTypeMixin:
             self.assertEqual((r.status, r.error_code()), (400, "invalid_sdp"), (pt, r.body[:300]))
         self.assertEqual(self.d.request("GET", "/api/v1/sessions").json["sessions"], [])
 
-    @unittest.skipUnless(whep_load.have_gi(), "/usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0 "
+    @unittest.skipUnless(webrtc_peers.have_gi(), "/usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0 "
                                               "is needed (scripts/deps.sh --test)")
     def test_webrtcbin_peer_on_payload_type_45_connects_and_plays(self):
-        out = whep_load.run_cli(["--socket", self.d.socket, "--lobby", self.lobby, "-n", "1",
+        out = webrtc_peers.run_cli(["--socket", self.d.socket, "--lobby", self.lobby, "-n", "1",
                                  "--caps", caps(45), "--settle", "1", "--seconds", "2"])
         row = out["rows"][0]
         self.assertIn("a=rtpmap:45 H264/90000", out["offer"])
