@@ -46,11 +46,12 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
+
+from lbtest import UnixHTTPConnection
 
 PYTHON = "/usr/bin/python3"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -101,18 +102,6 @@ def _disable_upnp():
     if pspec:
         # GParamSpecBoolean: a GParamSpec (72 bytes on LP64), then gboolean default_value.
         ctypes.c_int.from_address(pspec + 72).value = 0
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=30):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(self.timeout)
-        s.connect(self.unix_path)
-        self.sock = s
 
 
 class Endpoint:
