@@ -1,12 +1,12 @@
 """bench/whep_lite.py — LiteLoadClient: N WHEP viewers from bench-lite-viewers
 (bench/lite-viewers.c: one C process, one thread, its own ICE/DTLS/SRTP, no
 jitter buffer or decode), with the interface bench/whep-scale uses of
-whep_load.LoadClient. The C process makes offers and counts what arrives;
+webrtc_peers.LoadClient. The C process makes offers and counts what arrives;
 this module POSTs the offers over lobbyd's API (all at once, one thread
 each) and hands the answers back, over JSON lines on the process's stdin and
 stdout. Any Python 3 can import it (no gi).
 
-    from whep_load import Endpoint
+    from webrtc_peers import Endpoint
     from whep_lite import LiteLoadClient
     client = LiteLoadClient(Endpoint(socket=d.socket), lobby_id, build="build")
     peers = client.make_peers(5)
@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-import whep_load
+import webrtc_peers  # tests/integration, on sys.path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -39,7 +39,7 @@ class LitePeer:
         self.t_post = self.t_answer = None
 
     def post(self, endpoint, lobby_id, control=False):
-        whep_load.whep_post(self, self.offer, endpoint, lobby_id, control)
+        webrtc_peers.whep_post(self, self.offer, endpoint, lobby_id, control)
 
     @property
     def frames(self):
@@ -143,7 +143,7 @@ class LiteLoadClient:
                 "answer_s": (p.t_answer - p.t_post) if p.t_answer and p.t_post else None,
                 "frames": st["aus"], "keyframes": st["keyframes"], "decoded": None, "state": st["state"],
                 "fps": fps[i] if fps is not None and i < len(fps) else None, "lost": st["lost"],
-                "answer_pt": whep_load.answer_payload_type(p.answer) if p.answer else None,
+                "answer_pt": webrtc_peers.answer_payload_type(p.answer) if p.answer else None,
             })
         return out
 

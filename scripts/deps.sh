@@ -18,8 +18,8 @@ if [ "${1:-}" = "--test" ]; then
   pkgs+=(firefox-esr)
   # The reliability suite: the fuzzer (run with /usr/bin/python3) and promtool.
   pkgs+=(python3-hypothesis python3-jsonschema prometheus)
-  # WebRTC peers from GStreamer's webrtcbin through gi (bench/whep-load,
-  # tests/integration/webrtc_peers.py).
+  # WebRTC peers from GStreamer's webrtcbin through gi
+  # (tests/integration/webrtc_peers.py: the tests, bench/whep-load).
   pkgs+=(python3-gi gir1.2-gst-plugins-bad-1.0)
   # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
   # Debian's npm package conflicts with): only ask Debian when npm is absent.

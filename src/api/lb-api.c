@@ -124,6 +124,39 @@ lb_api_pending_finish (LbApiPending *pending)
   pending_free (pending);
 }
 
+struct _LbApiUndo
+{
+  LbApiUndoFunc undo;
+  gpointer data;
+  GDestroyNotify data_free;
+};
+
+LbApiUndo *
+lb_api_pending_take_undo (LbApiPending *pending)
+{
+  LbApiUndo *undo = g_new0 (LbApiUndo, 1);
+  undo->undo = g_steal_pointer (&pending->undo);
+  undo->data = g_steal_pointer (&pending->data);
+  undo->data_free = g_steal_pointer (&pending->data_free);
+  return undo;
+}
+
+void
+lb_api_undo_free (LbApiUndo *undo)
+{
+  if (undo->data_free != NULL)
+    undo->data_free (undo->data);
+  g_free (undo);
+}
+
+void
+lb_api_undo_run (LbApiUndo *undo)
+{
+  if (undo->undo != NULL)
+    undo->undo (undo->data);
+  lb_api_undo_free (undo);
+}
+
 void
 lb_api_pending_cancel (LbApiPending *pending)
 {

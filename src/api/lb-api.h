@@ -42,6 +42,18 @@ void lb_api_pending_set_answer_func (LbApiPending *pending, LbApiAnswerFunc func
  * runs. Frees @pending. */
 void lb_api_pending_cancel (LbApiPending *pending);
 
+/* A handler's undo taken out of its pending answer, for the HTTP layer to
+ * run if the answer it handed to the connection never reaches the client
+ * (closed before the response was written). */
+typedef struct _LbApiUndo LbApiUndo;
+/* From @pending's answer func only: the pending answer then frees nothing
+ * of the handler's, and the undo runs at most once, through the result. */
+LbApiUndo *lb_api_pending_take_undo (LbApiPending *pending);
+/* Runs the undo, then frees @undo. */
+void lb_api_undo_run (LbApiUndo *undo);
+/* Frees @undo without running it: the answer was delivered. */
+void lb_api_undo_free (LbApiUndo *undo);
+
 /* @registry and @config are borrowed. */
 LbApi *lb_api_new (LbRegistry *registry, const LbConfig *config);
 void lb_api_free (LbApi *api);

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 /* After refusing a request on its headers, what the client still sends is
@@ -392,17 +394,110 @@ deferred_free (Deferred *d)
 }
 
 /* The client closed its end (or the socket failed). A client sends nothing
- * after its request, but one may pipeline another: that is no hang-up, and
- * the answer is then written as usual. */
+ * after its request, but one may pipeline another: that is no hang-up (the
+ * watch ends, and the answer is written as usual unless the connection's
+ * state says the client closed it since). */
+/* Whether the client closed its end (FIN) or reset the connection. On TCP
+ * the connection's state says so even behind bytes it sent after its
+ * request (a pipelined one, or junk), which a peek would return instead
+ * of the end of the stream. */
+static gboolean
+peer_closed (GSocket *socket)
+{
+  int fd = g_socket_get_fd (socket);
+  struct tcp_info info;
+  socklen_t len = sizeof info;
+  char byte;
+
+  if (g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX
+      && getsockopt (fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0)
+    return info.tcpi_state == TCP_CLOSE_WAIT || info.tcpi_state == TCP_CLOSE
+           || info.tcpi_state == TCP_LAST_ACK;
+  ssize_t n = recv (fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static gboolean
 client_left (Deferred *d)
 {
-  char byte;
+  return d->socket != NULL && peer_closed (d->socket);
+}
 
-  if (d->socket == NULL || d->hangup == NULL)
-    return FALSE;
-  ssize_t n = recv (g_socket_get_fd (d->socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+/* An answer handed to libsoup, until its body is written. libsoup writes
+ * it a main-loop iteration or more after the unpause: a client that closes
+ * its end meanwhile, or whose connection fails under the write, never
+ * gets the answer, so nobody will ever connect to what it made (a WHEP
+ * session: its ICE credentials are in the answer). The handler's work is
+ * undone then, as for a client that left before the answer. A client that
+ * read its whole answer and then closed the connection is an ordinary
+ * WHEP client: its session waits for ICE, bounded by the output's connect
+ * timeout. */
+typedef struct
+{
+  LbHttpServer *server;
+  SoupServerMessage *msg;
+  GSocket *socket; /* NULL when the connection's socket is unknown */
+  LbApiUndo *undo;
+} Answered;
+
+static void
+answered_free (Answered *a, gboolean delivered)
+{
+  g_signal_handlers_disconnect_by_data (a->msg, a);
+  a->server->answered = g_list_remove (a->server->answered, a);
+  LbApiUndo *undo = g_steal_pointer (&a->undo);
+  g_clear_object (&a->socket);
+  g_object_unref (a->msg);
+  g_free (a);
+  if (delivered)
+    lb_api_undo_free (undo);
+  else
+    lb_api_undo_run (undo);
+}
+
+/* Headers out, body not yet: the client's FIN (or reset) arrived before
+ * any of it could be read, so it never reads the body either. */
+static void
+answered_wrote_headers (SoupServerMessage *msg, gpointer user_data)
+{
+  Answered *a = user_data;
+  if (a->socket != NULL && peer_closed (a->socket))
+    {
+      g_debug ("[HTTP] %s %s: the client left while its answer was written",
+               soup_server_message_get_method (msg),
+               g_uri_get_path (soup_server_message_get_uri (msg)));
+      answered_free (a, FALSE);
+    }
+}
+
+static void
+answered_wrote_body (SoupServerMessage *msg, gpointer user_data)
+{
+  answered_free (user_data, TRUE);
+}
+
+/* Ended before the whole body was written: the connection failed. */
+static void
+answered_finished (SoupServerMessage *msg, gpointer user_data)
+{
+  g_debug ("[HTTP] %s %s: the connection ended before the answer was written",
+           soup_server_message_get_method (msg),
+           g_uri_get_path (soup_server_message_get_uri (msg)));
+  answered_free (user_data, FALSE);
+}
+
+static void
+watch_answer (LbHttpServer *self, SoupServerMessage *msg, GSocket *socket, LbApiUndo *undo)
+{
+  Answered *a = g_new0 (Answered, 1);
+  a->server = self;
+  a->msg = g_object_ref (msg);
+  a->socket = socket != NULL ? g_object_ref (socket) : NULL;
+  a->undo = undo;
+  g_signal_connect (msg, "wrote-headers", G_CALLBACK (answered_wrote_headers), a);
+  g_signal_connect (msg, "wrote-body", G_CALLBACK (answered_wrote_body), a);
+  g_signal_connect (msg, "finished", G_CALLBACK (answered_finished), a);
+  self->answered = g_list_prepend (self->answered, a);
 }
 
 static void
@@ -453,9 +548,13 @@ static gboolean
 deferred_answer (const LbApiResponse *resp, gpointer user_data)
 {
   Deferred *d = user_data;
+  LbHttpServer *self = d->server;
   SoupServerMessage *msg = g_object_ref (d->msg);
+  g_autoptr (GSocket) socket = d->socket != NULL ? g_object_ref (d->socket) : NULL;
   gboolean left = client_left (d);
 
+  if (!left)
+    watch_answer (self, msg, socket, lb_api_pending_take_undo (d->pending));
   deferred_free (d);
   g_debug ("%s %s -> %u%s", soup_server_message_get_method (msg),
            g_uri_get_path (soup_server_message_get_uri (msg)), resp->status,
@@ -503,6 +602,9 @@ lb_http_request_cancel_deferred (LbHttpServer *self)
       deferred_free (d);
       lb_api_pending_cancel (pending);
     }
+  /* Answers already handed over stay as they are: the daemon stops. */
+  while (self->answered != NULL)
+    answered_free (self->answered->data, TRUE);
 }
 
 void

@@ -35,6 +35,7 @@ struct _LbHttpServer
   LbHttpListener *listeners[2]; /* unix, tcp (nullable) */
   GSocketAddress *unix_local;
   GList *deferred; /* requests whose answer comes later (lb-http-request.c) */
+  GList *answered; /* their answers, handed to libsoup, until written */
 };
 
 /* ---- Connections (lb-http-server.c) ---- */

@@ -152,6 +152,12 @@ profile_name (LbH264ProfileClass c)
     }
 }
 
+gboolean
+lb_rtp_payload_type_is_dynamic (int pt)
+{
+  return (pt >= 35 && pt <= 63) || (pt >= 96 && pt <= 127);
+}
+
 int
 lb_h264_fmtp_choose (const LbH264Offered *offered, guint n_offered, guint level_idc, GError **error)
 {
@@ -166,7 +172,7 @@ lb_h264_fmtp_choose (const LbH264Offered *offered, guint n_offered, guint level_
       g_autoptr (GError) local_error = NULL;
       LbH264Fmtp fmtp;
 
-      if (o->pt < 96 || o->pt > 127 || !is_h264_rtpmap (o->rtpmap))
+      if (!lb_rtp_payload_type_is_dynamic (o->pt) || !is_h264_rtpmap (o->rtpmap))
         continue;
       if (seen->len < 400)
         g_string_append_printf (seen, "%s%d", seen->len ? "; " : "", o->pt);
@@ -190,10 +196,11 @@ lb_h264_fmtp_choose (const LbH264Offered *offered, guint n_offered, guint level_
         best = o->pt, best_score = score;
     }
   if (best < 0)
-    g_set_error (error, LB_ERROR, LB_ERROR_INVALID_SDP,
-                 "the SDP offer has no H.264 video lobbyd can send: a dynamic payload type "
-                 "(96-127) with packetization-mode=1 and a constrained-baseline, baseline or main "
-                 "profile-level-id (offered H.264: %s)",
-                 seen->len ? seen->str : "none");
+    g_set_error (
+        error, LB_ERROR, LB_ERROR_INVALID_SDP,
+        "the SDP offer has no H.264 video lobbyd can send: a dynamic payload type "
+        "(35-63 or 96-127) with packetization-mode=1 and a constrained-baseline, baseline or main "
+        "profile-level-id (offered H.264: %s)",
+        seen->len ? seen->str : "none");
   return best;
 }

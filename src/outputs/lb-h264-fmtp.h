@@ -48,6 +48,12 @@ guint lb_h264_fmtp_level_order (const LbH264Fmtp *fmtp);
  * a width x height @ fps stream needs; 0 beyond level 5.2. */
 guint lb_h264_level_for (guint width, guint height, guint fps);
 
+/* Whether @pt is a dynamic RTP payload type an H.264 format may use: 96-127
+ * (RFC 3551) or 35-63, the range RFC 5761 §4 adds for offers that run out
+ * (newer Chromium puts some H.264 formats there). 64-95 are refused: under
+ * rtcp-mux their marker-bit forms read as RTCP packet types 192-223. */
+gboolean lb_rtp_payload_type_is_dynamic (int pt);
+
 /* One payload type of an offer's video m-line: its number and the values of
  * its a=rtpmap ("H264/90000") and a=fmtp (NULL when absent) lines after
  * "<pt> ". */

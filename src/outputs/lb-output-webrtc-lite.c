@@ -224,23 +224,44 @@ write_answer (const GstSDPMessage *sdp, const Offer *o, LbWebrtcPeer *peer, guin
 
 /* ---- Media ---- */
 
+/* What the payloader's probe sends with: rtph264pay's source template
+ * takes payload types 96-127 only, so a format on 35-63
+ * (lb_rtp_payload_type_is_dynamic) is payloaded on 96 and relabelled in
+ * the copy that goes out. */
+typedef struct
+{
+  LbWebrtcPeer *peer;
+  int pt;
+} Sender;
+
+#define PAYLOADER_MIN_PT 96
+
 static void
-send_buffer (LbWebrtcPeer *peer, GstBuffer *buffer)
+sender_free (gpointer data)
+{
+  Sender *sender = data;
+  lb_webrtc_peer_unref (sender->peer);
+  g_free (sender);
+}
+
+static void
+send_buffer (const Sender *sender, GstBuffer *buffer)
 {
   guint8 packet[MAX_RTP + LB_WEBRTC_SRTP_ROOM];
   gsize len = gst_buffer_get_size (buffer);
-  if (len > MAX_RTP)
+  if (len > MAX_RTP || len < 12)
     return;
   /* One copy out of the payloader's (header + payload) memories, then
    * protected in place. */
   gst_buffer_extract (buffer, 0, packet, len);
-  lb_webrtc_peer_send_rtp (peer, packet, len);
+  packet[1] = (guint8)((packet[1] & 0x80) | sender->pt);
+  lb_webrtc_peer_send_rtp (sender->peer, packet, len);
 }
 
 static gboolean
-send_list_item (GstBuffer **buffer, guint idx, gpointer peer)
+send_list_item (GstBuffer **buffer, guint idx, gpointer sender)
 {
-  send_buffer (peer, *buffer);
+  send_buffer (sender, *buffer);
   return TRUE;
 }
 
@@ -249,11 +270,12 @@ send_list_item (GstBuffer **buffer, guint idx, gpointer peer)
 static GstPadProbeReturn
 on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  LbWebrtcPeer *peer = user_data;
+  const Sender *sender = user_data;
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    send_buffer (peer, GST_PAD_PROBE_INFO_BUFFER (info));
+    send_buffer (sender, GST_PAD_PROBE_INFO_BUFFER (info));
   else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), send_list_item, peer);
+    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), send_list_item,
+                             (gpointer)sender);
   return GST_PAD_PROBE_OK;
 }
 
@@ -314,7 +336,8 @@ lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbO
       = lb_output_alloc (sizeof (LbOutputWebrtcLite), &lb_output_webrtc_lite_class, setup->name);
   LbOutputWebrtcLite *self = (LbOutputWebrtcLite *)output;
   guint32 ssrc = g_random_int ();
-  g_object_set (e[0], "config-interval", -1, "pt", offer.pt, "mtu", RTP_MTU, "ssrc", ssrc, NULL);
+  g_object_set (e[0], "config-interval", -1, "pt", MAX (offer.pt, PAYLOADER_MIN_PT), "mtu", RTP_MTU,
+                "ssrc", ssrc, NULL);
   gst_util_set_object_arg (G_OBJECT (e[0]), "aggregate-mode", "zero-latency");
   g_object_set (e[1], "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
   self->payloader = gst_object_ref (e[0]);
@@ -339,8 +362,11 @@ lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbO
   lb_output_count_packets (output, pay_src);
   /* The probe holds its own reference: the streaming thread may still
    * send (to nobody: closed peers drop) while the branch is detached. */
+  Sender *sender = g_new0 (Sender, 1);
+  sender->peer = lb_webrtc_peer_ref (self->peer);
+  sender->pt = offer.pt;
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_rtp,
-                     lb_webrtc_peer_ref (self->peer), (GDestroyNotify)lb_webrtc_peer_unref);
+                     sender, sender_free);
   output->answer = write_answer (sdp, &offer, self->peer, ssrc);
   if (!lb_output_attach (output, track, e, error))
     return NULL;

@@ -797,6 +797,52 @@ read_options (const LbConfig *config, Options *options)
   options->peer_timeout_s = config->peer_timeout_s;
 }
 
+/* rtph264pay's source template takes payload types 96-127 only, so a
+ * format on 35-63 (lb_rtp_payload_type_is_dynamic) is payloaded on 96 and
+ * relabelled after it: capssetter rewrites the caps webrtcbin sees (and
+ * answers from), this probe each packet's PT byte. */
+#define PAYLOADER_MIN_PT 96
+
+static void
+relabel_buffer (GstBuffer *buffer, int pt)
+{
+  GstMapInfo map;
+  /* The header is the first memory: mapping it alone copies only that
+   * (when shared), never the payload. */
+  if (gst_buffer_n_memory (buffer) == 0
+      || !gst_buffer_map_range (buffer, 0, 1, &map, GST_MAP_READWRITE))
+    return;
+  if (map.size >= 2)
+    map.data[1] = (guint8)((map.data[1] & 0x80) | pt);
+  gst_buffer_unmap (buffer, &map);
+}
+
+static gboolean
+relabel_list_item (GstBuffer **buffer, guint idx, gpointer pt)
+{
+  *buffer = gst_buffer_make_writable (*buffer);
+  relabel_buffer (*buffer, GPOINTER_TO_INT (pt));
+  return TRUE;
+}
+
+static GstPadProbeReturn
+relabel_payload (GstPad *pad, GstPadProbeInfo *info, gpointer pt)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      GstBuffer *buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+      relabel_buffer (buffer, GPOINTER_TO_INT (pt));
+      GST_PAD_PROBE_INFO_DATA (info) = buffer;
+    }
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    {
+      GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+      gst_buffer_list_foreach (list, relabel_list_item, pt);
+      GST_PAD_PROBE_INFO_DATA (info) = list;
+    }
+  return GST_PAD_PROBE_OK;
+}
+
 /* Attaches the branch and starts answering the spec's offer; the setup's
  * on_ready hears the outcome. */
 static LbOutput *
@@ -810,12 +856,18 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
   g_autoptr (LbOutput) output
       = lb_output_alloc (sizeof (LbOutputWebrtc), &lb_output_webrtc_class, name);
   LbOutputWebrtc *self = (LbOutputWebrtc *)output;
-  GstElement *e[5] = { NULL };
+  GstElement *e[6] = { NULL };
   static const LbElementSpec chain[] = {
     { "queue", NULL },
     { "rtph264pay", "payloader" },
     { "capsfilter", NULL },
     { "webrtcbin", "webrtc" },
+  };
+  /* A payload type below 96: the payloader sends on 96, its caps and
+   * packets relabelled on their way to webrtcbin (see relabel_payload). */
+  static const LbElementSpec low_pt_chain[] = {
+    { "queue", NULL },      { "rtph264pay", "payloader" }, { "capssetter", NULL },
+    { "capsfilter", NULL }, { "webrtcbin", "webrtc" },
   };
 
   g_return_val_if_fail (setup->on_ready != NULL, NULL);
@@ -831,42 +883,60 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
     }
   read_options (setup->config, &opts);
   int pt = offer_h264_payload (offer, spec_level (spec), error);
-  if (pt < 0 || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
+  if (pt < 0)
     return NULL;
+  gboolean relabel = pt < PAYLOADER_MIN_PT;
+  if (!(relabel ? lb_media_make_all (low_pt_chain, G_N_ELEMENTS (low_pt_chain), e, error)
+                : lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error)))
+    return NULL;
+  GstElement *capsfilter = e[relabel ? 3 : 2], *webrtc = e[relabel ? 4 : 3];
   /* The queue keeps webrtcbin's own locking off the encoder's thread. */
   g_object_set (e[0], "leaky", 2, "max-size-buffers", 30, "max-size-bytes", 0, "max-size-time",
                 (guint64)0, NULL);
-  g_object_set (e[1], "config-interval", -1, "pt", pt, "mtu", 1200, NULL);
+  g_object_set (e[1], "config-interval", -1, "pt", relabel ? PAYLOADER_MIN_PT : pt, "mtu", 1200,
+                NULL);
   gst_util_set_object_arg (G_OBJECT (e[1]), "aggregate-mode", "zero-latency");
   g_autoptr (GstCaps) caps
       = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name",
                              G_TYPE_STRING, "H264", "payload", G_TYPE_INT, pt, "clock-rate",
                              G_TYPE_INT, 90000, "packetization-mode", G_TYPE_STRING, "1", NULL);
-  g_object_set (e[2], "caps", caps, NULL);
-  gst_util_set_object_arg (G_OBJECT (e[3]), "bundle-policy", "max-bundle");
+  if (relabel)
+    {
+      g_autoptr (GstCaps) payload
+          = gst_caps_new_simple ("application/x-rtp", "payload", G_TYPE_INT, pt, NULL);
+      g_object_set (e[2], "caps", payload, "replace", FALSE, NULL);
+      /* The capsfilter would stop the payloader's own caps (96) upstream of
+       * capssetter: it checks everything but the payload type. */
+      gst_structure_remove_field (gst_caps_get_structure (caps, 0), "payload");
+      g_autoptr (GstPad) setter_src = gst_element_get_static_pad (e[2], "src");
+      gst_pad_add_probe (setter_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                         relabel_payload, GINT_TO_POINTER (pt), NULL);
+    }
+  g_object_set (capsfilter, "caps", caps, NULL);
+  gst_util_set_object_arg (G_OBJECT (webrtc), "bundle-policy", "max-bundle");
   if (options->stun_server != NULL && *options->stun_server != '\0')
-    g_object_set (e[3], "stun-server", options->stun_server, NULL);
-  set_ice_addresses (e[3], options->ice_addresses);
-  self->webrtc = gst_object_ref (e[3]);
+    g_object_set (webrtc, "stun-server", options->stun_server, NULL);
+  set_ice_addresses (webrtc, options->ice_addresses);
+  self->webrtc = gst_object_ref (webrtc);
   self->payloader = gst_object_ref (e[1]);
   self->on_ended = setup->on_ended;
   self->ended_data = setup->ended_data;
   self->created_us = g_get_monotonic_time ();
   self->peer_timeout_us = (gint64)options->peer_timeout_s * G_USEC_PER_SEC;
-  g_signal_connect (e[3], "notify::connection-state", G_CALLBACK (on_connection_state), self);
-  g_signal_connect (e[3], "on-data-channel", G_CALLBACK (on_data_channel), NULL);
+  g_signal_connect (webrtc, "notify::connection-state", G_CALLBACK (on_connection_state), self);
+  g_signal_connect (webrtc, "on-data-channel", G_CALLBACK (on_data_channel), NULL);
   InputHandler *handler = g_new0 (InputHandler, 1);
   handler->func = on_input;
   handler->data = setup->input_data;
   handler->width = spec->profile.width;
   handler->height = spec->profile.height;
-  g_object_set_data_full (G_OBJECT (e[3]), "lb-input", handler, g_free);
+  g_object_set_data_full (G_OBJECT (webrtc), "lb-input", handler, g_free);
   self->limit = g_new0 (InputLimit, 1);
   g_mutex_init (&self->limit->lock);
   self->limit->control = on_input != NULL;
   self->limit->tokens = LB_WEBRTC_INPUT_BURST;
   self->limit->last_us = g_get_monotonic_time ();
-  g_object_set_data_full (G_OBJECT (e[3]), "lb-input-limit", self->limit, input_limit_free);
+  g_object_set_data_full (G_OBJECT (webrtc), "lb-input-limit", self->limit, input_limit_free);
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[1], "src");
   lb_output_count_packets (output, pay_src);
 

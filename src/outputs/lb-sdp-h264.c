@@ -5,17 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A dynamic RTP payload type (RFC 3551: 96-127) in plain decimal. Anything
- * else is the client's mistake; passed on, it would make rtph264pay and
- * webrtcbin fail (a server error) or be read as another number by atoi(). */
+/* A dynamic RTP payload type (lb_rtp_payload_type_is_dynamic: 35-63,
+ * 96-127) in plain decimal. Anything else is the client's mistake; passed
+ * on, it would make rtph264pay and webrtcbin fail (a server error) or be
+ * read as another number by atoi(). */
 static int
 parse_dynamic_payload (const char *format)
 {
-  if (format == NULL || strlen (format) != 2 + (format[0] == '1') || format[0] == '0'
-      || strspn (format, "0123456789") != strlen (format))
+  size_t len = format ? strlen (format) : 0;
+  if (len < 2 || len > 3 || format[0] == '0' || strspn (format, "0123456789") != len)
     return -1;
   int pt = atoi (format);
-  return pt >= 96 && pt <= 127 ? pt : -1;
+  return lb_rtp_payload_type_is_dynamic (pt) ? pt : -1;
 }
 
 /* The value of the media's a=@key line for payload type @pt, after "<pt> ". */

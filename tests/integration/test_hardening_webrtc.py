@@ -235,7 +235,7 @@ class WhepPayloadTypeTest(DaemonTest):
 
     def test_bad_payload_types_are_400_and_leave_nothing(self):
         lobby = self.d.create_lobby().json["id"]
-        bad = [offer(0), offer(35), offer(128), offer(200), offer(255), offer(-1), offer(96000),
+        bad = [offer(0), offer(34), offer(64), offer(95), offer(128), offer(200), offer(255), offer(-1), offer(96000),
                offer("96x"), offer("x"), offer("0x60"), offer(96, fmt="97"), offer("", fmt="96"),
                offer(96, fmt="96x"), offer(" 96"), offer("0096")]
         for sdp in bad:

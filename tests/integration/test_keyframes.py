@@ -5,7 +5,7 @@ switches, viewers' PLI/FIR) goes through one limiter on the encoded track
 ([encoder] join_keyframe_min_interval_ms), so a viewer already watching sees
 at most two IDRs while 20 others join (one at once, the coalesced rest at the
 interval's end) and the stream stays live. The peers are GStreamer webrtcbin
-from /usr/bin/python3 (webrtc_peers.py: python3-gi,
+from /usr/bin/python3 (webrtc_peers.py burst: python3-gi,
 gir1.2-gst-plugins-bad-1.0); loopback only. lobbyd serves them with
 webrtcbin ([webrtc] stack = webrtcbin): its connection-state changes were
 the storm's source."""
@@ -14,24 +14,16 @@ import os
 import subprocess
 import unittest
 
+import webrtc_peers
 from lbtest import Daemon, DaemonTest
 
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "webrtc_peers.py")
-PYTHON = "/usr/bin/python3"
-
-
-def have_gi_webrtc():
-    try:
-        return subprocess.run([PYTHON, "-c", "import gi; gi.require_version('GstWebRTC', '1.0'); "
-                               "from gi.repository import GstWebRTC"],
-                              capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+PYTHON = webrtc_peers.PYTHON
 
 
 def join_burst(daemon, lobby, n, settle=3.0):
     """Peer 0 watches, then n peers join at once; what peer 0 received."""
-    p = subprocess.run([PYTHON, PEERS, str(daemon.tcp_port), daemon.token, lobby, str(n), str(settle)],
+    p = subprocess.run([PYTHON, PEERS, "burst", str(daemon.tcp_port), daemon.token, lobby, str(n), str(settle)],
                        capture_output=True, text=True, timeout=240)
     lines = p.stdout.strip().splitlines()
     if p.returncode != 0 or not lines or not lines[-1].startswith("{"):
@@ -48,7 +40,7 @@ def lateness(report):
     return [(a, a - ts / 90000.0 - base) for a, ts, _ in frames]
 
 
-@unittest.skipUnless(have_gi_webrtc(), "needs /usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0")
+@unittest.skipUnless(webrtc_peers.have_gi(), "needs /usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0")
 class KeyFrameStormTest(DaemonTest):
     # No natural key frames within the test, and an interval longer than the
     # burst however slow the box: at most one IDR at once + one coalesced.
@@ -71,7 +63,7 @@ class KeyFrameStormTest(DaemonTest):
 
 
 
-@unittest.skipUnless(have_gi_webrtc(), "needs /usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0")
+@unittest.skipUnless(webrtc_peers.have_gi(), "needs /usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0")
 class CoalescedKeyFrameTest(DaemonTest):
     config_extra = ("[encoder]\nkeyframe_interval_ms=60000\njoin_keyframe_min_interval_ms=1000\n"
                     "[webrtc]\nstack=webrtcbin\nice_addresses=127.0.0.1\n")
@@ -89,7 +81,7 @@ class CoalescedKeyFrameTest(DaemonTest):
                         % (["%.2f" % (a - r["burst"]) for a in idrs], t - r["burst"]))
 
 
-@unittest.skipUnless(have_gi_webrtc(), "needs /usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0")
+@unittest.skipUnless(webrtc_peers.have_gi(), "needs /usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0")
 class LiveAfterBurstTest(DaemonTest):
     config_extra = "[webrtc]\nstack=webrtcbin\nice_addresses=127.0.0.1\n"
 

@@ -18,7 +18,7 @@ from lbtest import ROOT, Daemon, wait_until
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import whep_lite  # noqa: E402
-from whep_load import Endpoint  # noqa: E402
+from webrtc_peers import Endpoint  # noqa: E402
 
 # peer_timeout_s=3: a session the client does not keep alive (consent checks
 # for lite, RTCP for webrtcbin, whose STUN stays inside libnice) ends soon.

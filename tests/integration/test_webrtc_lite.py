@@ -1,28 +1,24 @@
 """The lite WebRTC send path ([webrtc] stack = lite, issue 11): watch-only
 WHEP viewers on lobbyd's own ICE-lite + DTLS-SRTP over one shared UDP
 socket, no webrtcbin. Real Chromium and GStreamer webrtcbin peers (Python
-gi, tests/integration/whep_gi_peer.py) watch through it; a vanished peer
+gi, tests/integration/webrtc_peers.py watch) watch through it; a vanished peer
 ends its session; control viewers keep webrtcbin; a lite viewer costs no
 thread of its own."""
 import os
-import subprocess
 import time
 import unittest
 
+import webrtc_peers
 from lbtest import Daemon, DaemonTest, EventStream, JsonLinesProcess, have_browser, run_node, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PEER = os.path.join(HERE, "whep_gi_peer.py")
+PEER = os.path.join(HERE, "webrtc_peers.py")
 LITE = "[webrtc]\nstack=lite\nice_addresses=127.0.0.1\npeer_timeout_s=3\n"
 
 
 def have_gi_peer():
     """/usr/bin/python3 with GStreamer's gi bindings (python3-gi, gir1.2-gst-plugins-bad-1.0)."""
-    if not os.path.exists("/usr/bin/python3"):
-        return False
-    p = subprocess.run(["/usr/bin/python3", "-c", "import gi; gi.require_version('GstWebRTC', '1.0')"],
-                       capture_output=True)
-    return p.returncode == 0
+    return webrtc_peers.have_gi()
 
 
 class GiPeers(JsonLinesProcess):
@@ -30,7 +26,7 @@ class GiPeers(JsonLinesProcess):
     lines report each peer's own error: they do not fail by themselves)."""
 
     def __init__(self, daemon, lobby, n, seconds=0):
-        super().__init__(["/usr/bin/python3", PEER, str(daemon.tcp_port), daemon.token, lobby, str(n),
+        super().__init__([webrtc_peers.PYTHON, PEER, "watch", str(daemon.tcp_port), daemon.token, lobby, str(n),
                           str(seconds)], errors_fail=False)
 
 

@@ -1,6 +1,6 @@
 """WHEP interop (issue 11): offers from three WebRTC stacks are answered —
 Debian's chromium (captured live through playwright), GStreamer's webrtcbin
-(made live by bench/whep_load.py under Debian's python3-gi; its H.264 fmtp
+(made live by tests/integration/webrtc_peers.py under Debian's python3-gi; its H.264 fmtp
 has no level-asymmetry-allowed, which lobbyd refused with 400 before RFC 6184
 fmtp parsing), and a Firefox-shaped offer (text below: H.264 with and
 without packetization-mode=1, mids 0/1, the data channel's m-line first).
@@ -11,14 +11,11 @@ receives frames. Everything stays on loopback: remote candidates outside
 import os
 import re
 import subprocess
-import sys
 import json
 import unittest
 
+import webrtc_peers
 from lbtest import BROWSER_DIR, ROOT, Daemon, have_browser
-
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-import whep_load  # noqa: E402
 
 CONFIG = "[webrtc]\nice_addresses=127.0.0.1\nallowed_candidates=127.0.0.0/8\n"
 
@@ -153,7 +150,7 @@ class WhepInteropTest(unittest.TestCase):
     def assert_answered(self, offer, r):
         self.assertEqual(r.status, 201, r.body[:500])
         answer = r.body.decode()
-        pt = whep_load.answer_payload_type(answer)
+        pt = webrtc_peers.answer_payload_type(answer)
         self.assertIn(pt, h264_mode1_payloads(offer), answer)
         self.assertRegex(answer, r"a=rtpmap:%d H264/90000" % pt)
         # The answer keeps the offer's m-lines, in its order.
@@ -183,10 +180,10 @@ class WhepInteropTest(unittest.TestCase):
         self.assertRegex(offer, r"a=fmtp:%d [^\r\n]*profile-level-id=42e01f" % pt)
         self.d.request("DELETE", r.headers["Location"])
 
-    @unittest.skipUnless(whep_load.have_gi(), "/usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0 "
+    @unittest.skipUnless(webrtc_peers.have_gi(), "/usr/bin/python3 with python3-gi and gir1.2-gst-plugins-bad-1.0 "
                                               "is needed (scripts/deps.sh --test)")
     def test_webrtcbin_offer_connects_and_plays(self):
-        out = whep_load.run_cli(["--socket", self.d.socket, "--lobby", self.lobby, "-n", "1",
+        out = webrtc_peers.run_cli(["--socket", self.d.socket, "--lobby", self.lobby, "-n", "1",
                                  "--caps", WEBRTCBIN_CAPS, "--settle", "1", "--seconds", "2"])
         row = out["rows"][0]
         self.assertNotIn("level-asymmetry-allowed", out["offer"])
@@ -198,7 +195,7 @@ class WhepInteropTest(unittest.TestCase):
         self.assertGreater(row["keyframes"], 0, row)
 
 
-@unittest.skipUnless(whep_load.have_gi(), "/usr/bin/python3 with python3-gi is needed")
+@unittest.skipUnless(webrtc_peers.have_gi(), "/usr/bin/python3 with python3-gi is needed")
 class WhepScaleQuickTest(unittest.TestCase):
     """bench/whep-scale --quick (N = 1, 5 of each transport) prints a well-formed table and every viewer,
     WebRTC and RTP, received frames. Not timed: the targets' pass/fail is the benchmark's business."""

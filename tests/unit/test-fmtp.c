@@ -258,6 +258,40 @@ test_choose_refusals (void)
   g_assert_nonnull (strstr (error->message, "64001f"));
 }
 
+/* Newer Chromium offers some H.264 formats on 35-63, the dynamic range
+ * RFC 5761 §4 leaves next to 96-127 under rtcp-mux; 64-95 are not dynamic
+ * (RTCP packet types 200-204 read as 72-76 with the marker bit). */
+static void
+test_choose_low_dynamic_range (void)
+{
+  g_autoptr (GError) error = NULL;
+  LbH264Offered low_only[] = {
+    { 35, "H264/90000", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f" },
+    { 36, "rtx/90000", "apt=35" },
+    { 45, "H264/90000", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f" },
+    { 63, "H264/90000", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f" },
+  };
+  g_assert_cmpint (choose (low_only, G_N_ELEMENTS (low_only), 31, &error), ==, 45);
+  g_assert_no_error (error);
+  g_assert_cmpint (choose (low_only, 1, 31, &error), ==, 35);
+  g_assert_cmpint (choose (&low_only[3], 1, 31, &error), ==, 63);
+  /* Both ranges: the ranking decides, not the number. */
+  LbH264Offered both[] = {
+    { 102, "H264/90000", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f" },
+    { 39, "H264/90000", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f" },
+  };
+  g_assert_cmpint (choose (both, 2, 31, &error), ==, 39);
+  g_assert_no_error (error);
+  /* 64-95 collide with RTCP under rtcp-mux; 0-34 are static. */
+  static const int not_dynamic[] = { 0, 26, 34, 64, 72, 76, 95, 128 };
+  for (guint i = 0; i < G_N_ELEMENTS (not_dynamic); i++)
+    {
+      LbH264Offered o[]
+          = { { not_dynamic[i], "H264/90000", "packetization-mode=1;profile-level-id=42e01f" } };
+      refused (o, 1);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -270,5 +304,6 @@ main (int argc, char **argv)
   g_test_add_func ("/fmtp/choose/browsers", test_choose_browsers);
   g_test_add_func ("/fmtp/choose/ranking", test_choose_ranking);
   g_test_add_func ("/fmtp/choose/refusals", test_choose_refusals);
+  g_test_add_func ("/fmtp/choose/low-dynamic-range", test_choose_low_dynamic_range);
   return g_test_run ();
 }
