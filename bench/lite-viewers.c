@@ -27,6 +27,7 @@
  * time.monotonic()).
  *    bench-lite-viewers [--interval S]   (S > 0: also a stats line every S s)
  */
+#include "lb-dtls-keys.h"
 #include "lb-stun.h"
 
 #include <arpa/inet.h>
@@ -48,8 +49,6 @@
 
 #define MAX_REMOTE 8
 #define DTLS_MTU 1200
-#define SRTP_KEY 16
-#define SRTP_SALT 14
 #define TICK_MS 20
 #define CHECK_INTERVAL_US (100 * 1000)
 #define CONSENT_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -115,7 +114,7 @@ typedef struct
 
 static GPtrArray *peers;
 static SSL_CTX *ssl_ctx;
-static char fingerprint[32 * 3];
+static char fingerprint[LB_DTLS_FINGERPRINT_SIZE];
 static int epfd = -1;
 static guint64 tie_breaker;
 static GMainLoop *loop;
@@ -173,16 +172,6 @@ accept_any (int preverify, X509_STORE_CTX *store)
   return 1;
 }
 
-static void
-digest_text (X509 *cert, char *out)
-{
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  X509_digest (cert, EVP_sha256 (), md, &n);
-  for (unsigned int i = 0; i < n; i++)
-    sprintf (out + 3 * i, i + 1 < n ? "%02X:" : "%02X", md[i]);
-}
-
 static gboolean
 dtls_init (void)
 {
@@ -214,7 +203,7 @@ dtls_init (void)
        * fingerprint once the handshake is done. */
       SSL_CTX_set_verify (ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
       SSL_CTX_set_read_ahead (ssl_ctx, 1);
-      digest_text (cert, fingerprint);
+      lb_dtls_srtp_digest (cert, fingerprint);
     }
   X509_free (cert);
   EVP_PKEY_free (key);
@@ -389,30 +378,7 @@ dtls_start (Peer *p)
 static gboolean
 make_srtp (Peer *p)
 {
-  guint8 km[2 * (SRTP_KEY + SRTP_SALT)];
-  static const char label[] = "EXTRACTOR-dtls_srtp";
-  const SRTP_PROTECTION_PROFILE *profile = SSL_get_selected_srtp_profile (p->ssl);
-  if (profile == NULL || profile->id != SRTP_AES128_CM_SHA1_80
-      || SSL_export_keying_material (p->ssl, km, sizeof km, label, strlen (label), NULL, 0, 0) != 1)
-    return FALSE;
-  /* client key | server key | client salt | server salt (RFC 5764 §4.2). */
-  guint8 client[SRTP_KEY + SRTP_SALT], server[SRTP_KEY + SRTP_SALT];
-  memcpy (client, km, SRTP_KEY);
-  memcpy (server, km + SRTP_KEY, SRTP_KEY);
-  memcpy (client + SRTP_KEY, km + 2 * SRTP_KEY, SRTP_SALT);
-  memcpy (server + SRTP_KEY, km + 2 * SRTP_KEY + SRTP_SALT, SRTP_SALT);
-  srtp_policy_t pol;
-  memset (&pol, 0, sizeof pol);
-  srtp_crypto_policy_set_rtp_default (&pol.rtp);
-  srtp_crypto_policy_set_rtcp_default (&pol.rtcp);
-  pol.window_size = 1024;
-  pol.ssrc.type = ssrc_any_inbound;
-  pol.key = p->dtls_server ? client : server;
-  if (srtp_create (&p->rx, &pol) != srtp_err_status_ok)
-    return FALSE;
-  pol.ssrc.type = ssrc_any_outbound;
-  pol.key = p->dtls_server ? server : client;
-  return srtp_create (&p->tx, &pol) == srtp_err_status_ok;
+  return lb_dtls_srtp_key (p->ssl, p->dtls_server, &p->tx, &p->rx);
 }
 
 static gboolean
@@ -425,7 +391,7 @@ check_fingerprint (Peer *p)
   if (cert == NULL)
     return FALSE;
   char got[sizeof fingerprint];
-  digest_text (cert, got);
+  lb_dtls_srtp_digest (cert, got);
   X509_free (cert);
   return g_ascii_strcasecmp (got, want + 1) == 0;
 }

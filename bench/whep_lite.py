@@ -148,17 +148,7 @@ class LiteLoadClient:
         return out
 
     def close(self):
-        def delete(p):
-            try:
-                self.endpoint.request("DELETE", p.location, timeout=30)
-            except OSError:
-                pass
-
-        threads = [threading.Thread(target=delete, args=(p,), daemon=True) for p in self.peers if p.location]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        webrtc_peers.delete_all(self.endpoint, self.peers)
         if self.proc.poll() is None:
             try:
                 self.call(cmd="quit")

@@ -10,8 +10,6 @@
 #include <srtp2/srtp.h>
 #include <string.h>
 
-#define SRTP_KEY 16
-#define SRTP_SALT 14
 #define DTLS_MTU 1200
 
 struct _LbDtlsSrtp
@@ -24,7 +22,7 @@ struct _LbDtlsSrtp
 };
 
 static SSL_CTX *ctx;
-static char fingerprint[32 * 3];
+static char fingerprint[LB_DTLS_FINGERPRINT_SIZE];
 
 /* The client's certificate is self-signed too: it is checked against the
  * offer's fingerprint after the handshake, not against a CA. */
@@ -32,16 +30,6 @@ static int
 accept_any (int preverify, X509_STORE_CTX *store)
 {
   return 1;
-}
-
-static void
-digest_text (X509 *cert, char *out)
-{
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  X509_digest (cert, EVP_sha256 (), md, &n);
-  for (unsigned int i = 0; i < n; i++)
-    sprintf (out + 3 * i, i + 1 < n ? "%02X:" : "%02X", md[i]);
 }
 
 static X509 *
@@ -88,7 +76,7 @@ lb_dtls_srtp_init (GError **error)
           /* Idle connections (all of them, once keyed) give their record
            * buffers back: ~34 KiB a viewer. */
           SSL_CTX_set_mode (c, SSL_MODE_RELEASE_BUFFERS);
-          digest_text (cert, fingerprint);
+          lb_dtls_srtp_digest (cert, fingerprint);
           ctx = c;
           ok = TRUE;
         }
@@ -172,32 +160,7 @@ drain (LbDtlsSrtp *d, GPtrArray *out)
 static gboolean
 make_srtp (LbDtlsSrtp *d)
 {
-  guint8 km[2 * (SRTP_KEY + SRTP_SALT)];
-  static const char label[] = "EXTRACTOR-dtls_srtp";
-  const SRTP_PROTECTION_PROFILE *profile = SSL_get_selected_srtp_profile (d->ssl);
-  if (profile == NULL || profile->id != SRTP_AES128_CM_SHA1_80
-      || SSL_export_keying_material (d->ssl, km, sizeof km, label, strlen (label), NULL, 0, 0) != 1)
-    return FALSE;
-  /* client key | server key | client salt | server salt (RFC 5764 §4.2):
-   * we are the server, sending with the server's. */
-  guint8 tx_key[SRTP_KEY + SRTP_SALT], rx_key[SRTP_KEY + SRTP_SALT];
-  memcpy (rx_key, km, SRTP_KEY);
-  memcpy (tx_key, km + SRTP_KEY, SRTP_KEY);
-  memcpy (rx_key + SRTP_KEY, km + 2 * SRTP_KEY, SRTP_SALT);
-  memcpy (tx_key + SRTP_KEY, km + 2 * SRTP_KEY + SRTP_SALT, SRTP_SALT);
-
-  srtp_policy_t p;
-  memset (&p, 0, sizeof p);
-  srtp_crypto_policy_set_rtp_default (&p.rtp);
-  srtp_crypto_policy_set_rtcp_default (&p.rtcp);
-  p.window_size = 1024;
-  p.ssrc.type = ssrc_any_outbound;
-  p.key = tx_key;
-  if (srtp_create (&d->tx, &p) != srtp_err_status_ok)
-    return FALSE;
-  p.ssrc.type = ssrc_any_inbound;
-  p.key = rx_key;
-  return srtp_create (&d->rx, &p) == srtp_err_status_ok;
+  return lb_dtls_srtp_key (d->ssl, TRUE, &d->tx, &d->rx);
 }
 
 static gboolean
@@ -209,7 +172,7 @@ check_fingerprint (LbDtlsSrtp *d)
   if (peer == NULL)
     return FALSE;
   char text[sizeof fingerprint];
-  digest_text (peer, text);
+  lb_dtls_srtp_digest (peer, text);
   X509_free (peer);
   return g_str_equal (text, d->remote_fingerprint);
 }

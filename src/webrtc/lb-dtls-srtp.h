@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include "lb-dtls-keys.h"
 
 G_BEGIN_DECLS
 

@@ -359,6 +359,22 @@ def whep_post(peer, offer, endpoint, lobby_id, control=False, timeout=300):
     return True
 
 
+def delete_all(endpoint, peers):
+    """DELETEs every answered peer's WHEP resource, all at once as they were POSTed (one by
+    one, 100 take minutes on a loaded box)."""
+    def delete(p):
+        try:
+            endpoint.request("DELETE", p.location, timeout=30)
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=delete, args=(p,), daemon=True) for p in peers if p.location]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 class LoadClient:
     """N WHEP peers of one lobby, driven from one GLib main loop thread."""
 
@@ -447,18 +463,7 @@ class LoadClient:
         return out
 
     def close(self):
-        def delete(p):
-            try:
-                self.endpoint.request("DELETE", p.location, timeout=30)
-            except OSError:
-                pass
-
-        # All at once, as they were POSTed: one by one, 100 take minutes on a loaded box.
-        threads = [threading.Thread(target=delete, args=(p,), daemon=True) for p in self.peers if p.location]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        delete_all(self.endpoint, self.peers)
         for p in self.peers:
             p.stop()
         self.loop.quit()
