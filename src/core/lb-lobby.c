@@ -173,3 +173,9 @@ lb_lobby_input (LbLobby *self, const LbInputEvent *event)
   if (self->desktop != NULL)
     lb_desktop_input (self->desktop, event);
 }
+
+LbTrack *
+lb_lobby_get_audio_track (LbLobby *self)
+{
+  return NULL;
+}
