@@ -63,6 +63,12 @@ struct _LbConfig
    * (otherwise lobbyd's own user); uid 0 only with [apps] allow_root. */
   char *apps_user;
   gboolean apps_allow_root;
+  /* [audio] (issue 12): one Opus encode per lobby at this rate; x11-app
+   * lobbies get their own sound server, this binary (a PulseAudio), given
+   * this long to open its socket before the lobby runs without sound. */
+  guint audio_bitrate_kbps;
+  char *audio_server_binary;
+  guint audio_start_timeout_ms;
   /* [testing]: the test-double hardware encoder pool (never for production). */
   gboolean hw_double;
   guint hw_double_believed_limit;

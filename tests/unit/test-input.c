@@ -277,7 +277,7 @@ test_tracks (void)
   spec->height = 120;
   spec->fps = 15;
   g_autoptr (GError) error = NULL;
-  g_autoptr (LbProducer) producer = lb_producer_new ("t", spec, NULL, NULL, NULL, &error);
+  g_autoptr (LbProducer) producer = lb_producer_new ("t", spec, NULL, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
 
   LbTrack *raw = lb_producer_get_track (producer, LB_MEDIA_VIDEO);
@@ -377,7 +377,7 @@ test_desktop_every_kind (void)
   g_autoptr (LbConfig) config = lb_config_new_default ();
   g_autoptr (GError) error = NULL;
   LbDesktop *desktop = lb_desktop_start (640, 480, argv, config->apps_user, config->apps_allow_root,
-                                         on_desktop_exit, NULL, &error);
+                                         FALSE, NULL, 0, on_desktop_exit, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (wait_for_log (log, "MapNotify"));
 
