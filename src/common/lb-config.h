@@ -38,7 +38,8 @@ struct _LbConfig
   char **allowed_candidates; /* CIDRs remote ICE candidates may name (STUN checks go there) */
   char **ice_addresses;      /* local IPs to gather host candidates on; empty = all but loopback */
   guint peer_timeout_s;      /* a connected viewer silent this long is gone */
-  char *webrtc_stack;        /* "auto", "webrtcbin" or "lite": watch-only viewers (lb-output-webrtc-lite.h) */
+  char *webrtc_stack; /* "auto", "webrtcbin" or "lite": watch-only viewers (lb-output-webrtc-lite.h)
+                       */
   /* [encoder] */
   char *x264_speed_preset;
   guint keyframe_interval_ms;

@@ -90,7 +90,8 @@ start_audio (LbLobby *self, const LbConfig *config)
   if (self->audio_encode == NULL)
     {
       g_autofree char *message = g_strdup_printf ("audio encode: %s", error->message);
-      g_warning ("lobby %s: no sound: %s", self->id, message);
+      /* Not a warning: the lobby runs on, and its view says why. */
+      g_message ("lobby %s: no sound: %s", self->id, message);
       lb_lobby_set_audio_failed (self, message);
     }
 }
@@ -118,8 +119,8 @@ lb_lobby_start (LbLobby *self, const char *const *app_argv, const LbConfig *conf
     }
   self->producer = lb_producer_new (
       self->id, self->spec, self->desktop ? lb_desktop_get_display (self->desktop) : NULL,
-      self->desktop ? lb_desktop_get_sound_server (self->desktop) : NULL, on_error,
-      on_audio_failed, self, &local_error);
+      self->desktop ? lb_desktop_get_sound_server (self->desktop) : NULL, on_error, on_audio_failed,
+      self, &local_error);
   if (self->producer == NULL)
     {
       lb_lobby_set_failed (self, local_error->message);
@@ -223,9 +224,9 @@ lb_lobby_to_json (const LbLobby *self)
   if (self->desktop != NULL)
     json_object_set_string_member (obj, "display", lb_desktop_get_display (self->desktop));
   /* "audio" (the spec) is already there; the rest says what became of it. */
-  const char *audio_state = !self->spec->audio                                   ? "off"
+  const char *audio_state = !self->spec->audio                                      ? "off"
                             : self->audio_failed || self->state != LB_LOBBY_RUNNING ? "failed"
-                                                                                   : "running";
+                                                                                    : "running";
   json_object_set_string_member (obj, "audio_state", audio_state);
   if (self->audio_error != NULL)
     json_object_set_string_member (obj, "audio_error", self->audio_error);

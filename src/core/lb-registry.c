@@ -192,9 +192,9 @@ on_media_error (const char *branch, const GError *error, gpointer user_data)
       if (lb_lobby_set_audio_failed (lobby, error->message))
         {
           g_warning ("lobby %s: audio failed: %s", lb_lobby_get_id (lobby), error->message);
-          emit (self, "lobby.audio_failed",
-                lb_event_fields ("lobby_id", lb_lobby_get_id (lobby), "error", error->message,
-                                 NULL));
+          emit (
+              self, "lobby.audio_failed",
+              lb_event_fields ("lobby_id", lb_lobby_get_id (lobby), "error", error->message, NULL));
         }
       return;
     }

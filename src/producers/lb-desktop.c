@@ -199,7 +199,7 @@ process_is_exiting (GPid pid)
   g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
   g_autofree char *text = NULL;
   if (!g_file_get_contents (path, &text, NULL, NULL))
-    return TRUE; /* gone */
+    return TRUE;                          /* gone */
   const char *rest = strrchr (text, ')'); /* the name may hold spaces and ')' */
   char state = 0;
   unsigned long flags = 0;
@@ -391,8 +391,8 @@ lb_desktop_start (guint width, guint height, const char *const *argv, const char
                                            cs.switch_user ? cs.uid : geteuid (), on_sound_exit,
                                            self, &sound_error);
       if (self->sound == NULL)
-        self->audio_error = g_strdup_printf ("the sound server did not start: %s",
-                                             sound_error->message);
+        self->audio_error
+            = g_strdup_printf ("the sound server did not start: %s", sound_error->message);
     }
   g_autofree char *screen = g_strdup_printf ("%ux%ux24", width, height);
   const char *xvfb_argv[]
