@@ -224,10 +224,7 @@ lb_lobby_to_json (const LbLobby *self)
   if (self->desktop != NULL)
     json_object_set_string_member (obj, "display", lb_desktop_get_display (self->desktop));
   /* "audio" (the spec) is already there; the rest says what became of it. */
-  const char *audio_state = !self->spec->audio                                      ? "off"
-                            : self->audio_failed || self->state != LB_LOBBY_RUNNING ? "failed"
-                                                                                    : "running";
-  json_object_set_string_member (obj, "audio_state", audio_state);
+  json_object_set_string_member (obj, "audio_state", lb_lobby_get_audio_state (self));
   if (self->audio_error != NULL)
     json_object_set_string_member (obj, "audio_error", self->audio_error);
   if (self->spec->audio)
@@ -256,6 +253,14 @@ lb_lobby_input (LbLobby *self, const LbInputEvent *event)
 {
   if (self->desktop != NULL)
     lb_desktop_input (self->desktop, event);
+}
+
+const char *
+lb_lobby_get_audio_state (const LbLobby *self)
+{
+  if (!self->spec->audio)
+    return "off";
+  return self->audio_failed || self->state != LB_LOBBY_RUNNING ? "failed" : "running";
 }
 
 LbTrack *

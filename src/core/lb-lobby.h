@@ -17,6 +17,8 @@ const char *lb_lobby_get_id (const LbLobby *lobby);
 /* The lobby's encoded audio (its one Opus encode's track, borrowed), or NULL:
  * audio off, failed, or not running. */
 LbTrack *lb_lobby_get_audio_track (LbLobby *lobby);
+/* "running", "failed" or "off" (the spec's "audio": false). */
+const char *lb_lobby_get_audio_state (const LbLobby *lobby);
 const LbLobbySpec *lb_lobby_get_spec (const LbLobby *lobby);
 LbLobbyState lb_lobby_get_state (const LbLobby *lobby);
 const char *lb_lobby_get_error (const LbLobby *lobby);
