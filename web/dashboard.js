@@ -5,6 +5,9 @@ import { api, softwareBanner } from "/static/api.js";
 const $ = (s) => document.querySelector(s);
 const esc = (t) => String(t ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
+// "tone", "pulse", "off", or "failed" (its reason in the cell's title).
+const audioText = (l) => l.audio_state === "running" ? l.audio_source : l.audio_state ?? "-";
+
 async function render() {
   const [status, lobbies, sessions] = await Promise.all([
     api.json("/api/v1/system/gpu-status"), api.json("/api/v1/lobbies"), api.json("/api/v1/sessions"),
@@ -21,7 +24,8 @@ async function render() {
       <td>${p.sessions ?? 0}</td><td>${esc(p.usable ? p.limit_note : p.unavailable_reason)}</td></tr>`;
   }).join("");
   $("#lobbies tbody").innerHTML = lobbies.lobbies.map((l) => `<tr><td>${esc(l.name)}</td><td>${esc(l.session_key)}</td>
-      <td>${l.video.width}x${l.video.height}@${l.video.fps}</td><td>${esc(l.state)}</td><td>${l.sessions}</td>
+      <td>${l.video.width}x${l.video.height}@${l.video.fps}</td><td>${esc(l.state)}</td>
+      <td class="audio-${esc(l.audio_state)}" title="${esc(l.audio_error)}">${esc(audioText(l))}</td><td>${l.sessions}</td>
       <td><a href="/view/${encodeURIComponent(l.id)}" target="_blank">view</a>
       <button data-stop="${esc(l.id)}">stop</button></td></tr>`).join("");
   $("#sessions tbody").innerHTML = sessions.sessions.map((s) => `<tr><td>${esc(s.id.slice(0, 8))}</td>

@@ -2,6 +2,7 @@
  * the Prometheus text exposition format 0.0.4. */
 #define G_LOG_DOMAIN "lobbyd-api"
 #include "lb-api-impl.h"
+#include "lb-lobby.h"
 #include "lb-pools.h"
 #include "lb-registry.h"
 
@@ -118,6 +119,20 @@ lb_api_metrics_get (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
           - lb_registry_count_running_sessions (api->registry),
       lb_registry_count_fallback_sessions (api->registry), c->fallbacks, c->upgrades, c->refusals,
       c->encode_errors);
+  /* Lobbies by what became of their sound: a failed sound server shows here
+   * while the lobby itself still counts as running. */
+  static const char *const audio_states[] = { "running", "failed", "off" };
+  guint audio[G_N_ELEMENTS (audio_states)] = { 0 };
+  GPtrArray *lobbies = lb_registry_get_lobbies (api->registry);
+  for (guint i = 0; i < lobbies->len; i++)
+    for (guint k = 0; k < G_N_ELEMENTS (audio_states); k++)
+      if (g_str_equal (lb_lobby_get_audio_state (lobbies->pdata[i]), audio_states[k]))
+        audio[k]++;
+  g_string_append (out, "# HELP lobbyd_lobbies_audio Lobbies by audio state.\n"
+                        "# TYPE lobbyd_lobbies_audio gauge\n");
+  for (guint k = 0; k < G_N_ELEMENTS (audio_states); k++)
+    g_string_append_printf (out, "lobbyd_lobbies_audio{state=\"%s\"} %u\n", audio_states[k],
+                            audio[k]);
   resp->status = 200;
   resp->content_type = "text/plain; version=0.0.4";
   resp->body = g_string_free (out, FALSE);

@@ -59,6 +59,11 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "allow_root=false\n"
                                    "xterm=xterm\n"
                                    "\n"
+                                   "[audio]\n"
+                                   "bitrate_kbps=96\n"
+                                   "server_binary=pulseaudio\n"
+                                   "start_timeout_ms=2000\n"
+                                   "\n"
                                    "[testing]\n"
                                    "hw_double=false\n"
                                    "hw_double_believed_limit=8\n"
@@ -129,6 +134,9 @@ static const KeyDesc keys[] = {
   { "demo", "height", KEY_UINT, F (demo_height), 16, 4320 },
   { "demo", "fps", KEY_UINT, F (demo_fps), 1, 240 },
   { "demo", "rtp_port", KEY_UINT, F (demo_rtp_port), 0, 65535 },
+  { "audio", "bitrate_kbps", KEY_UINT, F (audio_bitrate_kbps), 64, 128 },
+  { "audio", "server_binary", KEY_STRING, F (audio_server_binary) },
+  { "audio", "start_timeout_ms", KEY_UINT, F (audio_start_timeout_ms), 100, 60000 },
   { "testing", "hw_double", KEY_BOOL, F (hw_double) },
   { "testing", "hw_double_believed_limit", KEY_UINT, F (hw_double_believed_limit), 1, 1000 },
   { "testing", "hw_double_real_limit", KEY_UINT, F (hw_double_real_limit), 0, 1000 },

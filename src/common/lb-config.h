@@ -38,7 +38,8 @@ struct _LbConfig
   char **allowed_candidates; /* CIDRs remote ICE candidates may name (STUN checks go there) */
   char **ice_addresses;      /* local IPs to gather host candidates on; empty = all but loopback */
   guint peer_timeout_s;      /* a connected viewer silent this long is gone */
-  char *webrtc_stack;        /* "auto", "webrtcbin" or "lite": watch-only viewers (lb-output-webrtc-lite.h) */
+  char *webrtc_stack; /* "auto", "webrtcbin" or "lite": watch-only viewers (lb-output-webrtc-lite.h)
+                       */
   /* [encoder] */
   char *x264_speed_preset;
   guint keyframe_interval_ms;
@@ -63,6 +64,12 @@ struct _LbConfig
    * (otherwise lobbyd's own user); uid 0 only with [apps] allow_root. */
   char *apps_user;
   gboolean apps_allow_root;
+  /* [audio] (issue 12): one Opus encode per lobby at this rate; x11-app
+   * lobbies get their own sound server, this binary (a PulseAudio), given
+   * this long to open its socket before the lobby runs without sound. */
+  guint audio_bitrate_kbps;
+  char *audio_server_binary;
+  guint audio_start_timeout_ms;
   /* [testing]: the test-double hardware encoder pool (never for production). */
   gboolean hw_double;
   guint hw_double_believed_limit;

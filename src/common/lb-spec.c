@@ -60,7 +60,14 @@ lb_profile_share_key (const LbProfile *p)
 const char *
 lb_codec_name (LbCodec codec)
 {
-  return codec == LB_CODEC_H264 ? "h264" : "unknown";
+  switch (codec)
+    {
+    case LB_CODEC_H264:
+      return "h264";
+    case LB_CODEC_OPUS:
+      return "opus";
+    }
+  return "unknown";
 }
 
 const char *
@@ -114,6 +121,7 @@ lb_lobby_spec_new_default (void)
   spec->height = 720;
   spec->fps = 30;
   spec->share_encodes = TRUE;
+  spec->audio = TRUE;
   return spec;
 }
 
@@ -170,7 +178,7 @@ LbLobbySpec *
 lb_lobby_spec_from_json (JsonObject *obj, GError **error)
 {
   static const char *const members[]
-      = { "name", "session_key", "source", "video", "encoder", "encoder_sharing", NULL };
+      = { "name", "session_key", "source", "video", "encoder", "encoder_sharing", "audio", NULL };
   static const char *const sharing[] = { "off", "auto", NULL };
   static const char *const video_members[] = { "width", "height", "fps", NULL };
   guint share = 1;
@@ -185,7 +193,8 @@ lb_lobby_spec_from_json (JsonObject *obj, GError **error)
       || !lb_json_get_object (obj, NULL, "source", FALSE, &source, error)
       || !lb_json_get_object (obj, NULL, "video", FALSE, &video, error)
       || !lb_json_get_enum (obj, NULL, "encoder", encoder_preferences, &spec->encoder, error)
-      || !lb_json_get_enum (obj, NULL, "encoder_sharing", sharing, &share, error))
+      || !lb_json_get_enum (obj, NULL, "encoder_sharing", sharing, &share, error)
+      || !lb_json_get_bool (obj, NULL, "audio", FALSE, &spec->audio, error))
     return NULL;
   spec->share_encodes = share == 1;
 
@@ -241,6 +250,8 @@ lb_lobby_spec_to_json (const LbLobbySpec *spec)
   json_builder_add_string_value (b, encoder_preferences[spec->encoder]);
   json_builder_set_member_name (b, "encoder_sharing");
   json_builder_add_string_value (b, spec->share_encodes ? "auto" : "off");
+  json_builder_set_member_name (b, "audio");
+  json_builder_add_boolean_value (b, spec->audio);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

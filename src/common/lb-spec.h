@@ -22,6 +22,7 @@ typedef enum
 typedef enum
 {
   LB_CODEC_H264,
+  LB_CODEC_OPUS, /* audio: 48 kHz stereo, one encode per lobby (issue 12) */
 } LbCodec;
 
 typedef enum
@@ -40,6 +41,7 @@ struct _LbLobbySpec
   guint width, height, fps;
   LbEncoderPreference encoder; /* default for its sessions */
   gboolean share_encodes;      /* encoder_sharing: auto (TRUE) | off (one encode per session) */
+  gboolean audio;              /* "audio": the lobby has sound (default TRUE) */
 };
 
 struct _LbProfile

@@ -14,6 +14,11 @@ typedef enum
 } LbLobbyState;
 
 const char *lb_lobby_get_id (const LbLobby *lobby);
+/* The lobby's encoded audio (its one Opus encode's track, borrowed), or NULL:
+ * audio off, failed, or not running. */
+LbTrack *lb_lobby_get_audio_track (LbLobby *lobby);
+/* "running", "failed" or "off" (the spec's "audio": false). */
+const char *lb_lobby_get_audio_state (const LbLobby *lobby);
 const LbLobbySpec *lb_lobby_get_spec (const LbLobby *lobby);
 LbLobbyState lb_lobby_get_state (const LbLobby *lobby);
 const char *lb_lobby_get_error (const LbLobby *lobby);
@@ -34,6 +39,11 @@ gboolean lb_lobby_start (LbLobby *lobby, const char *const *app_argv, const LbCo
                          LbMediaErrorFunc on_error, gpointer user_data, GError **error);
 LbProducer *lb_lobby_get_producer (const LbLobby *lobby);
 void lb_lobby_set_failed (LbLobby *lobby, const char *message);
+/* The lobby's sound is gone (sound server, audio source or encode), its
+ * video goes on: audio_state "failed" with @message. TRUE the first time
+ * (the caller announces it), FALSE after that or when the lobby has no
+ * audio. */
+gboolean lb_lobby_set_audio_failed (LbLobby *lobby, const char *message);
 /* Stops the producer. Its sessions must have been stopped. */
 void lb_lobby_free (LbLobby *lobby);
 

@@ -185,6 +185,19 @@ on_media_error (const char *branch, const GError *error, gpointer user_data)
   LbLobby *lobby = user_data;
   LbRegistry *self = lb_lobby_get_owner (lobby);
 
+  /* The lobby's sound (its source "audio-source", its encode
+   * "audio-encode-<id>"): the lobby and its sessions keep their video. */
+  if (branch != NULL && g_str_has_prefix (branch, "audio-"))
+    {
+      if (lb_lobby_set_audio_failed (lobby, error->message))
+        {
+          g_warning ("lobby %s: audio failed: %s", lb_lobby_get_id (lobby), error->message);
+          emit (
+              self, "lobby.audio_failed",
+              lb_event_fields ("lobby_id", lb_lobby_get_id (lobby), "error", error->message, NULL));
+        }
+      return;
+    }
   if (branch != NULL)
     {
       for (guint i = 0; i < self->encodes->len; i++)

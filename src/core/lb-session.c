@@ -106,6 +106,7 @@ lb_session_attach (LbSession *self, LbSharedEncode *encode, GError **error)
     .ended_data = self,
     .on_ready = on_output_ready,
     .ready_data = self,
+    .audio = lb_lobby_get_audio_track (self->lobby),
   };
   g_clear_pointer (&self->answer, g_free);
   self->output = self->output_class->open (

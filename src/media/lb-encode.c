@@ -257,3 +257,11 @@ lb_encode_get_track (LbEncode *self)
 {
   return self->track;
 }
+
+/* Issue 12: built in its own step; until then a lobby has no audio encode. */
+LbEncode *
+lb_encode_new_audio (LbTrack *raw, const char *name, guint bitrate_kbps, GError **error)
+{
+  g_set_error (error, LB_ERROR, LB_ERROR_INTERNAL, "audio encodes are not built yet");
+  return NULL;
+}

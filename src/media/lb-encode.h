@@ -17,6 +17,11 @@ G_BEGIN_DECLS
  * message, e.g. "Could not initialize supporting library." */
 LbEncode *lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
                          const LbEncoderSettings *settings, GError **error);
+/* Opens the lobby's one audio encode on @raw (a producer's raw audio
+ * track): Opus, 48 kHz stereo, 20 ms frames, @bitrate_kbps; no encoder
+ * slot. Its encoded track's profile has kind LB_MEDIA_AUDIO and codec
+ * LB_CODEC_OPUS. */
+LbEncode *lb_encode_new_audio (LbTrack *raw, const char *name, guint bitrate_kbps, GError **error);
 /* Called on the main loop once a closed encode's encoder really stopped. */
 typedef void (*LbEncodeClosedFunc) (gpointer user_data);
 /* Detaches the encode without waiting (lb_branch_detach_async): the encoder

@@ -155,12 +155,20 @@ lb_track_new_raw_video (GstElement *pipeline, GstElement *tee, guint fps)
 }
 
 LbTrack *
+lb_track_new_raw_audio (GstElement *pipeline, GstElement *tee)
+{
+  return track_new (LB_MEDIA_AUDIO, FALSE, pipeline, tee);
+}
+
+LbTrack *
 lb_track_new_encoded (GstElement *pipeline, GstElement *tee, const LbProfile *profile,
                       guint key_frame_min_interval_ms)
 {
   LbTrack *self = track_new (profile->kind, TRUE, pipeline, tee);
   self->profile = *profile;
   self->fps = profile->fps;
+  if (profile->kind == LB_MEDIA_AUDIO)
+    return self;
   self->limiter = g_new0 (KeyLimiter, 1);
   self->limiter->refs = 1;
   g_mutex_init (&self->limiter->lock);

@@ -14,9 +14,12 @@ G_BEGIN_DECLS
 
 /* @pipeline and @tee are referenced; @tee must be in @pipeline. */
 LbTrack *lb_track_new_raw_video (GstElement *pipeline, GstElement *tee, guint fps);
-/* @profile is copied. Every key-frame request that reaches the encoder
- * through @tee — lb_track_request_key_frame(), an output's upstream request,
- * a viewer's RTCP PLI/FIR — passes one limiter: the first request after
+/* A producer's raw audio (S16LE, 48 kHz, stereo): audio encodes open on it. */
+LbTrack *lb_track_new_raw_audio (GstElement *pipeline, GstElement *tee);
+/* @profile is copied. Encoded audio (profile->kind LB_MEDIA_AUDIO) has no
+ * key frames and no limiter (@key_frame_min_interval_ms is ignored). Every key-frame request that
+ * reaches the encoder through @tee — lb_track_request_key_frame(), an output's upstream request, a
+ * viewer's RTCP PLI/FIR — passes one limiter: the first request after
  * @key_frame_min_interval_ms is served at once, the ones within it are
  * coalesced into one key frame at the interval's end (0: no limit). */
 LbTrack *lb_track_new_encoded (GstElement *pipeline, GstElement *tee, const LbProfile *profile,

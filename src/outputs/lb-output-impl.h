@@ -12,9 +12,11 @@ struct _LbOutput
 {
   const LbOutputClass *klass;
   char *name;
-  LbBranch *branch; /* NULL until attached */
-  char *answer;     /* negotiated transports: the SDP answer */
-  guint64 packets;  /* atomically updated from the streaming thread */
+  LbBranch *branch;       /* NULL until attached */
+  LbBranch *audio_branch; /* on the lobby's audio track; NULL: no sound */
+  guint detaching;        /* branches still stopping after close */
+  char *answer;           /* negotiated transports: the SDP answer */
+  guint64 packets;        /* atomically updated from the streaming thread */
   guint64 bytes;
   guint ready_source; /* lb_output_ready_soon, until it runs */
   LbOutputReadyFunc ready_func;
@@ -28,6 +30,12 @@ void lb_output_count_packets (LbOutput *output, GstPad *pad);
 /* Adds @elements (NULL-terminated chain) as this output's branch on @track's tee. */
 gboolean lb_output_attach (LbOutput *output, LbTrack *track, GstElement **elements, GError **error);
 LbBranch *lb_output_get_branch (const LbOutput *output);
+/* Adds @elements as this output's audio branch ("<name>-audio") on @audio
+ * (the setup's encoded audio track). It stays there when the video branch
+ * moves to another encode, and is detached with it at close. */
+gboolean lb_output_attach_audio (LbOutput *output, LbTrack *audio, GstElement **elements,
+                                 GError **error);
+LbBranch *lb_output_get_audio_branch (const LbOutput *output);
 /* Adds "rtp_clock" to @stats: how @payloader's RTP timestamps map to wall
  * clock (its timestamp-offset, and when running time 0 was), for
  * glass-to-glass estimates. Nothing before the payloader has caps. */

@@ -183,6 +183,22 @@ lb_output_get_branch (const LbOutput *self)
   return self->branch;
 }
 
+gboolean
+lb_output_attach_audio (LbOutput *self, LbTrack *audio, GstElement **elements, GError **error)
+{
+  g_return_val_if_fail (self->audio_branch == NULL, FALSE);
+  g_return_val_if_fail (lb_track_get_kind (audio) == LB_MEDIA_AUDIO, FALSE);
+  g_autofree char *name = g_strdup_printf ("%s-audio", self->name);
+  self->audio_branch = lb_track_attach (audio, name, elements, error);
+  return self->audio_branch != NULL;
+}
+
+LbBranch *
+lb_output_get_audio_branch (const LbOutput *self)
+{
+  return self->audio_branch;
+}
+
 const LbOutputClass *
 lb_output_get_class (const LbOutput *self)
 {
@@ -312,6 +328,15 @@ lb_output_ready_soon (LbOutput *self, const LbOutputSetup *setup)
   self->ready_source = g_idle_add (report_ready, self);
 }
 
+/* The struct goes with the last of its branches (the probes point at it). */
+static void
+branch_detached (gpointer user_data)
+{
+  LbOutput *self = user_data;
+  if (--self->detaching == 0)
+    output_free (self);
+}
+
 void
 lb_output_close (LbOutput *self)
 {
@@ -322,8 +347,14 @@ lb_output_close (LbOutput *self)
    * only once the detach is done. */
   g_clear_handle_id (&self->ready_source, g_source_remove);
   self->klass->close (self);
+  self->detaching = (self->branch != NULL) + (self->audio_branch != NULL);
+  if (self->detaching == 0)
+    {
+      output_free (self);
+      return;
+    }
   if (self->branch != NULL)
-    lb_branch_detach_async (g_steal_pointer (&self->branch), output_free, self);
-  else
-    output_free (self);
+    lb_branch_detach_async (g_steal_pointer (&self->branch), branch_detached, self);
+  if (self->audio_branch != NULL)
+    lb_branch_detach_async (g_steal_pointer (&self->audio_branch), branch_detached, self);
 }

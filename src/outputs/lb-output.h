@@ -45,6 +45,10 @@ typedef struct
   gpointer ended_data;
   LbOutputReadyFunc on_ready; /* negotiated classes: required; others never call it */
   gpointer ready_data;
+  /* The lobby's encoded audio (one Opus encode per lobby, shared by every
+   * viewer), or NULL: no sound. Outputs that carry audio attach a second
+   * branch to it (lb_output_attach_audio). */
+  LbTrack *audio;
 } LbOutputSetup;
 
 /* One row per transport. Implementations fill every field; optional ones

@@ -13,6 +13,7 @@
 #include "lb-desktop.h"
 #include "lb-error.h"
 #include "lb-input-event.h"
+#include "lb-sound-server.h"
 
 #include <X11/XKBlib.h>
 #include <X11/Xlib.h>
@@ -78,8 +79,13 @@ struct _LbDesktop
   guint xvfb_watch, app_watch;
   guint kill_timer;
   LbDesktopExitFunc on_exit;
+  LbDesktopExitFunc on_audio_exit;
   gpointer user_data;
   gboolean stopping, reported;
+  /* The lobby's own sound server (NULL: no audio, or it failed to start);
+   * its failure is the lobby's audio failure only (@audio_error). */
+  LbSoundServer *sound;
+  char *audio_error;
   guint width, height;
   /* Started on the first input event; main loop only. After stop, the
    * desktop is freed once the thread is joined (on_input_thread_exit). */
@@ -96,6 +102,7 @@ desktop_free (LbDesktop *self)
 {
   g_mutex_clear (&self->input.lock);
   g_cond_clear (&self->input.cond);
+  g_free (self->audio_error);
   g_free (self->display);
   g_free (self);
 }
@@ -192,7 +199,7 @@ process_is_exiting (GPid pid)
   g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
   g_autofree char *text = NULL;
   if (!g_file_get_contents (path, &text, NULL, NULL))
-    return TRUE; /* gone */
+    return TRUE;                          /* gone */
   const char *rest = strrchr (text, ')'); /* the name may hold spaces and ')' */
   char state = 0;
   unsigned long flags = 0;
@@ -245,6 +252,18 @@ on_xvfb_exit (GPid pid, int status, gpointer user_data)
   remove_server_files (self->number, pid);
   report (self, "the X server (Xvfb) exited");
   maybe_free (self);
+}
+
+/* The sound server went away: the desktop keeps running without sound. */
+static void
+on_sound_exit (const char *message, gpointer user_data)
+{
+  LbDesktop *self = user_data;
+  if (self->stopping || self->audio_error != NULL)
+    return;
+  self->audio_error = g_strdup (message);
+  if (self->on_audio_exit != NULL)
+    self->on_audio_exit (message, self->user_data);
 }
 
 /* Between fork and exec: async-signal-safe calls only. Its own process group
@@ -325,8 +344,9 @@ resolve_user (const char *user, gboolean allow_root, ChildSetup *cs, GStrv *env,
 
 LbDesktop *
 lb_desktop_start (guint width, guint height, const char *const *argv, const char *user,
-                  gboolean allow_root, LbDesktopExitFunc on_exit, gpointer user_data,
-                  GError **error)
+                  gboolean allow_root, gboolean audio, const char *sound_binary,
+                  guint sound_timeout_ms, LbDesktopExitFunc on_exit,
+                  LbDesktopExitFunc on_audio_exit, gpointer user_data, GError **error)
 {
   g_autoptr (LbDesktop) self = g_new0 (LbDesktop, 1);
   g_auto (GStrv) env = NULL;
@@ -334,6 +354,7 @@ lb_desktop_start (guint width, guint height, const char *const *argv, const char
   int n;
 
   self->on_exit = on_exit;
+  self->on_audio_exit = on_audio_exit;
   self->user_data = user_data;
   self->width = width;
   self->height = height;
@@ -360,6 +381,19 @@ lb_desktop_start (guint width, guint height, const char *const *argv, const char
   const char *workdir = g_file_test (g_environ_getenv (env, "HOME"), G_FILE_TEST_IS_DIR)
                             ? g_environ_getenv (env, "HOME")
                             : "/";
+  /* The sound server starts first and comes up while Xvfb does; it has a
+   * deadline of its own, and missing it only costs the lobby its sound. */
+  gint64 sound_deadline = g_get_monotonic_time () + (gint64)sound_timeout_ms * 1000;
+  if (audio)
+    {
+      g_autoptr (GError) sound_error = NULL;
+      self->sound = lb_sound_server_start (sound_binary, env, child_setup, &cs,
+                                           cs.switch_user ? cs.uid : geteuid (), on_sound_exit,
+                                           self, &sound_error);
+      if (self->sound == NULL)
+        self->audio_error
+            = g_strdup_printf ("the sound server did not start: %s", sound_error->message);
+    }
   g_autofree char *screen = g_strdup_printf ("%ux%ux24", width, height);
   const char *xvfb_argv[]
       = { "Xvfb", self->display, "-screen", "0", screen, "-nolisten", "tcp", "-noreset", NULL };
@@ -385,6 +419,28 @@ lb_desktop_start (guint width, guint height, const char *const *argv, const char
         }
       g_usleep (10000);
     }
+
+  if (self->sound != NULL)
+    {
+      g_autoptr (GError) sound_error = NULL;
+      gint64 t0 = g_get_monotonic_time ();
+      if (lb_sound_server_wait_ready (self->sound, sound_deadline, &sound_error))
+        {
+          env = g_environ_setenv (env, "PULSE_SERVER", lb_sound_server_get_address (self->sound),
+                                  TRUE);
+          env = g_environ_setenv (env, "PULSE_SINK", lb_sound_server_get_sink (self->sound), TRUE);
+          g_debug ("desktop %s: sound server %s ready (%.1f ms after Xvfb)", self->display,
+                   lb_sound_server_get_address (self->sound), (g_get_monotonic_time () - t0) / 1e3);
+        }
+      else
+        {
+          g_warning ("desktop %s: no sound: %s", self->display, sound_error->message);
+          self->audio_error = g_strdup (sound_error->message);
+          g_clear_pointer (&self->sound, lb_sound_server_stop);
+        }
+    }
+  else if (audio)
+    g_warning ("desktop %s: no sound: %s", self->display, self->audio_error);
 
   env = g_environ_setenv (env, "DISPLAY", self->display, TRUE);
   if (!g_spawn_async (workdir, (char **)argv, env,
@@ -660,6 +716,26 @@ lb_desktop_get_display (LbDesktop *self)
   return self->display;
 }
 
+const char *
+lb_desktop_get_sound_server (LbDesktop *self)
+{
+  return self->sound != NULL && self->audio_error == NULL
+             ? lb_sound_server_get_address (self->sound)
+             : NULL;
+}
+
+GPid
+lb_desktop_get_sound_server_pid (LbDesktop *self)
+{
+  return self->sound != NULL ? lb_sound_server_get_pid (self->sound) : 0;
+}
+
+const char *
+lb_desktop_get_audio_error (LbDesktop *self)
+{
+  return self->audio_error;
+}
+
 static gboolean
 on_grace_over (gpointer user_data)
 {
@@ -707,6 +783,8 @@ lb_desktop_stop (LbDesktop *self)
       kill (-self->app_group, SIGCONT);
       self->kill_timer = g_timeout_add (APP_GRACE_MS, on_grace_over, self);
     }
+  /* Last: the app may still be playing into it. It reaps and frees itself. */
+  g_clear_pointer (&self->sound, lb_sound_server_stop);
   if (stopping_desktops == NULL)
     stopping_desktops = g_ptr_array_new ();
   g_ptr_array_add (stopping_desktops, self);
@@ -729,7 +807,7 @@ lb_desktop_wait_all (void)
   if (stopping_desktops == NULL)
     return;
   timeout = g_timeout_add (APP_GRACE_MS + 1000, on_wait_timeout, &timed_out);
-  while (stopping_desktops->len > 0 && !timed_out)
+  while ((stopping_desktops->len > 0 || lb_sound_server_n_stopping () > 0) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   if (!timed_out)
     g_source_remove (timeout);

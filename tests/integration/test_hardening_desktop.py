@@ -298,7 +298,10 @@ class AppUserTest(unittest.TestCase):
         xvfb = read_lock_pid(r.json["display"])
         self.assertEqual(uid_of(xvfb), uid)
         # The app gets a small environment of its own, none of lobbyd's secrets.
-        app = [p for p in children(self.d.proc.pid) if p != xvfb]
+        # (The lobby's sound server, issue 12, is the other child besides Xvfb.)
+        sound = r.json["audio_server"]["pid"]
+        self.assertEqual(uid_of(sound), uid)
+        app = [p for p in children(self.d.proc.pid) if p not in (xvfb, sound)]
         self.assertEqual(len(app), 1, app)
         with open("/proc/%d/environ" % app[0], "rb") as f:
             env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)

@@ -128,6 +128,34 @@ test_example_config_matches_defaults (void)
                                (const char *const *)defaults->allowed_destinations));
   g_assert_cmpstr (example->apps_user, ==, defaults->apps_user);
   g_assert_cmpint (example->apps_allow_root, ==, defaults->apps_allow_root);
+  g_assert_cmpuint (example->audio_bitrate_kbps, ==, defaults->audio_bitrate_kbps);
+  g_assert_cmpstr (example->audio_server_binary, ==, defaults->audio_server_binary);
+  g_assert_cmpuint (example->audio_start_timeout_ms, ==, defaults->audio_start_timeout_ms);
+}
+
+/* [audio]: Opus between 64 and 128 kbit/s; the sound server is a setting. */
+static void
+test_audio_settings (void)
+{
+  g_autoptr (LbConfig) config = lb_config_new_default ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpuint (config->audio_bitrate_kbps, ==, 96);
+  g_assert_cmpstr (config->audio_server_binary, ==, "pulseaudio");
+  g_assert_cmpuint (config->audio_start_timeout_ms, ==, 2000);
+  g_assert_true (lb_config_load_data (
+      config, "[audio]\nbitrate_kbps=128\nserver_binary=/opt/pa/bin/pulseaudio\n", &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (config->audio_bitrate_kbps, ==, 128);
+  g_assert_cmpstr (config->audio_server_binary, ==, "/opt/pa/bin/pulseaudio");
+  static const char *const bad[] = { "[audio]\nbitrate_kbps=63\n", "[audio]\nbitrate_kbps=129\n",
+                                     "[audio]\nstart_timeout_ms=0\n", "[audio]\ncodec=aac\n" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) e = NULL;
+      g_assert_false (lb_config_load_data (config, bad[i], &e));
+      g_assert_error (e, LB_ERROR, LB_ERROR_CONFIG);
+    }
 }
 
 /* [apps] user and allow_root are settings, not catalogue entries. */
@@ -185,6 +213,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/strict", test_strict);
   g_test_add_func ("/config/missing-file", test_missing_file);
   g_test_add_func ("/config/parse-listen", test_parse_listen);
+  g_test_add_func ("/config/audio", test_audio_settings);
   g_test_add_func ("/config/example-matches-defaults", test_example_config_matches_defaults);
   return g_test_run ();
 }

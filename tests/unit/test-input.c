@@ -277,7 +277,8 @@ test_tracks (void)
   spec->height = 120;
   spec->fps = 15;
   g_autoptr (GError) error = NULL;
-  g_autoptr (LbProducer) producer = lb_producer_new ("t", spec, NULL, NULL, NULL, &error);
+  g_autoptr (LbProducer) producer
+      = lb_producer_new ("t", spec, NULL, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
 
   LbTrack *raw = lb_producer_get_track (producer, LB_MEDIA_VIDEO);
@@ -287,7 +288,21 @@ test_tracks (void)
   g_assert_cmpuint (lb_track_get_fps (raw), ==, 15);
   g_assert_null (lb_track_get_profile (raw));
   g_assert_true (lb_track_get_pipeline (raw) == lb_producer_get_pipeline (producer));
-  g_assert_null (lb_producer_get_track (producer, LB_MEDIA_AUDIO));
+  /* Issue 12: and its raw audio (the tone) in the same pipeline, unless off. */
+  LbTrack *audio = lb_producer_get_track (producer, LB_MEDIA_AUDIO);
+  g_assert_nonnull (audio);
+  g_assert_cmpint (lb_track_get_kind (audio), ==, LB_MEDIA_AUDIO);
+  g_assert_false (lb_track_is_encoded (audio));
+  g_assert_true (lb_track_get_pipeline (audio) == lb_producer_get_pipeline (producer));
+  g_assert_null (lb_producer_get_audio_error (producer));
+  {
+    g_autoptr (LbLobbySpec) quiet = lb_lobby_spec_copy (spec);
+    quiet->audio = FALSE;
+    g_autoptr (LbProducer) silent
+        = lb_producer_new ("q", quiet, NULL, NULL, NULL, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_null (lb_producer_get_track (silent, LB_MEDIA_AUDIO));
+  }
 
   g_autoptr (LbConfig) config = lb_config_new_default ();
   const LbEncoderBackend *backend = x264 ();
@@ -377,7 +392,7 @@ test_desktop_every_kind (void)
   g_autoptr (LbConfig) config = lb_config_new_default ();
   g_autoptr (GError) error = NULL;
   LbDesktop *desktop = lb_desktop_start (640, 480, argv, config->apps_user, config->apps_allow_root,
-                                         on_desktop_exit, NULL, &error);
+                                         FALSE, NULL, 0, on_desktop_exit, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (wait_for_log (log, "MapNotify"));
 

@@ -82,6 +82,44 @@ test_lobby_rejects (void)
     }
 }
 
+/* Issue 12: "audio" is a boolean, on unless asked off, and survives the
+ * store's round trip (restored lobbies keep their choice). */
+static void
+test_lobby_audio (void)
+{
+  g_autoptr (LbLobbySpec) on = lobby_from ("{\"name\":\"a\"}", NULL);
+  g_assert_nonnull (on);
+  g_assert_true (on->audio);
+  g_autoptr (LbLobbySpec) def = lb_lobby_spec_new_default ();
+  g_assert_true (def->audio);
+
+  g_autoptr (LbLobbySpec) off = lobby_from ("{\"name\":\"a\",\"audio\":false}", NULL);
+  g_assert_nonnull (off);
+  g_assert_false (off->audio);
+  g_autoptr (JsonNode) node = lb_lobby_spec_to_json (off);
+  g_assert_true (json_object_has_member (json_node_get_object (node), "audio"));
+  g_autofree char *text = lb_json_to_string (node);
+  g_autoptr (LbLobbySpec) again = lobby_from (text, NULL);
+  g_assert_nonnull (again);
+  g_assert_false (again->audio);
+  g_autoptr (JsonNode) on_node = lb_lobby_spec_to_json (on);
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (on_node), "audio"));
+
+  static const char *const bad[] = {
+    "{\"name\":\"a\",\"audio\":\"yes\"}",
+    "{\"name\":\"a\",\"audio\":1}",
+    "{\"name\":\"a\",\"audio\":null}",
+    "{\"name\":\"a\",\"audio\":{}}",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (LbLobbySpec) spec = lobby_from (bad[i], &error);
+      g_assert_null (spec);
+      g_assert_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD);
+    }
+}
+
 static void
 test_session_defaults_from_lobby (void)
 {
@@ -154,6 +192,7 @@ main (int argc, char **argv)
   g_test_add_func ("/spec/lobby-defaults", test_lobby_defaults);
   g_test_add_func ("/spec/lobby-roundtrip", test_lobby_roundtrip);
   g_test_add_func ("/spec/lobby-rejects", test_lobby_rejects);
+  g_test_add_func ("/spec/lobby-audio", test_lobby_audio);
   g_test_add_func ("/spec/session-defaults-from-lobby", test_session_defaults_from_lobby);
   g_test_add_func ("/spec/session-rejects", test_session_rejects);
   return g_test_run ();
