@@ -9,6 +9,8 @@
 #include "lb-error.h"
 #include "lb-spec.h"
 
+#include <string.h>
+
 struct _LbSession
 {
   char *id;
