@@ -38,7 +38,7 @@ def sanitizer_env(label):
 
 # Unit tests of the modules without GStreamer: small enough to run under
 # valgrind on every CI run (GStreamer's own allocations would drown the report).
-VALGRIND_UNITS = ["test-config", "test-json", "test-spec", "test-store", "test-allow-list", "test-hw"]
+VALGRIND_UNITS = ["test-config", "test-json", "test-spec", "test-store", "test-allow-list", "test-hw", "test-rtcp"]
 VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
             "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite"]
 

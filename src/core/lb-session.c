@@ -9,6 +9,8 @@
 #include "lb-error.h"
 #include "lb-spec.h"
 
+#include <string.h>
+
 struct _LbSession
 {
   char *id;
@@ -180,7 +182,10 @@ lb_session_branch_error_reason (const LbSession *self, const GError *error)
 gboolean
 lb_session_owns_branch (const LbSession *self, const char *branch)
 {
-  return g_strcmp0 (branch, self->output_name) == 0;
+  /* Its audio branch is "<output>-audio" (lb_output_attach_audio). */
+  return g_strcmp0 (branch, self->output_name) == 0
+         || (branch != NULL && g_str_has_prefix (branch, self->output_name)
+             && g_strcmp0 (branch + strlen (self->output_name), "-audio") == 0);
 }
 
 void

@@ -258,10 +258,74 @@ lb_encode_get_track (LbEncode *self)
   return self->track;
 }
 
-/* Issue 12: built in its own step; until then a lobby has no audio encode. */
+/* Opus at 48 kHz: what every receiver (RTP/AVP, WebRTC) decodes. */
+#define AUDIO_RATE 48000
+#define AUDIO_CHANNELS 2
+#define AUDIO_FRAME_MS 20
+/* An encode that falls behind drops its oldest raw audio past this much
+ * instead of holding the producer (and its video) back. */
+#define AUDIO_QUEUE_NS (200 * GST_MSECOND)
+
 LbEncode *
 lb_encode_new_audio (LbTrack *raw, const char *name, guint bitrate_kbps, GError **error)
 {
-  g_set_error (error, LB_ERROR, LB_ERROR_INTERNAL, "audio encodes are not built yet");
-  return NULL;
+  g_autoptr (LbEncode) self = g_new0 (LbEncode, 1);
+  GstElement *pipeline = lb_track_get_pipeline (raw);
+  GstElement *e[6] = { NULL };
+  g_autofree char *tee_name = g_strdup_printf ("%s-tee", name);
+
+  self->raw = raw;
+  if (lb_track_is_encoded (raw) || lb_track_get_kind (raw) != LB_MEDIA_AUDIO)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_MEDIA, "%s: cannot encode audio from a %s %s track",
+                   name, lb_track_is_encoded (raw) ? "encoded" : "raw",
+                   lb_media_kind_name (lb_track_get_kind (raw)));
+      return NULL;
+    }
+
+  const LbElementSpec chain[] = {
+    { "queue", NULL },      { "audioconvert", NULL }, { "audioresample", NULL },
+    { "capsfilter", NULL }, { "opusenc", "encoder" },
+  };
+  if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
+    return NULL;
+  g_object_set (e[0], "leaky", 2 /* downstream */, "max-size-buffers", 0, "max-size-bytes", 0,
+                "max-size-time", (guint64)AUDIO_QUEUE_NS, NULL);
+  g_autoptr (GstCaps) caps = gst_caps_new_simple ("audio/x-raw", "rate", G_TYPE_INT, AUDIO_RATE,
+                                                  "channels", G_TYPE_INT, AUDIO_CHANNELS, NULL);
+  g_object_set (e[3], "caps", caps, NULL);
+  /* One encode serves every viewer and rtpopuspay cannot repacketize, so
+   * the frame size is the packet duration everyone gets. */
+  gst_util_set_object_arg (G_OBJECT (e[4]), "frame-size", "20");
+  gst_util_set_object_arg (G_OBJECT (e[4]), "bandwidth", "fullband");
+  g_object_set (e[4], "bitrate", (int)(bitrate_kbps * 1000), NULL);
+
+  GstElement *bin = lb_media_chain_bin (name, e, error);
+  if (bin == NULL)
+    return NULL;
+  self->tee = lb_media_make ("tee", tee_name, error);
+  if (self->tee == NULL)
+    {
+      gst_object_unref (bin);
+      return NULL;
+    }
+  g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add (GST_BIN (pipeline), gst_object_ref (self->tee));
+  gst_element_sync_state_with_parent (self->tee);
+
+  self->branch = lb_branch_attach (pipeline, lb_track_get_tee (raw), bin, self->tee, error);
+  if (self->branch == NULL)
+    return NULL;
+
+  LbProfile profile = {
+    .codec = LB_CODEC_OPUS,
+    .width = AUDIO_RATE,
+    .height = AUDIO_CHANNELS,
+    .fps = 1000 / AUDIO_FRAME_MS,
+    .bitrate_kbps = bitrate_kbps,
+    .kind = LB_MEDIA_AUDIO,
+  };
+  self->track = lb_track_new_encoded (pipeline, self->tee, &profile, 0);
+  g_debug ("%s: opusenc %u kbps %d ms started", name, bitrate_kbps, AUDIO_FRAME_MS);
+  return g_steal_pointer (&self);
 }

@@ -251,7 +251,10 @@ lb_track_attach (LbTrack *self, const char *name, GstElement **elements, GError 
 void
 lb_track_request_key_frame (LbTrack *self)
 {
-  g_return_if_fail (self->encoded && self->kind == LB_MEDIA_VIDEO);
+  g_return_if_fail (self->encoded);
+  /* Opus frames are all independent: nothing to ask for. */
+  if (self->kind == LB_MEDIA_AUDIO)
+    return;
   /* Upstream from the tee's sink pad into the encoder, through the limiter's
    * probe like any other request. */
   gst_pad_push_event (self->limiter->sink, force_key_unit (FALSE));

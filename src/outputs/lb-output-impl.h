@@ -18,6 +18,9 @@ struct _LbOutput
   char *answer;           /* negotiated transports: the SDP answer */
   guint64 packets;        /* atomically updated from the streaming thread */
   guint64 bytes;
+  guint64 audio_packets; /* the audio branch's, the same way */
+  guint64 audio_bytes;
+  GstPad *audio_pad;  /* the audio payloader's src (counted); NULL: none */
   guint ready_source; /* lb_output_ready_soon, until it runs */
   LbOutputReadyFunc ready_func;
   gpointer ready_data;
@@ -36,6 +39,16 @@ LbBranch *lb_output_get_branch (const LbOutput *output);
 gboolean lb_output_attach_audio (LbOutput *output, LbTrack *audio, GstElement **elements,
                                  GError **error);
 LbBranch *lb_output_get_audio_branch (const LbOutput *output);
+/* Counts packets and bytes leaving @pad (the audio payloader's src) as
+ * the output's audio; its caps give the stats' "audio" ssrc and
+ * payload_type. */
+void lb_output_count_audio_packets (LbOutput *output, GstPad *pad);
+/* The wall clock time (g_get_real_time µs) at which @buf, leaving @pad,
+ * was at its running time on the pipeline clock: for a live producer, when
+ * its media was captured. Audio and video buffers of one lobby map through
+ * the same clock, so receivers can line them up (RTCP SR). 0 if unknown
+ * (no segment, clock or timestamp yet). Any thread. */
+gint64 lb_output_capture_time_us (GstPad *pad, GstBuffer *buf);
 /* Adds "rtp_clock" to @stats: how @payloader's RTP timestamps map to wall
  * clock (its timestamp-offset, and when running time 0 was), for
  * glass-to-glass estimates. Nothing before the payloader has caps. */

@@ -1,5 +1,6 @@
 /* lb-output-rtp.c — the "rtp" transport: rtph264pay ! udpsink on an
- * encode's encoded track, and the SDP a receiver opens it with. */
+ * encode's encoded track, rtpopuspay ! udpsink on the lobby's audio, RTCP
+ * sender reports for both, and the SDP a receiver opens it with. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-rtp.h"
 #include "lb-allow-list.h"
@@ -8,38 +9,65 @@
 #include "lb-json.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
+#include "lb-rtcp.h"
 #include "lb-spec.h"
 
 #include <gio/gio.h>
 #include <gst/sdp/sdp.h>
 
 #define PAYLOAD_TYPE 96
+#define AUDIO_PAYLOAD_TYPE 97
+/* How often the SR timer looks: a stream's first SR goes out within this
+ * of its first packet, later ones every SR_INTERVAL_US. */
+#define SR_TICK_MS 250
+#define SR_INTERVAL_US G_USEC_PER_SEC
+/* One CNAME for both streams of a session: receivers sync the streams of
+ * one CNAME. */
+#define RTCP_CNAME "lobbyd"
 /* Fits in a 1280-byte IPv6 minimum MTU path with room for tunnels. */
 #define RTP_MTU 1200
+
+/* One RTP stream of the session and its RTCP (SR to port + 1). */
+typedef struct
+{
+  GSocketAddress *rtcp_to; /* NULL: port + 1 does not exist */
+  LbRtcpSender *sr;        /* owned by the payloader's probe; NULL: no stream */
+  gint64 last_sr_us;       /* monotonic; 0: none sent yet */
+} RtcpStream;
 
 typedef struct
 {
   LbOutput parent;
   char *host;
   guint port;
+  char *audio_host; /* NULL: no audio branch */
+  guint audio_port;
   GstElement *payloader;
+  GstElement *audio_payloader;
+  RtcpStream rtcp[2]; /* video, audio */
+  guint rtcp_timer;
+  guint64 rtcp_sent;
 } LbOutputRtp;
 
-static const char *const members[] = { "destination", NULL };
+static const char *const members[] = { "destination", "audio_destination", NULL };
 
-/* {"destination": {"host": an IP literal, "port"}}, as stored and listed. */
+/* {"host": an IP literal, "port"} at @member of @request into @params. */
 static gboolean
-rtp_parse (JsonObject *request, JsonObject *params, GError **error)
+parse_destination (JsonObject *request, const char *member, gboolean required, JsonObject *params,
+                   GError **error)
 {
   static const char *const dest_members[] = { "host", "port", NULL };
   JsonObject *dest = NULL;
   g_autofree char *host = NULL;
   guint port = 0;
 
-  if (!lb_json_get_object (request, NULL, "destination", TRUE, &dest, error)
-      || !lb_json_check_members (dest, "destination", dest_members, error)
-      || !lb_json_get_string (dest, "destination", "host", TRUE, 64, &host, error)
-      || !lb_json_get_uint (dest, "destination", "port", TRUE, 1, 65535, &port, error))
+  if (!lb_json_get_object (request, NULL, member, required, &dest, error))
+    return FALSE;
+  if (dest == NULL)
+    return TRUE;
+  if (!lb_json_check_members (dest, member, dest_members, error)
+      || !lb_json_get_string (dest, member, "host", TRUE, 64, &host, error)
+      || !lb_json_get_uint (dest, member, "port", TRUE, 1, 65535, &port, error))
     return FALSE;
 
   /* Only IP literals: resolving names would make the allow-list depend on DNS. */
@@ -47,14 +75,22 @@ rtp_parse (JsonObject *request, JsonObject *params, GError **error)
   if (addr == NULL)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
-                   "field 'destination.host' must be an IPv4 or IPv6 address literal");
+                   "field '%s.host' must be an IPv4 or IPv6 address literal", member);
       return FALSE;
     }
   JsonObject *out = json_object_new ();
   json_object_set_string_member (out, "host", host);
   json_object_set_int_member (out, "port", port);
-  json_object_set_object_member (params, "destination", out);
+  json_object_set_object_member (params, member, out);
   return TRUE;
+}
+
+static const char *
+destination_host_port (JsonObject *params, guint *port)
+{
+  JsonObject *dest = json_object_get_object_member (params, "destination");
+  *port = (guint)json_object_get_int_member (dest, "port");
+  return json_object_get_string_member (dest, "host");
 }
 
 /* The parsed destination (borrowed from @spec). */
@@ -64,6 +100,55 @@ destination (const LbSessionSpec *spec, guint *port)
   JsonObject *dest = json_object_get_object_member (spec->params, "destination");
   *port = (guint)json_object_get_int_member (dest, "port");
   return json_object_get_string_member (dest, "host");
+}
+
+/* Where audio goes (borrowed from @spec): "audio_destination", else the
+ * video host at port + 2 (port - 2 where port + 2 does not exist), the next
+ * RTP/AVP pair after video's RTP and RTCP ports. */
+static const char *
+audio_destination (const LbSessionSpec *spec, guint *port)
+{
+  JsonObject *dest = json_object_has_member (spec->params, "audio_destination")
+                         ? json_object_get_object_member (spec->params, "audio_destination")
+                         : NULL;
+  if (dest != NULL)
+    {
+      *port = (guint)json_object_get_int_member (dest, "port");
+      return json_object_get_string_member (dest, "host");
+    }
+  guint video_port;
+  const char *host = destination (spec, &video_port);
+  *port = video_port + 2 <= 65535 ? video_port + 2 : video_port - 2;
+  return host;
+}
+
+/* {"destination": {...}, "audio_destination" (optional): {...}}, as stored
+ * and listed. */
+static gboolean
+rtp_parse (JsonObject *request, JsonObject *params, GError **error)
+{
+  if (!parse_destination (request, "destination", TRUE, params, error)
+      || !parse_destination (request, "audio_destination", FALSE, params, error))
+    return FALSE;
+  if (!json_object_has_member (params, "audio_destination"))
+    return TRUE;
+  JsonObject *audio = json_object_get_object_member (params, "audio_destination");
+  guint video_port, audio_port = (guint)json_object_get_int_member (audio, "port");
+  const char *video_host = destination_host_port (params, &video_port);
+  g_autoptr (GInetAddress) va = g_inet_address_new_from_string (video_host);
+  g_autoptr (GInetAddress) aa
+      = g_inet_address_new_from_string (json_object_get_string_member (audio, "host"));
+  /* Video's RTP and RTCP ports, and audio's RTCP (port + 1) on video's
+   * RTP port: a receiver would mix the streams up. */
+  if (g_inet_address_equal (va, aa) && audio_port + 1 >= video_port && audio_port <= video_port + 1)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_INVALID_FIELD,
+                   "field 'audio_destination.port' must not be %u, %u or %u: the video's RTP and "
+                   "RTCP ports",
+                   video_port - 1, video_port, video_port + 1);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* Without [rtp] allowed_destinations any API caller could point RTP at a
@@ -91,15 +176,148 @@ rtp_check (const LbSessionSpec *spec, const LbConfig *config, GError **error)
                    "destination %s is not in [rtp] allowed_destinations", host);
       return FALSE;
     }
+  /* Checked even when the lobby has no sound (yet): a request is refused
+   * or accepted whatever the lobby's audio state. */
+  const char *audio_host = audio_destination (spec, &port);
+  if (!lb_allow_list_contains (allow, audio_host))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_DESTINATION_NOT_ALLOWED,
+                   "audio_destination %s is not in [rtp] allowed_destinations", audio_host);
+      return FALSE;
+    }
   return TRUE;
+}
+
+/* One unbound, non-blocking UDP socket per address family for every
+ * session's RTCP: SRs are a few per second per session, and a socket per
+ * session would cost a descriptor each. Main loop only. */
+static GSocket *rtcp_sockets[2];
+
+static GSocket *
+rtcp_socket (GSocketFamily family)
+{
+  guint i = family == G_SOCKET_FAMILY_IPV6;
+  if (rtcp_sockets[i] == NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      rtcp_sockets[i]
+          = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+      if (rtcp_sockets[i] == NULL)
+        {
+          g_warning ("RTCP socket: %s", error->message);
+          return NULL;
+        }
+      g_socket_set_blocking (rtcp_sockets[i], FALSE);
+    }
+  return rtcp_sockets[i];
+}
+
+static GstPadProbeReturn
+feed_rtcp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbRtcpSender *sr = user_data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+  lb_rtcp_sender_on_rtp (sr, map.data, map.size, lb_output_capture_time_us (pad, buf));
+  gst_buffer_unmap (buf, &map);
+  return GST_PAD_PROBE_OK;
+}
+
+/* An SR for @payloader's packets to @host:@port + 1. The probe owns the
+ * sender: it lives as long as the pad, which may outlive the output's
+ * close while the branch stops. */
+static void
+rtcp_stream_init (RtcpStream *stream, GstElement *payloader, guint32 clock_rate, const char *host,
+                  guint port)
+{
+  stream->sr = lb_rtcp_sender_new (0, clock_rate);
+  g_autoptr (GstPad) src = gst_element_get_static_pad (payloader, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, feed_rtcp, stream->sr,
+                     (GDestroyNotify)lb_rtcp_sender_free);
+  if (port + 1 <= 65535)
+    stream->rtcp_to = g_inet_socket_address_new_from_string (host, port + 1);
+}
+
+static gboolean
+send_sender_reports (gpointer user_data)
+{
+  LbOutputRtp *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < G_N_ELEMENTS (self->rtcp); i++)
+    {
+      RtcpStream *stream = &self->rtcp[i];
+      guint8 pkt[LB_RTCP_MAX_SR_SIZE];
+      if (stream->sr == NULL || stream->rtcp_to == NULL
+          || (stream->last_sr_us != 0 && now - stream->last_sr_us < SR_INTERVAL_US - 50000))
+        continue;
+      gsize len
+          = lb_rtcp_sender_write_sr (stream->sr, g_get_real_time (), RTCP_CNAME, pkt, sizeof pkt);
+      if (len == 0)
+        continue; /* nothing sent yet */
+      GSocket *socket = rtcp_socket (g_socket_address_get_family (stream->rtcp_to));
+      g_autoptr (GError) error = NULL;
+      stream->last_sr_us = now;
+      if (socket == NULL
+          || g_socket_send_to (socket, stream->rtcp_to, (const char *)pkt, len, NULL, &error) < 0)
+        {
+          g_debug ("%s: RTCP SR: %s", self->parent.name,
+                   error != NULL ? error->message : "no socket");
+          continue;
+        }
+      self->rtcp_sent++;
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 static void
 rtp_close (LbOutput *output)
 {
   LbOutputRtp *self = (LbOutputRtp *)output;
+  g_clear_handle_id (&self->rtcp_timer, g_source_remove);
+  for (guint i = 0; i < G_N_ELEMENTS (self->rtcp); i++)
+    {
+      /* The senders stay with the payloaders' probes. */
+      self->rtcp[i].sr = NULL;
+      g_clear_object (&self->rtcp[i].rtcp_to);
+    }
   g_clear_object (&self->payloader);
+  g_clear_object (&self->audio_payloader);
   g_free (self->host);
+  g_free (self->audio_host);
+}
+
+/* rtpopuspay ! udpsink on the lobby's audio: a second branch that stays
+ * put when the video branch moves to another encode. */
+static gboolean
+rtp_open_audio (LbOutputRtp *self, LbTrack *audio, const LbSessionSpec *spec, GError **error)
+{
+  GstElement *e[3] = { NULL };
+  static const LbElementSpec chain[] = {
+    { "rtpopuspay", "audio-payloader" },
+    { "udpsink", "audio-udpsink" },
+  };
+  guint port;
+  const char *host = audio_destination (spec, &port);
+
+  if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
+    return FALSE;
+  g_object_set (e[0], "pt", AUDIO_PAYLOAD_TYPE, "mtu", RTP_MTU, NULL);
+  g_object_set (e[1], "host", host, "port", (int)port, "sync", FALSE, "async", FALSE, NULL);
+  GstElement *payloader = gst_object_ref (e[0]);
+  if (!lb_output_attach_audio (&self->parent, audio, e, error))
+    {
+      gst_object_unref (payloader);
+      return FALSE;
+    }
+  self->audio_payloader = payloader;
+  self->audio_host = g_strdup (host);
+  self->audio_port = port;
+  g_autoptr (GstPad) src = gst_element_get_static_pad (payloader, "src");
+  lb_output_count_audio_packets (&self->parent, src);
+  rtcp_stream_init (&self->rtcp[1], payloader, 48000, host, port);
+  return TRUE;
 }
 
 /* The destination must already be checked (an allowed IP literal). The caller
@@ -135,11 +353,18 @@ rtp_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup,
 
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[0], "src");
   lb_output_count_packets (output, pay_src);
+  rtcp_stream_init (&self->rtcp[0], e[0], 90000, self->host, self->port);
 
   if (!lb_output_attach (output, track, e, error))
     return NULL;
+  if (setup->audio != NULL && !rtp_open_audio (self, setup->audio, spec, error))
+    return NULL;
+  /* Without SRs a receiver cannot line audio up with video: ffmpeg starts
+   * each stream at its own first packet. */
+  self->rtcp_timer = g_timeout_add (SR_TICK_MS, send_sender_reports, self);
 
-  g_debug ("%s: RTP to %s:%u", setup->name, self->host, self->port);
+  g_debug ("%s: RTP to %s:%u%s", setup->name, self->host, self->port,
+           self->audio_host != NULL ? ", audio too" : "");
   return g_steal_pointer (&output);
 }
 
@@ -176,6 +401,33 @@ rtp_get_sdp (LbOutput *output)
   gst_sdp_message_add_media (msg, media);
   gst_sdp_media_free (media);
 
+  if (self->audio_payloader != NULL)
+    {
+      /* RTCP at port + 1 is the RTP/AVP default: no a=rtcp. A c= of its
+       * own when audio goes elsewhere. */
+      g_autofree char *pt = g_strdup_printf ("%d", AUDIO_PAYLOAD_TYPE);
+      g_autofree char *rtpmap = g_strdup_printf ("%d OPUS/48000/2", AUDIO_PAYLOAD_TYPE);
+      g_autofree char *fmtp = g_strdup_printf ("%d sprop-stereo=1", AUDIO_PAYLOAD_TYPE);
+      gst_sdp_media_new (&media);
+      gst_sdp_media_set_media (media, "audio");
+      gst_sdp_media_set_port_info (media, self->audio_port, 1);
+      gst_sdp_media_set_proto (media, "RTP/AVP");
+      gst_sdp_media_add_format (media, pt);
+      if (g_strcmp0 (self->audio_host, self->host) != 0)
+        {
+          g_autoptr (GInetAddress) aaddr = g_inet_address_new_from_string (self->audio_host);
+          gst_sdp_media_add_connection (
+              media, "IN",
+              g_inet_address_get_family (aaddr) == G_SOCKET_FAMILY_IPV6 ? "IP6" : "IP4",
+              self->audio_host, 0, 0);
+        }
+      gst_sdp_media_add_attribute (media, "rtpmap", rtpmap);
+      gst_sdp_media_add_attribute (media, "fmtp", fmtp);
+      gst_sdp_media_add_attribute (media, "recvonly", NULL);
+      gst_sdp_message_add_media (msg, media);
+      gst_sdp_media_free (media);
+    }
+
   char *text = gst_sdp_message_as_text (msg);
   gst_sdp_message_free (msg);
   return text;
@@ -199,6 +451,7 @@ rtp_stats_to_json (LbOutput *output, JsonObject *stats)
 {
   json_object_set_int_member (stats, "bytes_sent", (gint64)lb_output_get_bytes (output));
   json_object_set_int_member (stats, "ssrc", rtp_get_ssrc ((LbOutputRtp *)output));
+  json_object_set_int_member (stats, "rtcp_sr_sent", (gint64)((LbOutputRtp *)output)->rtcp_sent);
 }
 
 const LbOutputClass lb_output_rtp_class = {

@@ -199,6 +199,52 @@ lb_output_get_audio_branch (const LbOutput *self)
   return self->audio_branch;
 }
 
+static GstPadProbeReturn
+count_audio_packets (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbOutput *self = user_data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  __atomic_fetch_add (&self->audio_packets, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&self->audio_bytes, gst_buffer_get_size (buf), __ATOMIC_RELAXED);
+  return GST_PAD_PROBE_OK;
+}
+
+void
+lb_output_count_audio_packets (LbOutput *self, GstPad *pad)
+{
+  g_return_if_fail (self->audio_pad == NULL);
+  self->audio_pad = gst_object_ref (pad);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_audio_packets, self, NULL);
+}
+
+gint64
+lb_output_capture_time_us (GstPad *pad, GstBuffer *buf)
+{
+  if (!GST_BUFFER_PTS_IS_VALID (buf))
+    return 0;
+  g_autoptr (GstEvent) segment_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  g_autoptr (GstElement) element = gst_pad_get_parent_element (pad);
+  if (segment_event == NULL || element == NULL)
+    return 0;
+  g_autoptr (GstClock) clock = gst_element_get_clock (element);
+  if (clock == NULL)
+    return 0;
+  const GstSegment *segment = NULL;
+  gst_event_parse_segment (segment_event, &segment);
+  if (segment->format != GST_FORMAT_TIME)
+    return 0;
+  GstClockTime rt = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+  GstClockTime base = gst_element_get_base_time (element);
+  GstClockTime now = gst_clock_get_time (clock);
+  gint64 real_now = g_get_real_time ();
+  if (rt == GST_CLOCK_TIME_NONE || now == GST_CLOCK_TIME_NONE)
+    return 0;
+  /* The pipeline clock is monotonic: how long ago the running time was
+   * reached, taken off the wall clock now. */
+  return real_now - GST_CLOCK_DIFF (base + rt, now) / 1000;
+}
+
 const LbOutputClass *
 lb_output_get_class (const LbOutput *self)
 {
@@ -269,6 +315,26 @@ lb_output_stats_to_json (LbOutput *self)
   json_object_set_int_member (stats, "packets_sent", (gint64)lb_output_get_packets (self));
   if (self->klass->stats_to_json != NULL)
     self->klass->stats_to_json (self, stats);
+  if (self->audio_pad != NULL)
+    {
+      JsonObject *audio = json_object_new ();
+      g_autoptr (GstCaps) caps = gst_pad_get_current_caps (self->audio_pad);
+      guint ssrc = 0;
+      gint pt = 0;
+      if (caps != NULL)
+        {
+          GstStructure *st = gst_caps_get_structure (caps, 0);
+          gst_structure_get_uint (st, "ssrc", &ssrc);
+          gst_structure_get_int (st, "payload", &pt);
+        }
+      json_object_set_int_member (audio, "packets_sent",
+                                  (gint64)__atomic_load_n (&self->audio_packets, __ATOMIC_RELAXED));
+      json_object_set_int_member (audio, "bytes_sent",
+                                  (gint64)__atomic_load_n (&self->audio_bytes, __ATOMIC_RELAXED));
+      json_object_set_int_member (audio, "ssrc", ssrc);
+      json_object_set_int_member (audio, "payload_type", pt);
+      json_object_set_object_member (stats, "audio", audio);
+    }
   return stats;
 }
 
@@ -276,6 +342,7 @@ static void
 output_free (gpointer user_data)
 {
   LbOutput *self = user_data;
+  g_clear_object (&self->audio_pad);
   g_free (self->answer);
   g_free (self->name);
   g_free (self);
