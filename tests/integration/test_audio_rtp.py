@@ -1,11 +1,7 @@
 """Issue 12: RTP sessions carry the lobby's audio — a second m-line (Opus,
 pt 97) at port + 2 or at a requested "audio_destination", decoded by ffmpeg
 from the SDP, audio stats, RTCP sender reports (what lets a player line the
-streams up), and audio_destination's checks, storage and restore.
-
-The parts that need a lobby with running audio (the producer's tone and
-the lobby's Opus encode, issue 12 WP1) skip with a message until the lobby
-reports "audio_state": "running"; the rest runs on any lobby."""
+streams up), and audio_destination's checks, storage and restore."""
 import os
 import re
 import socket
@@ -103,15 +99,13 @@ def ffmpeg_audio(sdp_text, seconds=5):
 
 class AudioRtpTest(DaemonTest):
     def require_audio(self, lobby):
-        """Skips unless the lobby's audio runs (issue 12 WP1: producer tone + Opus encode)."""
+        """The lobby's audio (the producer's tone and its Opus encode) runs."""
         state = {}
 
         def running():
             state.update(self.d.request("GET", "/api/v1/lobbies/" + lobby["id"]).json)
             return state.get("audio_state") == "running"
-        if not wait_until(running, timeout=3.0):
-            self.skipTest("the lobby has no running audio yet (audio_state=%r): needs the lobby's "
-                          "audio producer and Opus encode (issue 12 WP1)" % state.get("audio_state"))
+        self.assertTrue(wait_until(running, timeout=5.0), state)
 
     def session(self, sid):
         r = self.d.request("GET", "/api/v1/sessions/" + sid)
