@@ -150,8 +150,8 @@ read_offer_audio (const GstSDPMessage *sdp, Offer *o)
     return;
   const GstSDPMedia *audio = gst_sdp_message_get_media (sdp, mline);
   const char *mid = gst_sdp_media_get_attribute_val (audio, "mid");
-  const char *vmid = gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, o->video),
-                                                      "mid");
+  const char *vmid
+      = gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, o->video), "mid");
   if (mline == o->video || g_strcmp0 (mid, vmid) == 0 || !in_bundle (sdp, mid)
       || !in_bundle (sdp, vmid))
     return;
@@ -241,9 +241,10 @@ write_answer (const GstSDPMessage *sdp, const Offer *o, LbWebrtcPeer *peer, guin
   const char *family = strchr (address, ':') ? "IP6" : "IP4";
   const GstSDPMedia *video = gst_sdp_message_get_media (sdp, o->video);
   const char *mid = gst_sdp_media_get_attribute_val (video, "mid");
-  const char *amid = o->audio_pt >= 0 ? gst_sdp_media_get_attribute_val (
-                         gst_sdp_message_get_media (sdp, o->audio), "mid")
-                                      : NULL;
+  const char *amid
+      = o->audio_pt >= 0
+            ? gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, o->audio), "mid")
+            : NULL;
   GString *a = g_string_new (NULL);
   g_autoptr (GString) credentials = g_string_new (NULL);
   g_string_append_printf (credentials,
@@ -465,8 +466,8 @@ lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbO
     }
   if (offer.audio_pt >= 0 && !lb_output_attach_audio (output, setup->audio, ae, error))
     return NULL;
-  g_debug ("%s: WebRTC lite answered (payload type %d, audio %d, ufrag %s)", setup->name,
-           offer.pt, offer.audio_pt, lb_webrtc_peer_get_ufrag (self->peer));
+  g_debug ("%s: WebRTC lite answered (payload type %d, audio %d, ufrag %s)", setup->name, offer.pt,
+           offer.audio_pt, lb_webrtc_peer_get_ufrag (self->peer));
   return g_steal_pointer (&output);
 }
 

@@ -10,16 +10,15 @@
   "a=rtpmap:102 H264/90000\r\n"
 
 /* Debian's chromium, recvonly video then audio (trimmed). */
-static const char chromium[]
-    = SESSION "a=group:BUNDLE 0 1\r\n" VIDEO
-              "m=audio 42460 UDP/TLS/RTP/SAVPF 63 111 9 0 8 13 110 126\r\n"
-              "c=IN IP4 127.0.0.1\r\na=mid:1\r\na=recvonly\r\na=rtcp-mux\r\n"
-              "a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\n"
-              "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
-              "a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n"
-              "a=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
-              "a=rtpmap:13 CN/8000\r\na=rtpmap:110 telephone-event/48000\r\n"
-              "a=rtpmap:126 telephone-event/8000\r\n";
+static const char chromium[] = SESSION
+    "a=group:BUNDLE 0 1\r\n" VIDEO "m=audio 42460 UDP/TLS/RTP/SAVPF 63 111 9 0 8 13 110 126\r\n"
+    "c=IN IP4 127.0.0.1\r\na=mid:1\r\na=recvonly\r\na=rtcp-mux\r\n"
+    "a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\n"
+    "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+    "a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n"
+    "a=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:13 CN/8000\r\na=rtpmap:110 telephone-event/48000\r\n"
+    "a=rtpmap:126 telephone-event/8000\r\n";
 
 /* Firefox: audio first, Opus on 109, its fmtp before the rtpmap lines. */
 static const char firefox[]
