@@ -1,4 +1,6 @@
-// WHEP viewer: offer recvonly video, POST it to lobbyd, play the answer.
+// WHEP viewer: offer recvonly video and audio, POST it to lobbyd, play the
+// answer. The <video> starts muted (browsers only autoplay silent media);
+// the #sound button turns the lobby's sound on after a click.
 import { api, softwareBanner } from "/static/api.js";
 
 const lobbyId = decodeURIComponent(location.pathname.split("/").pop());
@@ -6,7 +8,7 @@ const lobbyId = decodeURIComponent(location.pathname.split("/").pop());
 // lobby); otherwise the viewer only watches.
 const control = new URLSearchParams(location.search).get("control") === "1";
 const $ = (id) => document.getElementById(id);
-const viewer = (window.lobbydViewer = { lobbyId, sessionId: null, framesDecoded: 0, state: "new" });
+const viewer = (window.lobbydViewer = { lobbyId, sessionId: null, framesDecoded: 0, state: "new", audio: null });
 
 // WHEP here is non-trickle: the offer carries the candidates. Host
 // candidates arrive within milliseconds, while "complete" can take seconds
@@ -26,13 +28,22 @@ async function start() {
   $("title").textContent = `${lobby.name} (${lobby.video.width}x${lobby.video.height}@${lobby.video.fps})`;
   const pc = (viewer.pc = new RTCPeerConnection());
   pc.addTransceiver("video", { direction: "recvonly" });
+  // After the video: a server (or lobby) without sound rejects it (port 0)
+  // and the page plays video only.
+  viewer.audioTransceiver = pc.addTransceiver("audio", { direction: "recvonly" });
   // Only a controlling viewer has input to send: a watch-only viewer offers
   // no data channel (no SCTP association on either side).
   if (control) {
     viewer.input = pc.createDataChannel("input");
     captureInput($("video"), viewer.input);
   }
-  pc.ontrack = (ev) => { $("video").srcObject = ev.streams[0] || new MediaStream([ev.track]); };
+  // lobbyd puts both tracks in one MediaStream ("lobbyd"), which the
+  // browser lip-syncs; set it once, or gather loose tracks into one.
+  pc.ontrack = (ev) => {
+    const video = $("video");
+    if (!video.srcObject) video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+    else if (!video.srcObject.getTracks().includes(ev.track)) video.srcObject.addTrack(ev.track);
+  };
   // The first frame on screen, in ms since navigation started.
   $("video").requestVideoFrameCallback(() => { viewer.firstFrameMs = performance.now(); });
   pc.onconnectionstatechange = () => { viewer.state = pc.connectionState; $("state").textContent = pc.connectionState; };
@@ -44,6 +55,7 @@ async function start() {
   await pc.setLocalDescription(await pc.createOffer());
   await gatheringDone(pc, 2000);
   viewer.timing.offer_ms = performance.now() - t0;
+  viewer.offeredAudio = /\nm=audio /.test(pc.localDescription.sdp);
   const endpoint = `/api/v1/lobbies/${encodeURIComponent(lobbyId)}/whep${control ? "/control" : ""}`;
   const r = await api.fetch(endpoint, {
     method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp,
@@ -56,6 +68,8 @@ async function start() {
   viewer.resource = r.headers.get("Location");
   viewer.sessionId = viewer.resource.split("/")[4];
   await pc.setRemoteDescription({ type: "answer", sdp: await r.text() });
+  // "inactive" or "stopped" (null) when the answer rejected the audio.
+  viewer.audioDirection = viewer.audioTransceiver.currentDirection;
   addEventListener("pagehide", () => { api.fetch(viewer.resource, { method: "DELETE", keepalive: true }); });
   setInterval(stats, 1000);
 }
@@ -77,6 +91,18 @@ function captureInput(video, channel) {
   video.addEventListener("keyup", (e) => { e.preventDefault(); send({ t: "key", k: e.key, down: false }); });
 }
 
+// Sound is off until a click: browsers block autoplay with sound.
+function soundButton() {
+  const video = $("video"), button = $("sound");
+  const label = () => { button.textContent = video.muted ? "Sound on" : "Sound off"; };
+  button.addEventListener("click", () => {
+    video.muted = !video.muted;
+    label();
+    video.play().catch(() => {});
+  });
+  label();
+}
+
 let lastBytes = 0, lastTime = 0;
 async function stats() {
   const report = await viewer.pc.getStats();
@@ -88,6 +114,14 @@ async function stats() {
       $("size").textContent = s.frameWidth ? `${s.frameWidth}x${s.frameHeight}` : "-";
       if (lastTime) $("bitrate").textContent = `${Math.round((8 * (s.bytesReceived - lastBytes)) / (s.timestamp - lastTime))} kbit/s`;
       lastBytes = s.bytesReceived; lastTime = s.timestamp;
+    }
+    if (s.type === "inbound-rtp" && s.kind === "audio") {
+      viewer.audio = {
+        packetsReceived: s.packetsReceived || 0, totalSamplesReceived: s.totalSamplesReceived || 0,
+        audioLevel: s.audioLevel || 0, totalAudioEnergy: s.totalAudioEnergy || 0,
+        jitterBufferDelay: s.jitterBufferDelay || 0,
+      };
+      $("audio").textContent = `${viewer.audio.packetsReceived} packets, level ${viewer.audio.audioLevel.toFixed(2)}`;
     }
     if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined)
       $("rtt").textContent = `${Math.round(s.currentRoundTripTime * 1000)} ms`;
@@ -107,5 +141,6 @@ async function watchStatus() {
   api.events((type) => { if (type.startsWith("encoder.") || type.startsWith("session.")) refresh(); });
 }
 
+soundButton();
 start().catch((e) => { viewer.error = String(e); $("state").textContent = "error: " + e.message; });
 watchStatus().catch(() => {});

@@ -1,9 +1,11 @@
 /* lb-output-webrtc-lite.c — watch-only WebRTC viewers on the shared
- * ICE-lite socket: rtph264pay ! fakesink, each packet SRTP-protected and
+ * ICE-lite socket: rtph264pay ! fakesink (and, with the lobby's sound,
+ * rtpopuspay ! fakesink on its Opus track), each packet SRTP-protected and
  * sent from the encode's streaming thread. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-webrtc-lite.h"
 #include "lb-sdp-h264.h"
+#include "lb-sdp-opus.h"
 #include "lb-allow-list.h"
 #include "lb-config.h"
 #include "lb-error.h"
@@ -28,6 +30,7 @@ typedef struct
   LbOutput parent;
   LbWebrtcPeer *peer;
   GstElement *payloader;
+  GstElement *audio_payloader; /* NULL: no audio answered */
   LbOutputEndedFunc on_ended;
   gpointer ended_data;
 } LbOutputWebrtcLite;
@@ -95,6 +98,8 @@ typedef struct
 {
   int pt;            /* the H.264 payload type we send */
   guint video;       /* the m-line it is on */
+  int audio_pt;      /* the Opus payload type we send, -1: no audio */
+  guint audio;       /* its m-line */
   char *ice_ufrag;   /* the viewer's */
   char *fingerprint; /* "sha-256 AB:…" */
 } Offer;
@@ -116,11 +121,50 @@ attribute (const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
   return v != NULL ? v : gst_sdp_message_get_attribute_val (sdp, key);
 }
 
+/* The mids of the offer's BUNDLE groups (NULL: none). */
+static gboolean
+in_bundle (const GstSDPMessage *sdp, const char *mid)
+{
+  for (guint i = 0; mid != NULL && i < gst_sdp_message_attributes_len (sdp); i++)
+    {
+      const GstSDPAttribute *a = gst_sdp_message_get_attribute (sdp, i);
+      if (g_strcmp0 (a->key, "group") != 0 || a->value == NULL
+          || !g_str_has_prefix (a->value, "BUNDLE"))
+        continue;
+      g_auto (GStrv) mids = g_strsplit (a->value + strlen ("BUNDLE"), " ", -1);
+      if (g_strv_contains ((const char *const *)mids, mid))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The offer's Opus, when the lobby has sound: only on an m-line BUNDLEd
+ * with the video, the one transport a lite peer has. */
+static void
+read_offer_audio (const GstSDPMessage *sdp, Offer *o)
+{
+  o->audio_pt = -1;
+  int pt;
+  guint mline;
+  if (!lb_sdp_opus_choose (sdp, &pt, &mline, NULL))
+    return;
+  const GstSDPMedia *audio = gst_sdp_message_get_media (sdp, mline);
+  const char *mid = gst_sdp_media_get_attribute_val (audio, "mid");
+  const char *vmid
+      = gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, o->video), "mid");
+  if (mline == o->video || g_strcmp0 (mid, vmid) == 0 || !in_bundle (sdp, mid)
+      || !in_bundle (sdp, vmid))
+    return;
+  o->audio_pt = pt;
+  o->audio = mline;
+}
+
 /* The offer's best H.264 for our constrained-baseline stream (lb-sdp-h264,
  * as the webrtcbin path chooses) and what ICE/DTLS need. */
 static gboolean
 read_offer (const GstSDPMessage *sdp, Offer *o, GError **error)
 {
+  o->audio_pt = -1;
   o->pt = lb_sdp_h264_choose (sdp, 0, &o->video, error);
   if (o->pt < 0)
     return FALSE;
@@ -161,17 +205,46 @@ read_offer (const GstSDPMessage *sdp, Offer *o, GError **error)
   return TRUE;
 }
 
-/* Our answer: every offered m-line in order, only the H.264 one accepted
- * (sendonly, rtcp-mux, one BUNDLE group of it); the data channel and
- * anything else are rejected with port 0, watch-only viewers send nothing. */
+/* One accepted m-line: the transport is the video's for both (BUNDLE),
+ * with the same credentials and candidates on each, as browsers expect. */
+static void
+write_accepted (GString *a, const char *kind, int pt, const char *mid, const char *credentials,
+                const char *family, const char *address, guint port)
+{
+  g_string_append_printf (a, "m=%s %u UDP/TLS/RTP/SAVPF %d\r\nc=IN %s %s\r\n", kind, port, pt,
+                          family, address);
+  g_string_append (a, credentials);
+  if (mid != NULL)
+    g_string_append_printf (a, "a=mid:%s\r\n", mid);
+  g_string_append (a, "a=sendonly\r\na=rtcp-mux\r\n");
+}
+
+static void
+write_candidates (GString *a)
+{
+  for (const char *const *c = lb_webrtc_host_candidates (); *c != NULL; c++)
+    g_string_append_printf (a, "a=%s\r\n", *c);
+  g_string_append (a, "a=end-of-candidates\r\n");
+}
+
+/* Our answer: every offered m-line in order, the H.264 one accepted, and
+ * the Opus one when there is audio (sendonly, rtcp-mux, one BUNDLE group of
+ * them, one MediaStream "lobbyd" so the browser lip-syncs them); the data
+ * channel and anything else are rejected with port 0, watch-only viewers
+ * send nothing. */
 static char *
-write_answer (const GstSDPMessage *sdp, const Offer *o, LbWebrtcPeer *peer, guint32 ssrc)
+write_answer (const GstSDPMessage *sdp, const Offer *o, LbWebrtcPeer *peer, guint32 ssrc,
+              guint32 audio_ssrc)
 {
   guint port = 0;
   const char *address = lb_webrtc_host_address (&port);
   const char *family = strchr (address, ':') ? "IP6" : "IP4";
   const GstSDPMedia *video = gst_sdp_message_get_media (sdp, o->video);
   const char *mid = gst_sdp_media_get_attribute_val (video, "mid");
+  const char *amid
+      = o->audio_pt >= 0
+            ? gst_sdp_media_get_attribute_val (gst_sdp_message_get_media (sdp, o->audio), "mid")
+            : NULL;
   GString *a = g_string_new (NULL);
   g_autoptr (GString) credentials = g_string_new (NULL);
   g_string_append_printf (credentials,
@@ -182,42 +255,53 @@ write_answer (const GstSDPMessage *sdp, const Offer *o, LbWebrtcPeer *peer, guin
 
   g_string_append_printf (a, "v=0\r\no=- %" G_GUINT64_FORMAT " 2 IN %s %s\r\ns=-\r\nt=0 0\r\n",
                           (guint64)g_random_int (), family, address);
-  if (mid != NULL)
+  if (mid != NULL && amid != NULL)
+    g_string_append_printf (a, "a=group:BUNDLE %s %s\r\n", o->audio < o->video ? amid : mid,
+                            o->audio < o->video ? mid : amid);
+  else if (mid != NULL)
     g_string_append_printf (a, "a=group:BUNDLE %s\r\n", mid);
   g_string_append (a, "a=ice-lite\r\na=msid-semantic: WMS lobbyd\r\n");
   for (guint m = 0; m < gst_sdp_message_medias_len (sdp); m++)
     {
       const GstSDPMedia *media = gst_sdp_message_get_media (sdp, m);
       const char *m_mid = gst_sdp_media_get_attribute_val (media, "mid");
-      if (m != o->video)
+      if (m == o->video)
         {
-          const char *fmt
-              = gst_sdp_media_formats_len (media) > 0 ? gst_sdp_media_get_format (media, 0) : "0";
-          g_string_append_printf (a, "m=%s 0 %s %s\r\nc=IN %s 0.0.0.0\r\n",
-                                  gst_sdp_media_get_media (media), gst_sdp_media_get_proto (media),
-                                  fmt, "IP4");
-          if (m_mid != NULL)
-            g_string_append_printf (a, "a=mid:%s\r\n", m_mid);
-          /* webrtcbin wants ICE and DTLS lines on rejected m-lines too. */
-          g_string_append (a, credentials->str);
+          write_accepted (a, "video", o->pt, mid, credentials->str, family, address, port);
+          g_string_append_printf (a,
+                                  "a=rtpmap:%d H264/90000\r\n"
+                                  "a=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n"
+                                  "a=fmtp:%d level-asymmetry-allowed=1;packetization-mode=1;"
+                                  "profile-level-id=42e01f\r\n"
+                                  "a=ssrc:%u cname:lobbyd\r\na=ssrc:%u msid:lobbyd video\r\n"
+                                  "a=msid:lobbyd video\r\n",
+                                  o->pt, o->pt, o->pt, o->pt, ssrc, ssrc);
+          write_candidates (a);
           continue;
         }
-      g_string_append_printf (a, "m=video %u UDP/TLS/RTP/SAVPF %d\r\nc=IN %s %s\r\n", port, o->pt,
-                              family, address);
+      if (o->audio_pt >= 0 && m == o->audio)
+        {
+          /* RFC 7587 §7: always opus/48000/2; stereo=1 asks for both
+           * channels, sprop-stereo=1 says we send them. */
+          write_accepted (a, "audio", o->audio_pt, amid, credentials->str, family, address, port);
+          g_string_append_printf (a,
+                                  "a=rtpmap:%d opus/48000/2\r\n"
+                                  "a=fmtp:%d minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1\r\n"
+                                  "a=ssrc:%u cname:lobbyd\r\na=ssrc:%u msid:lobbyd audio\r\n"
+                                  "a=msid:lobbyd audio\r\n",
+                                  o->audio_pt, o->audio_pt, audio_ssrc, audio_ssrc);
+          write_candidates (a);
+          continue;
+        }
+      const char *fmt
+          = gst_sdp_media_formats_len (media) > 0 ? gst_sdp_media_get_format (media, 0) : "0";
+      g_string_append_printf (a, "m=%s 0 %s %s\r\nc=IN %s 0.0.0.0\r\n",
+                              gst_sdp_media_get_media (media), gst_sdp_media_get_proto (media), fmt,
+                              "IP4");
+      if (m_mid != NULL)
+        g_string_append_printf (a, "a=mid:%s\r\n", m_mid);
+      /* webrtcbin wants ICE and DTLS lines on rejected m-lines too. */
       g_string_append (a, credentials->str);
-      if (mid != NULL)
-        g_string_append_printf (a, "a=mid:%s\r\n", mid);
-      g_string_append_printf (a,
-                              "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:%d H264/90000\r\n"
-                              "a=rtcp-fb:%d nack pli\r\na=rtcp-fb:%d ccm fir\r\n"
-                              "a=fmtp:%d level-asymmetry-allowed=1;packetization-mode=1;"
-                              "profile-level-id=42e01f\r\n"
-                              "a=ssrc:%u cname:lobbyd\r\na=ssrc:%u msid:lobbyd video\r\n"
-                              "a=msid:lobbyd video\r\n",
-                              o->pt, o->pt, o->pt, o->pt, ssrc, ssrc);
-      for (const char *const *c = lb_webrtc_host_candidates (); *c != NULL; c++)
-        g_string_append_printf (a, "a=%s\r\n", *c);
-      g_string_append (a, "a=end-of-candidates\r\n");
     }
   return g_string_free (a, FALSE);
 }
@@ -325,12 +409,30 @@ lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbO
     }
   if (!read_offer (sdp, &offer, error))
     return NULL;
+  if (setup->audio != NULL)
+    read_offer_audio (sdp, &offer);
   g_autoptr (LbAllowList) allowed
       = lb_allow_list_new ((const char *const *)config->allowed_candidates, NULL);
   if (allowed != NULL && lb_allow_list_allows_all (allowed))
     g_clear_pointer (&allowed, lb_allow_list_free);
   if (!lb_media_make_all (chain, G_N_ELEMENTS (chain), e, error))
     return NULL;
+  GstElement *ae[3] = { NULL };
+  static const LbElementSpec audio_chain[] = {
+    { "rtpopuspay", "audio-payloader" },
+    { "fakesink", NULL },
+  };
+  /* Without the elements the viewer still gets video: the answer rejects
+   * the audio m-line. */
+  if (offer.audio_pt >= 0)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!lb_media_make_all (audio_chain, G_N_ELEMENTS (audio_chain), ae, &local))
+        {
+          g_warning ("%s: no audio: %s", setup->name, local->message);
+          offer.audio_pt = -1;
+        }
+    }
 
   g_autoptr (LbOutput) output
       = lb_output_alloc (sizeof (LbOutputWebrtcLite), &lb_output_webrtc_lite_class, setup->name);
@@ -367,11 +469,37 @@ lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbO
   sender->pt = offer.pt;
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_rtp,
                      sender, sender_free);
-  output->answer = write_answer (sdp, &offer, self->peer, ssrc);
+  guint32 audio_ssrc = 0;
+  if (offer.audio_pt >= 0)
+    {
+      do
+        audio_ssrc = g_random_int ();
+      while (audio_ssrc == ssrc);
+      /* As for video: the payloader's own range, the offer's type written
+       * into each packet on the way out. */
+      g_object_set (ae[0], "pt", MAX (offer.audio_pt, PAYLOADER_MIN_PT), "mtu", RTP_MTU, "ssrc",
+                    audio_ssrc, NULL);
+      g_object_set (ae[1], "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
+      self->audio_payloader = gst_object_ref (ae[0]);
+      g_autoptr (GstPad) audio_src = gst_element_get_static_pad (ae[0], "src");
+      lb_output_count_audio_packets (output, audio_src);
+      Sender *audio_sender = g_new0 (Sender, 1);
+      audio_sender->peer = lb_webrtc_peer_ref (self->peer);
+      audio_sender->pt = offer.audio_pt;
+      gst_pad_add_probe (audio_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                         on_rtp, audio_sender, sender_free);
+    }
+  output->answer = write_answer (sdp, &offer, self->peer, ssrc, audio_ssrc);
   if (!lb_output_attach (output, track, e, error))
+    {
+      for (guint i = 0; ae[i] != NULL; i++)
+        gst_object_unref (gst_object_ref_sink (ae[i]));
+      return NULL;
+    }
+  if (offer.audio_pt >= 0 && !lb_output_attach_audio (output, setup->audio, ae, error))
     return NULL;
-  g_debug ("%s: WebRTC lite answered (payload type %d, ufrag %s)", setup->name, offer.pt,
-           lb_webrtc_peer_get_ufrag (self->peer));
+  g_debug ("%s: WebRTC lite answered (payload type %d, audio %d, ufrag %s)", setup->name, offer.pt,
+           offer.audio_pt, lb_webrtc_peer_get_ufrag (self->peer));
   return g_steal_pointer (&output);
 }
 
@@ -381,6 +509,7 @@ lite_close (LbOutput *output)
   LbOutputWebrtcLite *self = (LbOutputWebrtcLite *)output;
   g_clear_pointer (&self->peer, lb_webrtc_peer_close);
   g_clear_object (&self->payloader);
+  g_clear_object (&self->audio_payloader);
 }
 
 /* As lb-output-webrtc.c: how RTP timestamps map to wall-clock capture time. */

@@ -1,5 +1,7 @@
 /* lb-output-webrtc.c — the "webrtc" transport (WHEP viewer):
- * queue ! rtph264pay ! caps ! webrtcbin. */
+ * queue ! rtph264pay ! caps ! webrtcbin, and with the lobby's sound
+ * rtpopuspay ! fakesink on its Opus track, pushed into an appsrc !
+ * webrtcbin next to the video. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-webrtc.h"
 #include "lb-allow-list.h"
@@ -7,6 +9,7 @@
 #include "lb-error.h"
 #include "lb-h264-fmtp.h"
 #include "lb-sdp-h264.h"
+#include "lb-sdp-opus.h"
 #include "lb-input-json.h"
 #include "lb-media-branch.h"
 #include "lb-output-impl.h"
@@ -38,8 +41,9 @@ struct _LbOutputWebrtc
   LbOutput parent;
   GstElement *webrtc;
   GstElement *payloader;
-  Negotiation *negotiation; /* main loop; ours until close */
-  InputLimit *limit;        /* owned by the webrtcbin's qdata */
+  GstElement *audio_payloader; /* NULL: no audio */
+  Negotiation *negotiation;    /* main loop; ours until close */
+  InputLimit *limit;           /* owned by the webrtcbin's qdata */
   /* Liveness, checked on the main loop. */
   LbOutputEndedFunc on_ended;
   gpointer ended_data;
@@ -843,6 +847,111 @@ relabel_payload (GstPad *pad, GstPadProbeInfo *info, gpointer pt)
   return GST_PAD_PROBE_OK;
 }
 
+/* The offer's Opus payload type, or -1 (no audio m-line with Opus). */
+static int
+offer_opus_payload (const char *offer)
+{
+  g_autoptr (GstSDPMessage) sdp = NULL;
+  int pt = -1;
+  if (gst_sdp_message_new_from_text (offer, &sdp) != GST_SDP_OK || sdp == NULL
+      || !lb_sdp_opus_choose (sdp, &pt, NULL, NULL))
+    return -1;
+  return pt;
+}
+
+/* On the audio encode's streaming thread: each RTP packet of the viewer's
+ * audio branch goes on to the appsrc in the session's bin. The appsrc has
+ * its own thread and a bounded, leaky queue, so webrtcbin never holds up
+ * the lobby's one Opus encode (and other viewers). */
+typedef struct
+{
+  GstElement *appsrc;
+  int pt; /* the offer's: written into packets payloaded on PAYLOADER_MIN_PT */
+} AudioFeed;
+
+static void
+audio_feed_free (gpointer data)
+{
+  AudioFeed *feed = data;
+  gst_object_unref (feed->appsrc);
+  g_free (feed);
+}
+
+static GstPadProbeReturn
+on_audio_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  AudioFeed *feed = user_data;
+  GstFlowReturn ret;
+  if (feed->pt < PAYLOADER_MIN_PT)
+    relabel_payload (pad, info, GINT_TO_POINTER (feed->pt));
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    g_signal_emit_by_name (feed->appsrc, "push-buffer", GST_PAD_PROBE_INFO_BUFFER (info), &ret);
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    g_signal_emit_by_name (feed->appsrc, "push-buffer-list", GST_PAD_PROBE_INFO_BUFFER_LIST (info),
+                           &ret);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Audio next to the video on the same webrtcbin, before the offer is set so
+ * that the offer's Opus m-line finds this pad's transceiver: an appsrc in
+ * the session's bin on webrtcbin's second sink pad, fed by an audio branch
+ * (rtpopuspay ! fakesink) on the lobby's Opus track. The webrtcbin stays in
+ * the video branch (moved with it to another encode); the audio branch
+ * never moves. A viewer whose audio cannot be set up still gets video. */
+static gboolean
+add_audio (LbOutputWebrtc *self, LbTrack *audio, int pt, GError **error)
+{
+  GstElement *bin = lb_branch_get_bin (lb_output_get_branch (&self->parent));
+  GstElement *e[3] = { NULL };
+  static const LbElementSpec chain[] = {
+    { "rtpopuspay", "audio-payloader" },
+    { "fakesink", NULL },
+  };
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GstElement) src = lb_media_make ("appsrc", "audio-src", &local);
+  if (src == NULL || !lb_media_make_all (chain, G_N_ELEMENTS (chain), e, &local))
+    {
+      g_warning ("%s: no audio: %s", self->parent.name, local->message);
+      return TRUE;
+    }
+  gst_object_ref_sink (src);
+  guint32 ssrc = g_random_int ();
+  g_autoptr (GstCaps) caps = gst_caps_new_simple (
+      "application/x-rtp", "media", G_TYPE_STRING, "audio", "encoding-name", G_TYPE_STRING, "OPUS",
+      "clock-rate", G_TYPE_INT, 48000, "payload", G_TYPE_INT, pt, "ssrc", G_TYPE_UINT, ssrc, NULL);
+  g_object_set (e[0], "pt", MAX (pt, PAYLOADER_MIN_PT), "ssrc", ssrc, "mtu", 1200, NULL);
+  g_object_set (e[1], "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
+  /* Timestamps are the pipeline's running time (the same clock and base
+   * time as the video): webrtcbin's sender reports then map both streams
+   * to one NTP time line. */
+  g_object_set (src, "is-live", TRUE, "format", GST_FORMAT_TIME, "caps", caps, "max-bytes",
+                (guint64)64 * 1024, "block", FALSE, NULL);
+  gst_util_set_object_arg (G_OBJECT (src), "leaky-type", "downstream");
+  gst_bin_add (GST_BIN (bin), src);
+  GstPadTemplate *templ = gst_element_get_pad_template (self->webrtc, "sink_%u");
+  g_autoptr (GstPad) sink = gst_element_request_pad (self->webrtc, templ, NULL, caps);
+  g_autoptr (GstPad) src_pad = gst_element_get_static_pad (src, "src");
+  if (sink == NULL || gst_pad_link (src_pad, sink) != GST_PAD_LINK_OK)
+    {
+      g_warning ("%s: no audio: webrtcbin refused an Opus pad", self->parent.name);
+      gst_bin_remove (GST_BIN (bin), src);
+      for (guint i = 0; e[i] != NULL; i++)
+        gst_object_unref (gst_object_ref_sink (e[i]));
+      return TRUE;
+    }
+  g_object_set (sink, "msid", "lobbyd", NULL);
+  gst_element_sync_state_with_parent (src);
+  self->audio_payloader = gst_object_ref (e[0]);
+  g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[0], "src");
+  lb_output_count_audio_packets (&self->parent, pay_src);
+  AudioFeed *feed = g_new0 (AudioFeed, 1);
+  feed->appsrc = gst_object_ref (src);
+  feed->pt = pt;
+  gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     on_audio_rtp, feed, audio_feed_free);
+  return lb_output_attach_audio (&self->parent, audio, e, error);
+}
+
 /* Attaches the branch and starts answering the spec's offer; the setup's
  * on_ready hears the outcome. */
 static LbOutput *
@@ -943,6 +1052,13 @@ webrtc_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *set
   g_autofree char *normalized = offer_for_webrtcbin (offer, pt);
   if (!lb_output_attach (output, track, e, error))
     return NULL;
+  /* Both tracks in one MediaStream: the browser lip-syncs them. */
+  g_autoptr (GstPad) video_sink = gst_element_get_static_pad (self->webrtc, "sink_0");
+  if (video_sink != NULL)
+    g_object_set (video_sink, "msid", "lobbyd", NULL);
+  int audio_pt = setup->audio != NULL ? offer_opus_payload (offer) : -1;
+  if (audio_pt >= 0 && !add_audio (self, setup->audio, audio_pt, error))
+    return NULL;
   negotiation_start (self, normalized, options->allowed_candidates, setup);
   g_debug ("%s: WebRTC negotiating (payload type %d)", name, pt);
   return g_steal_pointer (&output);
@@ -962,6 +1078,7 @@ webrtc_close (LbOutput *output)
     }
   g_clear_object (&self->webrtc);
   g_clear_object (&self->payloader);
+  g_clear_object (&self->audio_payloader);
 }
 
 static guint64
