@@ -162,7 +162,7 @@ class Daemon:
 
 
 def decode_rtp(sdp_text, frames, timeout=20):
-    """Plays an SDP with ffmpeg and returns the list of decoded frame sizes (bytes of yuv420p)
+    """Plays an SDP's video (not its audio) with ffmpeg and returns the list of decoded frame sizes (bytes of yuv420p)
     and the stream's reported 'WxH'."""
     with tempfile.NamedTemporaryFile("w", suffix=".sdp", delete=False) as f:
         f.write(sdp_text)
@@ -170,7 +170,7 @@ def decode_rtp(sdp_text, frames, timeout=20):
     try:
         p = subprocess.run(
             ["ffmpeg", "-hide_banner", "-nostdin", "-protocol_whitelist", "file,udp,rtp",
-             "-i", path, "-frames:v", str(frames), "-pix_fmt", "yuv420p", "-f", "framemd5", "-"],
+             "-i", path, "-an", "-frames:v", str(frames), "-pix_fmt", "yuv420p", "-f", "framemd5", "-"],
             capture_output=True, text=True, timeout=timeout)
     finally:
         os.unlink(path)
