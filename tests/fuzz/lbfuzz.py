@@ -776,7 +776,7 @@ def raw_cases(run):
         ("method: POST on events", "-", "POST", "/api/v1/events", [], None, {405}, {}),
         ("method: OPTIONS *", "-", "OPTIONS", "*", [], None, {200, 400, 404, 405, 501}, {"http_level": True}),
     ]
-    for pt in ("0", "35", "128", "200", "255", "abc"):
+    for pt in ("0", "34", "64", "95", "128", "200", "255", "abc"):
         cases.append(("WHEP: H.264 payload type %s" % pt, "8", "POST", "/api/v1/lobbies/%s/whep" % L, sdp,
                       offer_with_pt(pt).encode(), {400}, {}))
     cases += [
