@@ -56,6 +56,15 @@ class AudioDesktopRtpTest(unittest.TestCase):
         self.assertEqual(r.status, 201, r.body)
         sdp = self.d.request("GET", r.json["sdp_url"]).body.decode()
         self.assertIn("m=audio %d RTP/AVP 97" % (port + 2), sdp)
+        # A silent app still means a stream of (silent) Opus packets: without
+        # any, ffmpeg would wait for the audio stream forever.
+        stats = {}
+
+        def audio_flows():
+            stats.update(self.d.request("GET", "/api/v1/sessions/" + r.json["id"]).json["stats"])
+            return stats.get("audio", {}).get("packets_sent", 0) > 10
+        self.assertTrue(wait_until(audio_flows, timeout=10), "lobby %s (%s) sends no audio: %s"
+                        % (lobby["name"], lobby["source"], stats))
         return sdp
 
     def test_tone_heard_on_its_own_rtp_stream_only(self):
