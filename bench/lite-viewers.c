@@ -16,6 +16,8 @@
  * Orchestrated over JSON lines (the caller does the HTTP): one command per
  * stdin line, one JSON line answers it on stdout.
  *   {"cmd":"add","n":N}                  -> {"peers":[{"peer":i,"offer":"v=0..."},...]}
+ *     "audio":true also offers a BUNDLEd recvonly Opus m-line (payload type
+ *     AUDIO_PT): its packets are counted apart (audio_rtp, audio_bytes)
  *   {"cmd":"answer","peer":i,"sdp":"..."} -> {"peer":i,"ok":true} or {"peer":i,"error":"..."}
  *   {"cmd":"stats"}                       -> {"now":s,"peers":[{"peer":i,"state":..,"aus":..},...]}
  *   {"cmd":"pli","peer":i}                -> {"peer":i,"ok":bool} (an SRTCP PLI to the sender)
@@ -24,7 +26,11 @@
  *   {"cmd":"close","peer":i}              -> {"peer":i,"ok":true} (socket closed)
  *   {"cmd":"quit"}                        -> {"ok":true}, then exit
  * "now" and the t_* fields are CLOCK_MONOTONIC seconds (Python's
- * time.monotonic()).
+ * time.monotonic()). Each peer's "srs" lists the RTCP sender reports (PT 200)
+ * it unprotected, per SSRC: count, the last one's ntp (as Unix seconds),
+ * rtp_ts, packets, octets and real_recv (wall clock seconds when it came);
+ * video_ssrc/audio_ssrc with last_ts/last_real of the last RTP packet of each
+ * let a caller check the SRs' RTP/NTP mappings.
  *    bench-lite-viewers [--interval S]   (S > 0: also a stats line every S s)
  */
 #include "lb-dtls-keys.h"
@@ -57,6 +63,8 @@
 #define RCVBUF (1 << 20)
 #define BATCH 32
 #define PKT 2048
+#define AUDIO_PT 111
+#define MAX_SRS 4
 
 typedef enum
 {
@@ -78,9 +86,18 @@ typedef struct
   gboolean succeeded;
 } Remote;
 
+/* The sender reports seen for one SSRC. */
+typedef struct
+{
+  guint32 ssrc, rtp_ts, packets, octets;
+  guint64 count, ntp;
+  gint64 real_recv_us;
+} SrSeen;
+
 typedef struct
 {
   int index;
+  gboolean audio; /* offered Opus too */
   int fd;
   guint16 port;
   char ufrag[9], pwd[25];
@@ -106,6 +123,11 @@ typedef struct
   guint32 seq_cycles; /* RFC 3550 A.1: the extended sequence number's top half */
   guint32 remote_ssrc, local_ssrc;
   gint64 t_first_rtp_us, t_last_rtp_us, t_first_key_us, t_first_au_us;
+  guint32 video_last_ts, audio_ssrc, audio_last_ts;
+  gint64 video_last_real_us, audio_last_real_us;
+  guint64 audio_rtp, audio_bytes;
+  SrSeen srs[MAX_SRS];
+  int n_srs;
 
   /* Annex-B dump (decode check). */
   FILE *dump;
@@ -580,6 +602,40 @@ on_h264 (Peer *p, const guint8 *pl, gsize len)
     }
 }
 
+/* The SRs of an unprotected compound RTCP packet. */
+static void
+on_rtcp (Peer *p, const guint8 *buf, gsize len)
+{
+  gint64 now = g_get_real_time ();
+  for (gsize at = 0; at + 4 <= len;)
+    {
+      gsize size = 4 * ((gsize)get16 (buf + at + 2) + 1);
+      if ((buf[at] >> 6) != 2 || at + size > len)
+        break;
+      if (buf[at + 1] == 200 && size >= 28)
+        {
+          const guint8 *sr = buf + at;
+          guint32 ssrc = get32 (sr + 4);
+          int i = 0;
+          while (i < p->n_srs && p->srs[i].ssrc != ssrc)
+            i++;
+          if (i == p->n_srs && p->n_srs < MAX_SRS)
+            p->srs[p->n_srs++].ssrc = ssrc;
+          if (i < MAX_SRS)
+            {
+              SrSeen *s = &p->srs[i];
+              s->count++;
+              s->ntp = (guint64)get32 (sr + 8) << 32 | get32 (sr + 12);
+              s->rtp_ts = get32 (sr + 16);
+              s->packets = get32 (sr + 20);
+              s->octets = get32 (sr + 24);
+              s->real_recv_us = now;
+            }
+        }
+      at += size;
+    }
+}
+
 static void
 on_rtp (Peer *p, guint8 *buf, gsize len)
 {
@@ -590,7 +646,10 @@ on_rtp (Peer *p, guint8 *buf, gsize len)
     {
       int n = (int)len;
       if (srtp_unprotect_rtcp (p->rx, buf, &n) == srtp_err_status_ok)
-        p->rtcp++;
+        {
+          p->rtcp++;
+          on_rtcp (p, buf, (gsize)n);
+        }
       return;
     }
   int n = (int)len;
@@ -600,6 +659,17 @@ on_rtp (Peer *p, guint8 *buf, gsize len)
       return;
     }
   gint64 now = g_get_monotonic_time ();
+  if (p->audio && pt == AUDIO_PT)
+    {
+      p->audio_rtp++;
+      p->audio_bytes += (guint64)n;
+      p->audio_ssrc = get32 (buf + 8);
+      p->audio_last_ts = get32 (buf + 4);
+      p->audio_last_real_us = g_get_real_time ();
+      return;
+    }
+  p->video_last_ts = get32 (buf + 4);
+  p->video_last_real_us = g_get_real_time ();
   p->rtp++;
   p->bytes += (guint64)n;
   if (p->t_first_rtp_us == 0)
@@ -748,16 +818,25 @@ peer_new (GError **error)
 static char *
 peer_offer (Peer *p)
 {
+  g_autofree char *audio
+      = p->audio ? g_strdup_printf (
+            "m=audio %u UDP/TLS/RTP/SAVPF %d\r\nc=IN IP4 127.0.0.1\r\n"
+            "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\n"
+            "a=setup:actpass\r\na=mid:1\r\na=recvonly\r\na=rtcp-mux\r\n"
+            "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d minptime=10;useinbandfec=1\r\n",
+            p->port, AUDIO_PT, p->ufrag, p->pwd, fingerprint, AUDIO_PT, AUDIO_PT)
+                 : g_strdup ("");
   return g_strdup_printf (
-      "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+      "v=0\r\no=- %u 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0%s\r\n"
       "a=msid-semantic: WMS\r\n"
       "m=video %u UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 127.0.0.1\r\n"
       "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\na=setup:actpass\r\n"
       "a=mid:0\r\na=recvonly\r\na=rtcp-mux\r\na=rtpmap:102 H264/90000\r\n"
       "a=rtcp-fb:102 nack pli\r\n"
       "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
-      "a=candidate:1 1 UDP 2130706431 127.0.0.1 %u typ host\r\na=end-of-candidates\r\n",
-      g_random_int () >> 1, p->port, p->ufrag, p->pwd, fingerprint, p->port);
+      "a=candidate:1 1 UDP 2130706431 127.0.0.1 %u typ host\r\na=end-of-candidates\r\n%s",
+      g_random_int () >> 1, p->audio ? " 1" : "", p->port, p->ufrag, p->pwd, fingerprint, p->port,
+      audio);
 }
 
 static void
@@ -933,6 +1012,33 @@ emit_stats (void)
       add_count (b, "srtp_errors", p->srtp_errors);
       add_count (b, "rtcp", p->rtcp);
       add_count (b, "stun_in", p->stun_in);
+      add_count (b, "audio_rtp", p->audio_rtp);
+      add_count (b, "audio_bytes", p->audio_bytes);
+      add_count (b, "video_ssrc", p->remote_ssrc);
+      add_count (b, "video_last_ts", p->video_last_ts);
+      add_time (b, "video_last_real", p->video_last_real_us);
+      add_count (b, "audio_ssrc", p->audio_ssrc);
+      add_count (b, "audio_last_ts", p->audio_last_ts);
+      add_time (b, "audio_last_real", p->audio_last_real_us);
+      json_builder_set_member_name (b, "srs");
+      json_builder_begin_array (b);
+      for (int s = 0; s < p->n_srs; s++)
+        {
+          const SrSeen *sr = &p->srs[s];
+          json_builder_begin_object (b);
+          add_count (b, "ssrc", sr->ssrc);
+          add_count (b, "count", sr->count);
+          /* NTP seconds since 1900 → Unix seconds. */
+          json_builder_set_member_name (b, "ntp");
+          json_builder_add_double_value (b, (double)(sr->ntp >> 32) - 2208988800.0
+                                                + (double)(sr->ntp & 0xffffffffu) / 4294967296.0);
+          add_count (b, "rtp_ts", sr->rtp_ts);
+          add_count (b, "packets", sr->packets);
+          add_count (b, "octets", sr->octets);
+          add_time (b, "real_recv", sr->real_recv_us);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
       add_time (b, "t_answer", p->t_answer_us);
       add_time (b, "t_ice", p->t_ice_us);
       add_time (b, "t_connected", p->t_connected_us);
@@ -971,6 +1077,7 @@ command (const char *line)
   if (g_str_equal (cmd, "add"))
     {
       gint64 n = json_object_get_int_member_with_default (o, "n", 1);
+      gboolean audio = json_object_get_boolean_member_with_default (o, "audio", FALSE);
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "peers");
@@ -980,6 +1087,7 @@ command (const char *line)
           Peer *np = peer_new (&error);
           if (np == NULL)
             break;
+          np->audio = audio;
           g_autofree char *offer = peer_offer (np);
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "peer");

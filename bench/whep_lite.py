@@ -71,8 +71,9 @@ class LiteLoadClient:
             raise RuntimeError("bench-lite-viewers exited (%s): %s" % (self.proc.poll(), self.stderr.read()[-2000:]))
         return json.loads(line)
 
-    def make_peers(self, n, timeout=30):
-        out = self.call(cmd="add", n=n)
+    def make_peers(self, n, timeout=30, audio=False):
+        """audio: the offers also have a BUNDLEd recvonly Opus m-line."""
+        out = self.call(cmd="add", n=n, audio=True) if audio else self.call(cmd="add", n=n)
         if "error" in out:
             raise RuntimeError("bench-lite-viewers: %s" % out["error"])
         new = [LitePeer(self, p["peer"], p["offer"]) for p in out["peers"]]

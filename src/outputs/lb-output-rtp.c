@@ -17,23 +17,8 @@
 
 #define PAYLOAD_TYPE 96
 #define AUDIO_PAYLOAD_TYPE 97
-/* How often the SR timer looks: a stream's first SR goes out within this
- * of its first packet, later ones every SR_INTERVAL_US. */
-#define SR_TICK_MS 250
-#define SR_INTERVAL_US G_USEC_PER_SEC
-/* One CNAME for both streams of a session: receivers sync the streams of
- * one CNAME. */
-#define RTCP_CNAME "lobbyd"
 /* Fits in a 1280-byte IPv6 minimum MTU path with room for tunnels. */
 #define RTP_MTU 1200
-
-/* One RTP stream of the session and its RTCP (SR to port + 1). */
-typedef struct
-{
-  GSocketAddress *rtcp_to; /* NULL: port + 1 does not exist */
-  LbRtcpSender *sr;        /* owned by the payloader's probe; NULL: no stream */
-  gint64 last_sr_us;       /* monotonic; 0: none sent yet */
-} RtcpStream;
 
 typedef struct
 {
@@ -44,9 +29,8 @@ typedef struct
   guint audio_port;
   GstElement *payloader;
   GstElement *audio_payloader;
-  RtcpStream rtcp[2]; /* video, audio */
-  guint rtcp_timer;
-  guint64 rtcp_sent;
+  /* Where each stream's SRs go (port + 1); NULL: no such port. */
+  GSocketAddress *rtcp_to[LB_OUTPUT_SR_STREAMS];
 } LbOutputRtp;
 
 static const char *const members[] = { "destination", "audio_destination", NULL };
@@ -212,76 +196,40 @@ rtcp_socket (GSocketFamily family)
   return rtcp_sockets[i];
 }
 
-static GstPadProbeReturn
-feed_rtcp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  LbRtcpSender *sr = user_data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-  GstMapInfo map;
-  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
-    return GST_PAD_PROBE_OK;
-  lb_rtcp_sender_on_rtp (sr, map.data, map.size, lb_output_capture_time_us (pad, buf));
-  gst_buffer_unmap (buf, &map);
-  return GST_PAD_PROBE_OK;
-}
-
-/* An SR for @payloader's packets to @host:@port + 1. The probe owns the
- * sender: it lives as long as the pad, which may outlive the output's
- * close while the branch stops. */
+/* SRs for @payloader's packets to @host:@port + 1 (none where there is no
+ * such port). */
 static void
-rtcp_stream_init (RtcpStream *stream, GstElement *payloader, guint32 clock_rate, const char *host,
-                  guint port)
+rtcp_stream_init (LbOutputRtp *self, LbOutputSrStream stream, GstElement *payloader,
+                  guint32 clock_rate, const char *host, guint port)
 {
-  stream->sr = lb_rtcp_sender_new (0, clock_rate);
+  if (port + 1 > 65535)
+    return;
+  self->rtcp_to[stream] = g_inet_socket_address_new_from_string (host, port + 1);
   g_autoptr (GstPad) src = gst_element_get_static_pad (payloader, "src");
-  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, feed_rtcp, stream->sr,
-                     (GDestroyNotify)lb_rtcp_sender_free);
-  if (port + 1 <= 65535)
-    stream->rtcp_to = g_inet_socket_address_new_from_string (host, port + 1);
+  lb_output_sr_probe (&self->parent, stream, src, clock_rate);
 }
 
 static gboolean
-send_sender_reports (gpointer user_data)
+send_sender_report (LbOutput *output, LbOutputSrStream stream, guint8 *pkt, gsize len)
 {
-  LbOutputRtp *self = user_data;
-  gint64 now = g_get_monotonic_time ();
-  for (guint i = 0; i < G_N_ELEMENTS (self->rtcp); i++)
+  LbOutputRtp *self = (LbOutputRtp *)output;
+  GSocketAddress *to = self->rtcp_to[stream];
+  GSocket *socket = rtcp_socket (g_socket_address_get_family (to));
+  g_autoptr (GError) error = NULL;
+  if (socket == NULL || g_socket_send_to (socket, to, (const char *)pkt, len, NULL, &error) < 0)
     {
-      RtcpStream *stream = &self->rtcp[i];
-      guint8 pkt[LB_RTCP_MAX_SR_SIZE];
-      if (stream->sr == NULL || stream->rtcp_to == NULL
-          || (stream->last_sr_us != 0 && now - stream->last_sr_us < SR_INTERVAL_US - 50000))
-        continue;
-      gsize len
-          = lb_rtcp_sender_write_sr (stream->sr, g_get_real_time (), RTCP_CNAME, pkt, sizeof pkt);
-      if (len == 0)
-        continue; /* nothing sent yet */
-      GSocket *socket = rtcp_socket (g_socket_address_get_family (stream->rtcp_to));
-      g_autoptr (GError) error = NULL;
-      stream->last_sr_us = now;
-      if (socket == NULL
-          || g_socket_send_to (socket, stream->rtcp_to, (const char *)pkt, len, NULL, &error) < 0)
-        {
-          g_debug ("%s: RTCP SR: %s", self->parent.name,
-                   error != NULL ? error->message : "no socket");
-          continue;
-        }
-      self->rtcp_sent++;
+      g_debug ("%s: RTCP SR: %s", output->name, error != NULL ? error->message : "no socket");
+      return FALSE;
     }
-  return G_SOURCE_CONTINUE;
+  return TRUE;
 }
 
 static void
 rtp_close (LbOutput *output)
 {
   LbOutputRtp *self = (LbOutputRtp *)output;
-  g_clear_handle_id (&self->rtcp_timer, g_source_remove);
-  for (guint i = 0; i < G_N_ELEMENTS (self->rtcp); i++)
-    {
-      /* The senders stay with the payloaders' probes. */
-      self->rtcp[i].sr = NULL;
-      g_clear_object (&self->rtcp[i].rtcp_to);
-    }
+  for (guint i = 0; i < LB_OUTPUT_SR_STREAMS; i++)
+    g_clear_object (&self->rtcp_to[i]);
   g_clear_object (&self->payloader);
   g_clear_object (&self->audio_payloader);
   g_free (self->host);
@@ -316,7 +264,7 @@ rtp_open_audio (LbOutputRtp *self, LbTrack *audio, const LbSessionSpec *spec, GE
   self->audio_port = port;
   g_autoptr (GstPad) src = gst_element_get_static_pad (payloader, "src");
   lb_output_count_audio_packets (&self->parent, src);
-  rtcp_stream_init (&self->rtcp[1], payloader, 48000, host, port);
+  rtcp_stream_init (self, LB_OUTPUT_SR_AUDIO, payloader, 48000, host, port);
   return TRUE;
 }
 
@@ -353,15 +301,13 @@ rtp_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *setup,
 
   g_autoptr (GstPad) pay_src = gst_element_get_static_pad (e[0], "src");
   lb_output_count_packets (output, pay_src);
-  rtcp_stream_init (&self->rtcp[0], e[0], 90000, self->host, self->port);
+  rtcp_stream_init (self, LB_OUTPUT_SR_VIDEO, e[0], 90000, self->host, self->port);
 
   if (!lb_output_attach (output, track, e, error))
     return NULL;
   if (setup->audio != NULL && !rtp_open_audio (self, setup->audio, spec, error))
     return NULL;
-  /* Without SRs a receiver cannot line audio up with video: ffmpeg starts
-   * each stream at its own first packet. */
-  self->rtcp_timer = g_timeout_add (SR_TICK_MS, send_sender_reports, self);
+  lb_output_sr_start (output, send_sender_report);
 
   g_debug ("%s: RTP to %s:%u%s", setup->name, self->host, self->port,
            self->audio_host != NULL ? ", audio too" : "");
@@ -451,7 +397,7 @@ rtp_stats_to_json (LbOutput *output, JsonObject *stats)
 {
   json_object_set_int_member (stats, "bytes_sent", (gint64)lb_output_get_bytes (output));
   json_object_set_int_member (stats, "ssrc", rtp_get_ssrc ((LbOutputRtp *)output));
-  json_object_set_int_member (stats, "rtcp_sr_sent", (gint64)((LbOutputRtp *)output)->rtcp_sent);
+  json_object_set_int_member (stats, "rtcp_sr_sent", (gint64)lb_output_sr_sent (output));
 }
 
 const LbOutputClass lb_output_rtp_class = {

@@ -1,7 +1,8 @@
 /* lb-output-webrtc-lite.c — watch-only WebRTC viewers on the shared
  * ICE-lite socket: rtph264pay ! fakesink (and, with the lobby's sound,
  * rtpopuspay ! fakesink on its Opus track), each packet SRTP-protected and
- * sent from the encode's streaming thread. */
+ * sent from the encode's streaming thread; RTCP sender reports for both
+ * streams (SRTCP) from a main-loop timer, so browsers lip-sync them. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-webrtc-lite.h"
 #include "lb-sdp-h264.h"
@@ -316,6 +317,7 @@ typedef struct
 {
   LbWebrtcPeer *peer;
   int pt;
+  LbRtcpSender *sr; /* the output's (it outlives the branch's streaming) */
 } Sender;
 
 #define PAYLOADER_MIN_PT 96
@@ -328,8 +330,14 @@ sender_free (gpointer data)
   g_free (sender);
 }
 
+typedef struct
+{
+  const Sender *sender;
+  GstPad *pad;
+} SendList;
+
 static void
-send_buffer (const Sender *sender, GstBuffer *buffer)
+send_buffer (const Sender *sender, GstPad *pad, GstBuffer *buffer)
 {
   guint8 packet[MAX_RTP + LB_WEBRTC_SRTP_ROOM];
   gsize len = gst_buffer_get_size (buffer);
@@ -339,13 +347,15 @@ send_buffer (const Sender *sender, GstBuffer *buffer)
    * protected in place. */
   gst_buffer_extract (buffer, 0, packet, len);
   packet[1] = (guint8)((packet[1] & 0x80) | sender->pt);
+  lb_output_sr_feed (sender->sr, pad, buffer, packet, len);
   lb_webrtc_peer_send_rtp (sender->peer, packet, len);
 }
 
 static gboolean
-send_list_item (GstBuffer **buffer, guint idx, gpointer sender)
+send_list_item (GstBuffer **buffer, guint idx, gpointer data)
 {
-  send_buffer (sender, *buffer);
+  const SendList *list = data;
+  send_buffer (list->sender, list->pad, *buffer);
   return TRUE;
 }
 
@@ -356,11 +366,23 @@ on_rtp (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   const Sender *sender = user_data;
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-    send_buffer (sender, GST_PAD_PROBE_INFO_BUFFER (info));
+    send_buffer (sender, pad, GST_PAD_PROBE_INFO_BUFFER (info));
   else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-    gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), send_list_item,
-                             (gpointer)sender);
+    {
+      SendList list = { sender, pad };
+      gst_buffer_list_foreach (GST_PAD_PROBE_INFO_BUFFER_LIST (info), send_list_item, &list);
+    }
   return GST_PAD_PROBE_OK;
+}
+
+/* Main loop: an SR as SRTCP on the viewer's transport (rtcp-mux, BUNDLE);
+ * not sent (and tried again) until DTLS is up. */
+static gboolean
+send_sender_report (LbOutput *output, LbOutputSrStream stream, guint8 *packet, gsize len)
+{
+  G_STATIC_ASSERT (LB_OUTPUT_SR_ROOM >= LB_WEBRTC_SRTCP_ROOM);
+  LbOutputWebrtcLite *self = (LbOutputWebrtcLite *)output;
+  return self->peer != NULL && lb_webrtc_peer_send_rtcp (self->peer, packet, len);
 }
 
 /* ---- Peer events (main loop) ---- */
@@ -467,6 +489,7 @@ lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbO
   Sender *sender = g_new0 (Sender, 1);
   sender->peer = lb_webrtc_peer_ref (self->peer);
   sender->pt = offer.pt;
+  sender->sr = lb_output_sr_stream (output, LB_OUTPUT_SR_VIDEO, 90000);
   gst_pad_add_probe (pay_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_rtp,
                      sender, sender_free);
   guint32 audio_ssrc = 0;
@@ -486,6 +509,7 @@ lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbO
       Sender *audio_sender = g_new0 (Sender, 1);
       audio_sender->peer = lb_webrtc_peer_ref (self->peer);
       audio_sender->pt = offer.audio_pt;
+      audio_sender->sr = lb_output_sr_stream (output, LB_OUTPUT_SR_AUDIO, 48000);
       gst_pad_add_probe (audio_src, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                          on_rtp, audio_sender, sender_free);
     }
@@ -498,6 +522,7 @@ lb_output_webrtc_lite_open (LbTrack *track, const LbSessionSpec *spec, const LbO
     }
   if (offer.audio_pt >= 0 && !lb_output_attach_audio (output, setup->audio, ae, error))
     return NULL;
+  lb_output_sr_start (output, send_sender_report);
   g_debug ("%s: WebRTC lite answered (payload type %d, audio %d, ufrag %s)", setup->name, offer.pt,
            offer.audio_pt, lb_webrtc_peer_get_ufrag (self->peer));
   return g_steal_pointer (&output);
@@ -523,6 +548,7 @@ lite_stats_to_json (LbOutput *output, JsonObject *stats)
   /* Watch-only: no data channel, nothing to drop. */
   json_object_set_int_member (stats, "input_dropped", 0);
   json_object_set_string_member (stats, "stack", "lite");
+  json_object_set_int_member (stats, "rtcp_sr_sent", (gint64)lb_output_sr_sent (output));
   lb_output_rtp_clock_to_json (output, self->payloader, stats);
 }
 

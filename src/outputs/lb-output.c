@@ -338,10 +338,91 @@ lb_output_stats_to_json (LbOutput *self)
   return stats;
 }
 
+/* How often the SR timer looks: a stream's first SR goes out within this
+ * of its first packet, later ones every SR_INTERVAL_US. */
+#define SR_TICK_MS 250
+#define SR_INTERVAL_US G_USEC_PER_SEC
+/* One CNAME for both streams of a session: receivers sync the streams of
+ * one CNAME. */
+#define SR_CNAME "lobbyd"
+
+LbRtcpSender *
+lb_output_sr_stream (LbOutput *self, LbOutputSrStream stream, guint32 clock_rate)
+{
+  g_return_val_if_fail (stream < LB_OUTPUT_SR_STREAMS, NULL);
+  if (self->sr[stream] == NULL)
+    self->sr[stream] = lb_rtcp_sender_new (0, clock_rate);
+  return self->sr[stream];
+}
+
+void
+lb_output_sr_feed (LbRtcpSender *sender, GstPad *pad, GstBuffer *buf, const guint8 *rtp, gsize len)
+{
+  lb_rtcp_sender_on_rtp (sender, rtp, len, lb_output_capture_time_us (pad, buf));
+}
+
+static GstPadProbeReturn
+sr_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+  lb_output_sr_feed (user_data, pad, buf, map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  return GST_PAD_PROBE_OK;
+}
+
+void
+lb_output_sr_probe (LbOutput *self, LbOutputSrStream stream, GstPad *pad, guint32 clock_rate)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, sr_probe,
+                     lb_output_sr_stream (self, stream, clock_rate), NULL);
+}
+
+static gboolean
+sr_tick (gpointer user_data)
+{
+  LbOutput *self = user_data;
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < LB_OUTPUT_SR_STREAMS; i++)
+    {
+      guint8 pkt[LB_RTCP_MAX_SR_SIZE + LB_OUTPUT_SR_ROOM];
+      if (self->sr[i] == NULL
+          || (self->sr_last_us[i] != 0 && now - self->sr_last_us[i] < SR_INTERVAL_US - 50000))
+        continue;
+      gsize len = lb_rtcp_sender_write_sr (self->sr[i], g_get_real_time (), SR_CNAME, pkt,
+                                           LB_RTCP_MAX_SR_SIZE);
+      if (len == 0)
+        continue; /* nothing sent yet */
+      if (!self->sr_send (self, i, pkt, len))
+        continue;
+      self->sr_last_us[i] = now;
+      self->sr_sent++;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+void
+lb_output_sr_start (LbOutput *self, LbOutputSrSendFunc send)
+{
+  g_return_if_fail (self->sr_timer == 0);
+  self->sr_send = send;
+  self->sr_timer = g_timeout_add (SR_TICK_MS, sr_tick, self);
+}
+
+guint64
+lb_output_sr_sent (const LbOutput *self)
+{
+  return self->sr_sent;
+}
+
 static void
 output_free (gpointer user_data)
 {
   LbOutput *self = user_data;
+  for (guint i = 0; i < LB_OUTPUT_SR_STREAMS; i++)
+    g_clear_pointer (&self->sr[i], lb_rtcp_sender_free);
   g_clear_object (&self->audio_pad);
   g_free (self->answer);
   g_free (self->name);
@@ -413,6 +494,7 @@ lb_output_close (LbOutput *self)
    * probes (which point at self) stop with the branch: the struct is freed
    * only once the detach is done. */
   g_clear_handle_id (&self->ready_source, g_source_remove);
+  g_clear_handle_id (&self->sr_timer, g_source_remove);
   self->klass->close (self);
   self->detaching = (self->branch != NULL) + (self->audio_branch != NULL);
   if (self->detaching == 0)

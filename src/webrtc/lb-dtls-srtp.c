@@ -252,6 +252,12 @@ lb_dtls_srtp_protect_rtp (LbDtlsSrtp *d, guint8 *packet, int *len)
 }
 
 gboolean
+lb_dtls_srtp_protect_rtcp (LbDtlsSrtp *d, guint8 *packet, int *len)
+{
+  return d->tx != NULL && srtp_protect_rtcp (d->tx, packet, len) == srtp_err_status_ok;
+}
+
+gboolean
 lb_dtls_srtp_unprotect_rtcp (LbDtlsSrtp *d, guint8 *packet, int *len)
 {
   return d->rx != NULL && srtp_unprotect_rtcp (d->rx, packet, len) == srtp_err_status_ok;

@@ -3,8 +3,9 @@
  * (libsrtp2). No socket: datagrams in, datagrams out.
  *
  * Threads: lb_dtls_srtp_receive and _unprotect_rtcp on one thread
- * (the host's); lb_dtls_srtp_protect_rtp from a streaming thread once connected
- * (its outbound context is used by no one else); _free with the last reference. */
+ * (the host's); lb_dtls_srtp_protect_rtp (streaming threads)
+ * and _protect_rtcp, one at a time, from any thread once connected (their
+ * outbound context is used by no one else); _free with the last reference. */
 #pragma once
 
 #include <glib.h>
@@ -46,6 +47,11 @@ LbDtlsState lb_dtls_srtp_get_state (LbDtlsSrtp *dtls);
 /* Encrypts the RTP packet in @packet (@len bytes, room for
  * LB_SRTP_TRAILER more) in place; FALSE before connected or on error. */
 gboolean lb_dtls_srtp_protect_rtp (LbDtlsSrtp *dtls, guint8 *packet, int *len);
+/* Encrypts the RTCP (compound) packet in @packet (@len bytes, room for
+ * LB_SRTCP_TRAILER more) in place: the tx context, so the caller keeps it
+ * from running at the same time as lb_dtls_srtp_protect_rtp. */
+#define LB_SRTCP_TRAILER 14 /* E flag + SRTCP index (4) and the 80-bit auth tag (10) */
+gboolean lb_dtls_srtp_protect_rtcp (LbDtlsSrtp *dtls, guint8 *packet, int *len);
 /* Decrypts an SRTCP packet in place. */
 gboolean lb_dtls_srtp_unprotect_rtcp (LbDtlsSrtp *dtls, guint8 *packet, int *len);
 

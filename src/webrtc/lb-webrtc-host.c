@@ -637,9 +637,12 @@ lb_webrtc_peer_get_state (LbWebrtcPeer *peer)
 }
 
 G_STATIC_ASSERT (LB_WEBRTC_SRTP_ROOM >= LB_SRTP_TRAILER);
+G_STATIC_ASSERT (LB_WEBRTC_SRTCP_ROOM >= LB_SRTCP_TRAILER);
 
-gboolean
-lb_webrtc_peer_send_rtp (LbWebrtcPeer *peer, guint8 *buf, gsize len)
+/* The peer's lock also keeps the SRTP tx context to one thread at a time
+ * (video, audio and the RTCP timer all send). */
+static gboolean
+send_protected (LbWebrtcPeer *peer, guint8 *buf, gsize len, gboolean rtcp)
 {
   gboolean sent = FALSE;
   if (len > MAX_PACKET)
@@ -649,13 +652,26 @@ lb_webrtc_peer_send_rtp (LbWebrtcPeer *peer, guint8 *buf, gsize len)
     {
       int n = (int)len;
       /* A full socket buffer drops the packet, as a congested path would. */
-      if (lb_dtls_srtp_protect_rtp (peer->dtls, buf, &n))
+      if (rtcp ? lb_dtls_srtp_protect_rtcp (peer->dtls, buf, &n)
+               : lb_dtls_srtp_protect_rtp (peer->dtls, buf, &n))
         sent = sendto (peer->fd, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&peer->dest,
                        peer->dest_len)
                == n;
     }
   g_mutex_unlock (&peer->lock);
   return sent;
+}
+
+gboolean
+lb_webrtc_peer_send_rtp (LbWebrtcPeer *peer, guint8 *buf, gsize len)
+{
+  return send_protected (peer, buf, len, FALSE);
+}
+
+gboolean
+lb_webrtc_peer_send_rtcp (LbWebrtcPeer *peer, guint8 *buf, gsize len)
+{
+  return send_protected (peer, buf, len, TRUE);
 }
 
 void

@@ -62,6 +62,10 @@ const char *lb_webrtc_peer_get_state (LbWebrtcPeer *peer);
  * to the viewer; dropped (FALSE) until DTLS is up. */
 #define LB_WEBRTC_SRTP_ROOM 16
 gboolean lb_webrtc_peer_send_rtp (LbWebrtcPeer *peer, guint8 *packet, gsize len);
+/* Any thread: the same for an RTCP (compound) packet, e.g. a sender report,
+ * as SRTCP; the buffer has room for LB_WEBRTC_SRTCP_ROOM more. */
+#define LB_WEBRTC_SRTCP_ROOM 14
+gboolean lb_webrtc_peer_send_rtcp (LbWebrtcPeer *peer, guint8 *packet, gsize len);
 /* Main loop: no more callbacks, the peer leaves the socket's tables; then
  * one reference is dropped. */
 void lb_webrtc_peer_close (LbWebrtcPeer *peer);
