@@ -19,6 +19,13 @@
 #define AUDIO_RATE 48000
 /* The beep and the flash: the first 100 ms of every second of running time. */
 #define BEEP_NS (100 * GST_MSECOND)
+/* A source that delivers nothing this long is restarted, and after
+ * STALL_RESTARTS restarts that did not help, failed: a capture that stalls
+ * must not leave viewers with silence and no word of why. Seen: a pulsesrc
+ * that reached PLAYING but whose ring buffer never started (rarely, with
+ * two sound servers starting at once). */
+#define STALL_S 3
+#define STALL_RESTARTS 3
 
 struct _LbProducer
 {
@@ -34,6 +41,12 @@ struct _LbProducer
   GstElement *audio_bin;
   LbTrack *audio; /* the raw-audio tee */
   char *audio_error;
+  guint64 audio_buffers; /* atomic: raw audio buffers out of the source */
+  guint64 audio_seen;    /* the count at the last watchdog tick */
+  guint audio_idle_s, audio_restarts;
+  guint audio_watchdog;
+  GstPad *audio_out; /* the source bin's src, counted by a probe */
+  gulong audio_probe;
   GstVideoInfo video_info; /* for the flash */
 };
 
@@ -54,6 +67,58 @@ audio_fail (LbProducer *self, const char *message)
   gst_element_set_locked_state (self->audio_bin, TRUE);
   gst_element_call_async (self->audio_bin, set_null, NULL, NULL);
   return TRUE;
+}
+
+static GstPadProbeReturn
+count_audio (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  LbProducer *self = user_data;
+  __atomic_fetch_add (&self->audio_buffers, 1, __ATOMIC_RELAXED);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+restart_source (GstElement *bin, gpointer user_data)
+{
+  gst_element_set_state (bin, GST_STATE_NULL);
+  gst_element_sync_state_with_parent (bin);
+}
+
+/* Once a second, on the main loop: is the audio source delivering? */
+static gboolean
+audio_watchdog (gpointer user_data)
+{
+  LbProducer *self = user_data;
+  guint64 now = __atomic_load_n (&self->audio_buffers, __ATOMIC_RELAXED);
+
+  if (self->audio_error != NULL)
+    {
+      self->audio_watchdog = 0;
+      return G_SOURCE_REMOVE;
+    }
+  if (now != self->audio_seen)
+    {
+      self->audio_seen = now;
+      self->audio_idle_s = 0;
+      return G_SOURCE_CONTINUE;
+    }
+  if (++self->audio_idle_s < STALL_S)
+    return G_SOURCE_CONTINUE;
+  self->audio_idle_s = 0;
+  if (self->audio_restarts++ < STALL_RESTARTS)
+    {
+      g_message ("lobby %s: no sound from the audio source for %d s: restarting it (%u of %d)",
+                 self->lobby_id, STALL_S, self->audio_restarts, STALL_RESTARTS);
+      gst_element_call_async (self->audio_bin, restart_source, NULL, NULL);
+      return G_SOURCE_CONTINUE;
+    }
+  g_autofree char *message = g_strdup_printf ("audio source: no sound for %d s after %d restarts",
+                                              STALL_S, STALL_RESTARTS);
+  g_warning ("lobby %s: %s", self->lobby_id, message);
+  self->audio_watchdog = 0;
+  if (audio_fail (self, message) && self->on_audio_failed != NULL)
+    self->on_audio_failed (message, self->user_data);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -241,6 +306,9 @@ start_audio (LbProducer *self, const char *pulse_server)
       return FALSE;
     }
   self->audio = lb_track_new_raw_audio (self->pipeline, tee);
+  self->audio_out = gst_element_get_static_pad (bin, "src");
+  self->audio_probe
+      = gst_pad_add_probe (self->audio_out, GST_PAD_PROBE_TYPE_BUFFER, count_audio, self, NULL);
   if (!gst_element_sync_state_with_parent (bin))
     {
       /* Its error message (e.g. the server refused) is logged by the bus watch. */
@@ -248,6 +316,7 @@ start_audio (LbProducer *self, const char *pulse_server)
       g_clear_pointer (&self->audio, lb_track_free);
       return FALSE;
     }
+  self->audio_watchdog = g_timeout_add_seconds (1, audio_watchdog, self);
   return TRUE;
 }
 
@@ -353,6 +422,12 @@ lb_producer_free (LbProducer *self)
     return;
   if (self->bus_watch != 0)
     g_source_remove (self->bus_watch);
+  g_clear_handle_id (&self->audio_watchdog, g_source_remove);
+  /* A failed source may still be stopping on its own (audio_fail): the
+   * probe must not outlive @self. */
+  if (self->audio_out != NULL)
+    gst_pad_remove_probe (self->audio_out, self->audio_probe);
+  g_clear_object (&self->audio_out);
   /* A failed audio source stays locked: the pipeline's way down passes
    * PAUSED, which would have it reconnect to a dead server and fail the
    * whole state change. Its own set_null (audio_fail) takes it to NULL and

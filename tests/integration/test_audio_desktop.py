@@ -212,6 +212,34 @@ class AudioDesktopTest(unittest.TestCase):
         self.assertLessEqual(len(self.events.of_type("lobby.audio_failed")), 1)
         self.assertEqual(self.events.of_type("lobby.failed"), [])
 
+    def test_hung_sound_server_is_restarted_then_reported(self):
+        # A sound server that stops answering (SIGSTOP: no error, no data)
+        # must not leave viewers with silence and no word of why: the source
+        # is restarted after 3 s without sound, and after 3 restarts the
+        # lobby's audio fails with an event; the video goes on.
+        self.start()
+        a = self.create("silent", name="a")
+        session = self.d.join(a["id"], free_port()).json
+
+        def sent():
+            return self.d.request("GET", "/api/v1/sessions/" + session["id"]).json["stats"]["packets_sent"]
+
+        self.assertTrue(wait_until(lambda: sent() > 0, timeout=10))
+        pid = a["audio_server"]["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            ev = self.events.wait_for("lobby.audio_failed", timeout=40)[0]["data"]
+            self.assertEqual(ev["lobby_id"], a["id"])
+            self.assertIn("no sound for 3 s after 3 restarts", ev["error"])
+            after = self.lobby(a["id"])
+            self.assertEqual((after["state"], after["audio_state"]), ("running", "failed"), after)
+            n0 = sent()
+            time.sleep(2)
+            self.assertGreater(sent(), n0 + 5)
+            self.assertEqual(self.d.request("GET", "/api/v1/status").status, 200)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
     def test_missing_sound_server_binary_leaves_the_lobby_running(self):
         self.start("[audio]\nserver_binary=/nonexistent/pulseaudio\n")
         lobby = self.create("silent")
