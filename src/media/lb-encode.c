@@ -113,6 +113,29 @@ drop_late_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* @e (NULL-terminated) as the bin @name on @raw's tee, ending in the
+ * encode's own tee "<name>-tee" (its encoded track), which runs first. */
+static gboolean
+attach_chain (LbEncode *self, LbTrack *raw, const char *name, GstElement **e, GError **error)
+{
+  g_autofree char *tee_name = g_strdup_printf ("%s-tee", name);
+  GstElement *pipeline = lb_track_get_pipeline (raw);
+  GstElement *bin = lb_media_chain_bin (name, e, error);
+  if (bin == NULL)
+    return FALSE;
+  self->tee = lb_media_make ("tee", tee_name, error);
+  if (self->tee == NULL)
+    {
+      gst_object_unref (bin);
+      return FALSE;
+    }
+  g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
+  gst_bin_add (GST_BIN (pipeline), gst_object_ref (self->tee));
+  gst_element_sync_state_with_parent (self->tee);
+  self->branch = lb_branch_attach (pipeline, lb_track_get_tee (raw), bin, self->tee, error);
+  return self->branch != NULL;
+}
+
 LbEncode *
 lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
                const LbEncoderSettings *settings, GError **error)
@@ -120,7 +143,6 @@ lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
   g_autoptr (LbEncode) self = g_new0 (LbEncode, 1);
   GstElement *pipeline = lb_track_get_pipeline (raw);
   GstElement *e[9] = { NULL };
-  g_autofree char *tee_name = g_strdup_printf ("%s-tee", name);
 
   self->raw = raw;
   /* Only video encoders exist so far; the audio work adds its chain. */
@@ -170,22 +192,7 @@ lb_encode_new (LbTrack *raw, const char *name, const LbProfile *profile,
     gst_caps_set_simple (h264, "profile", G_TYPE_STRING, "constrained-baseline", NULL);
   g_object_set (e[6], "caps", h264, NULL);
 
-  GstElement *bin = lb_media_chain_bin (name, e, error);
-  if (bin == NULL)
-    return NULL;
-
-  self->tee = lb_media_make ("tee", tee_name, error);
-  if (self->tee == NULL)
-    {
-      gst_object_unref (bin);
-      return NULL;
-    }
-  g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
-  gst_bin_add (GST_BIN (pipeline), gst_object_ref (self->tee));
-  gst_element_sync_state_with_parent (self->tee);
-
-  self->branch = lb_branch_attach (pipeline, lb_track_get_tee (raw), bin, self->tee, error);
-  if (self->branch == NULL)
+  if (!attach_chain (self, raw, name, e, error))
     return NULL;
   /* Late raw frames go before they cost an encode: every viewer stays live. */
   LateFrames *late = g_new0 (LateFrames, 1);
@@ -272,7 +279,6 @@ lb_encode_new_audio (LbTrack *raw, const char *name, guint bitrate_kbps, GError 
   g_autoptr (LbEncode) self = g_new0 (LbEncode, 1);
   GstElement *pipeline = lb_track_get_pipeline (raw);
   GstElement *e[6] = { NULL };
-  g_autofree char *tee_name = g_strdup_printf ("%s-tee", name);
 
   self->raw = raw;
   if (lb_track_is_encoded (raw) || lb_track_get_kind (raw) != LB_MEDIA_AUDIO)
@@ -300,21 +306,7 @@ lb_encode_new_audio (LbTrack *raw, const char *name, guint bitrate_kbps, GError 
   gst_util_set_object_arg (G_OBJECT (e[4]), "bandwidth", "fullband");
   g_object_set (e[4], "bitrate", (int)(bitrate_kbps * 1000), NULL);
 
-  GstElement *bin = lb_media_chain_bin (name, e, error);
-  if (bin == NULL)
-    return NULL;
-  self->tee = lb_media_make ("tee", tee_name, error);
-  if (self->tee == NULL)
-    {
-      gst_object_unref (bin);
-      return NULL;
-    }
-  g_object_set (self->tee, "allow-not-linked", TRUE, NULL);
-  gst_bin_add (GST_BIN (pipeline), gst_object_ref (self->tee));
-  gst_element_sync_state_with_parent (self->tee);
-
-  self->branch = lb_branch_attach (pipeline, lb_track_get_tee (raw), bin, self->tee, error);
-  if (self->branch == NULL)
+  if (!attach_chain (self, raw, name, e, error))
     return NULL;
 
   LbProfile profile = {

@@ -181,7 +181,11 @@ def decode_rtp(sdp_text, frames, timeout=20):
         parts = [x.strip() for x in line.split(",")]
         sizes.append(int(parts[4]))
     import re
-    m = re.search(r"Video: h264[^\n]*?, (\d+)x(\d+)", p.stderr)
+    # The input stream's size, else the decoded output's: with an audio
+    # stream next to it, ffmpeg may end its probe before the video's first
+    # SPS and print the input without a size.
+    m = re.search(r"Video: h264[^\n]*?, (\d+)x(\d+)", p.stderr) or re.search(
+        r"Video: rawvideo[^\n]*?, (\d+)x(\d+)", p.stderr)
     dims = (int(m.group(1)), int(m.group(2))) if m else None
     return sizes, dims, p.stderr
 

@@ -3,39 +3,13 @@ another lobby's — end to end, through the lobby's capture, its Opus encode
 and an RTP session, decoded by ffmpeg from the session's SDP (the monitor
 recordings of test_audio_desktop.py stop at the sound servers)."""
 import os
-import re
-import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_audio_desktop as desktop  # noqa: E402
 from lbtest import wait_until  # noqa: E402
-from test_audio_rtp import free_port_quad  # noqa: E402
-
-
-def ffmpeg_audio_volume(sdp_text, seconds=4):
-    """(audio samples, mean_volume dB, max_volume dB, log) of @seconds of the
-    SDP's audio stream only (-vn: the video is not decoded)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".sdp", delete=False) as f:
-        f.write(sdp_text)
-        path = f.name
-    try:
-        p = subprocess.run(
-            ["ffmpeg", "-hide_banner", "-nostdin", "-protocol_whitelist", "file,udp,rtp",
-             "-i", path, "-t", str(seconds), "-vn", "-map", "0:a", "-af", "volumedetect",
-             "-f", "null", "-"],
-            capture_output=True, text=True, timeout=seconds + 25)
-    finally:
-        os.unlink(path)
-    log = p.stderr
-
-    def num(pattern):
-        m = re.findall(pattern, log)
-        return float(m[-1]) if m else None
-    return (int(num(r"n_samples: (\d+)") or 0), num(r"mean_volume: ([-\d.]+) dB"),
-            num(r"max_volume: ([-\d.]+) dB"), log)
+from test_audio_rtp import ffmpeg_audio, free_port_quad  # noqa: E402
 
 
 @unittest.skipUnless(desktop.HAVE_TOOLS, "needs Xvfb, pulseaudio, pulseaudio-utils (paplay, parec) and ffmpeg")
@@ -78,8 +52,8 @@ class AudioDesktopRtpTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: desktop.record_rms_db(tone["audio_server"]["address"], 0.5) > -40,
                                    timeout=15, interval=0.1), "the tone app never played")
         tone_sdp, silent_sdp = self.join(tone), self.join(silent)
-        samples_t, mean_t, max_t, log_t = ffmpeg_audio_volume(tone_sdp)
-        samples_s, mean_s, max_s, log_s = ffmpeg_audio_volume(silent_sdp)
+        _, samples_t, max_t, mean_t, log_t = ffmpeg_audio(tone_sdp, 4, video=False)
+        _, samples_s, max_s, mean_s, log_s = ffmpeg_audio(silent_sdp, 4, video=False)
         print("\n  RTP audio mean/max volume: tone lobby %s/%s dB, silent lobby %s/%s dB"
               % (mean_t, max_t, mean_s, max_s))
         # Both streams really decoded (a second and more of 48 kHz stereo).

@@ -13,7 +13,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from lbtest import Daemon, DaemonTest, count_udp_packets, free_port, wait_until  # noqa: E402
+from lbtest import DaemonTest, count_udp_packets, free_port, wait_until  # noqa: E402
 
 
 def free_port_quad():
@@ -72,17 +72,19 @@ def receive_rtcp_sr(port, seconds):
     return out
 
 
-def ffmpeg_audio(sdp_text, seconds=5):
+def ffmpeg_audio(sdp_text, seconds=5, video=True):
     """Plays the SDP with ffmpeg for @seconds: (video frames, audio samples,
-    max_volume dB, mean_volume dB, log)."""
+    max_volume dB, mean_volume dB, log); @video False: the audio stream only
+    (-vn: the video is not decoded, frames is 0)."""
     with tempfile.NamedTemporaryFile("w", suffix=".sdp", delete=False) as f:
         f.write(sdp_text)
         path = f.name
     try:
         p = subprocess.run(
             ["ffmpeg", "-hide_banner", "-nostdin", "-protocol_whitelist", "file,udp,rtp",
-             "-i", path, "-t", str(seconds), "-map", "0:v", "-map", "0:a", "-af", "volumedetect",
-             "-f", "null", "-"],
+             "-i", path, "-t", str(seconds)]
+            + (["-map", "0:v"] if video else ["-vn"])
+            + ["-map", "0:a", "-af", "volumedetect", "-f", "null", "-"],
             capture_output=True, text=True, timeout=seconds + 25)
     finally:
         os.unlink(path)
