@@ -36,6 +36,7 @@ static const struct
   [LB_ML_RTSP_ERROR_OUT_OF_RANGE] = { "out_of_range", 400 },
   [LB_ML_RTSP_ERROR_UNSUPPORTED] = { "unsupported", 415 },
   [LB_ML_RTSP_ERROR_BAD_REPLY] = { "bad_reply", 500 },
+  [LB_ML_RTSP_ERROR_AMBIGUOUS_LAUNCH] = { "ambiguous_launch", 503 },
 };
 
 const char *

@@ -52,6 +52,7 @@ typedef enum
   LB_ML_RTSP_ERROR_OUT_OF_RANGE,       /* ANNOUNCE value outside what lobbyd serves */
   LB_ML_RTSP_ERROR_UNSUPPORTED,        /* HEVC/AV1/HDR/YUV444 asked of an H.264-only host */
   LB_ML_RTSP_ERROR_BAD_REPLY,          /* a reply header/value we refuse to write */
+  LB_ML_RTSP_ERROR_AMBIGUOUS_LAUNCH,   /* several unclaimed launches from one address */
 } LbMlRtspError;
 
 const char *lb_ml_rtsp_error_reason (LbMlRtspError code);

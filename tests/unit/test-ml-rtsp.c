@@ -4,6 +4,7 @@
  * 20000 kbps, packet size 1024, stereo), the replies' exact bytes, a table
  * of malformed requests each refused with its reason, and random mutations
  * of the valid requests (no crash, no leak under ASan). */
+#include "lb-ml-launches.h"
 #include "lb-ml-rtsp.h"
 
 #include <string.h>
@@ -786,6 +787,71 @@ test_mutations (void)
   g_rand_free (rand);
 }
 
+/* ---------------------------------------------------------------- launches */
+
+static guint freed;
+
+static void
+count_free (gpointer data)
+{
+  freed++;
+}
+
+static void
+test_launches (void)
+{
+  freed = 0;
+  g_autoptr (LbMlLaunchTable) t = lb_ml_launch_table_new (count_free);
+  int a = 1, b = 2, c = 3, d = 4;
+  /* Two clients launching at once get their own sessions. */
+  g_autofree char *sa = g_strdup (lb_ml_launch_table_add (t, "192.0.2.7", 1234, &a, 0));
+  g_autofree char *sb = g_strdup (lb_ml_launch_table_add (t, "192.0.2.8", 1234, &b, 0));
+  g_assert_cmpuint (strlen (sa), ==, 32);
+  g_assert_cmpstr (sa, !=, sb);
+  g_assert_true (lb_ml_launch_table_lookup (t, sa) == &a);
+  g_assert_true (lb_ml_launch_table_lookup (t, sb) == &b);
+  g_assert_null (lb_ml_launch_table_lookup (t, "nope"));
+
+  /* OPTIONS/DESCRIBE match by address without claiming; the audio SETUP
+   * claims; the session id the reply carries is the launch's. */
+  const char *sid = NULL;
+  g_assert_true (lb_ml_launch_table_match_address (t, "192.0.2.8", FALSE, &sid, NULL) == &b);
+  g_assert_cmpstr (sid, ==, sb);
+  g_assert_true (lb_ml_launch_table_match_address (t, "192.0.2.8", TRUE, &sid, NULL) == &b);
+  g_autoptr (GError) e = NULL;
+  g_assert_null (lb_ml_launch_table_match_address (t, "192.0.2.8", FALSE, NULL, &e));
+  g_assert_error (e, LB_ML_RTSP_ERROR, LB_ML_RTSP_ERROR_SESSION_MISMATCH);
+  g_clear_error (&e);
+  /* Still found by its session id. */
+  g_assert_true (lb_ml_launch_table_lookup (t, sb) == &b);
+
+  /* Two unclaimed launches behind one address: ambiguous, not crossed;
+   * once one is gone the other matches. */
+  g_autofree char *sc = g_strdup (lb_ml_launch_table_add (t, "192.0.2.7", 99, &c, 10));
+  g_assert_null (lb_ml_launch_table_match_address (t, "192.0.2.7", TRUE, NULL, &e));
+  g_assert_error (e, LB_ML_RTSP_ERROR, LB_ML_RTSP_ERROR_AMBIGUOUS_LAUNCH);
+  g_assert_cmpuint (lb_ml_rtsp_error_status (e->code), ==, 503);
+  g_clear_error (&e);
+  g_assert_true (lb_ml_launch_table_remove (t, sa));
+  g_assert_cmpuint (freed, ==, 1);
+  g_assert_true (lb_ml_launch_table_match_address (t, "192.0.2.7", FALSE, NULL, NULL) == &c);
+
+  /* The same client launching again replaces its launch. */
+  const char *sd = lb_ml_launch_table_add (t, "192.0.2.7", 99, &d, 20);
+  g_assert_cmpstr (sd, !=, sc);
+  g_assert_cmpuint (freed, ==, 2);
+  g_assert_null (lb_ml_launch_table_lookup (t, sc));
+  g_assert_cmpuint (lb_ml_launch_table_size (t), ==, 2);
+
+  /* A launch nobody came for expires; a claimed one stays. */
+  g_assert_cmpuint (lb_ml_launch_table_expire (t, 20 + 10 * G_USEC_PER_SEC, 5 * G_USEC_PER_SEC), ==,
+                    1);
+  g_assert_cmpuint (lb_ml_launch_table_size (t), ==, 1);
+  g_assert_true (lb_ml_launch_table_lookup (t, sb) == &b);
+  g_assert_false (lb_ml_launch_table_remove (t, "nope"));
+  g_assert_null (lb_ml_launch_table_add (t, "", 1, NULL, 0));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -801,5 +867,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ml-rtsp/oversized", test_oversized);
   g_test_add_func ("/ml-rtsp/announce-garbage", test_announce_garbage);
   g_test_add_func ("/ml-rtsp/mutations", test_mutations);
+  g_test_add_func ("/ml-rtsp/launches", test_launches);
   return g_test_run ();
 }
