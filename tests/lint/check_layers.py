@@ -24,6 +24,8 @@ BELOW = {
     "producers": {"common", "store", "hw", "encoders", "media"},
     # The lite WebRTC protocols: bytes and sockets, below the outputs.
     "webrtc": {"common"},
+    # The Moonlight host's protocols (pairing, identity, …): bytes and crypto.
+    "moonlight": {"common", "webrtc"},
     "outputs": {"common", "store", "hw", "encoders", "media", "webrtc"},
     "core": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "webrtc"},
     "api": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "core", "webrtc"},
