@@ -131,8 +131,7 @@ write_file (const char *path, const char *text, int mode, GError **error)
 {
   if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, mode, error))
     return FALSE;
-  /* An existing file keeps its mode through a rename-over on some file
-   * systems' semantics; make sure the key is never readable by others. */
+  /* The mode given to open() is filtered by the umask: set it exactly. */
   if (g_chmod (path, mode) != 0)
     {
       int e = errno;
