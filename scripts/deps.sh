@@ -22,6 +22,8 @@ if [ "${1:-}" = "--test" ]; then
   # WebRTC peers from GStreamer's webrtcbin through gi
   # (tests/integration/webrtc_peers.py: the tests, bench/whep-load).
   pkgs+=(python3-gi gir1.2-gst-plugins-bad-1.0)
+  # The independent Moonlight pairing client (tests/integration/moonlight_client.py).
+  pkgs+=(python3-cryptography)
   # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
   # Debian's npm package conflicts with): only ask Debian when npm is absent.
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

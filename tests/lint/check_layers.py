@@ -24,7 +24,7 @@ BELOW = {
     "producers": {"common", "store", "hw", "encoders", "media"},
     # The lite WebRTC protocols: bytes and sockets, below the outputs.
     "webrtc": {"common"},
-    # The Moonlight host's protocols: bytes (packets, FEC), above common only.
+    # The Moonlight host's protocols (docs/moonlight.md): text, bytes, crypto.
     "moonlight": {"common"},
     "outputs": {"common", "store", "hw", "encoders", "media", "webrtc"},
     "core": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "webrtc"},
