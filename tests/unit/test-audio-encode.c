@@ -11,6 +11,7 @@
 #include "lb-rtcp.h"
 #include "lb-spec.h"
 #include "lb-track.h"
+#include "test-util.h"
 
 #include <gio/gio.h>
 #include <gst/audio/audio.h>
@@ -27,17 +28,6 @@ typedef struct
   gint peak;         /* atomic: largest |sample| decoded by the viewer */
   gint decoded;      /* atomic: decoded buffers */
 } Fixture;
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (2000);
-    }
-}
 
 static GstPadProbeReturn
 count_packets (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
@@ -105,7 +95,7 @@ static void
 fixture_teardown (Fixture *f)
 {
   lb_encode_free (f->encode);
-  spin (200);
+  test_spin (200);
   gst_element_set_state (f->pipeline, GST_STATE_NULL);
   g_assert_true (lb_branch_wait_detaches (5000));
   lb_track_free (f->raw);
@@ -160,9 +150,9 @@ check_encode (const char *raw_caps)
   /* 20 ms packets: ~50 per second. */
   gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (g_atomic_int_get (&f.packets) < 5 && g_get_monotonic_time () < end)
-    spin (20);
+    test_spin (20);
   gint start = g_atomic_int_get (&f.packets);
-  spin (1000);
+  test_spin (1000);
   gint per_second = g_atomic_int_get (&f.packets) - start;
   g_test_message ("%d Opus packets in 1 s, %d decoded buffers, peak %d", per_second,
                   g_atomic_int_get (&f.decoded), g_atomic_int_get (&f.peak));
@@ -399,7 +389,7 @@ test_rtp_output_audio (void)
   gint64 end = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
   while ((v.sr < 2 || a.sr < 2 || v.rtp < 10 || a.rtp < 50) && g_get_monotonic_time () < end)
     {
-      spin (50);
+      test_spin (50);
       drain (socks[0], socks[1], &v);
       drain (socks[2], socks[3], &a);
     }
@@ -450,14 +440,14 @@ test_rtp_output_audio (void)
   g_assert_true (lb_output_move (output, video2, &error));
   g_assert_no_error (error);
   guint before = a.rtp;
-  spin (1000);
+  test_spin (1000);
   drain (socks[0], socks[1], &v);
   drain (socks[2], socks[3], &a);
   g_assert_cmpuint (a.rtp - before, >=, 25);
   g_assert_cmpint (json_object_get_int_member (as, "ssrc"), ==, a.rtp_ssrc);
 
   lb_output_close (output);
-  spin (300);
+  test_spin (300);
   lb_track_free (video);
   lb_track_free (video2);
   for (guint i = 0; i < 4; i++)

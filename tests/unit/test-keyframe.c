@@ -46,17 +46,6 @@ software (void)
   return NULL;
 }
 
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (2000);
-    }
-}
-
 static gboolean
 fixture_setup (Fixture *f)
 {
@@ -84,9 +73,9 @@ fixture_setup (Fixture *f)
   /* The encoder's first frame is an IDR; wait it out. */
   gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (g_atomic_int_get (&f->key_frames) == 0 && g_get_monotonic_time () < end)
-    spin (20);
+    test_spin (20);
   g_assert_cmpint (g_atomic_int_get (&f->key_frames), >=, 1);
-  spin (INTERVAL_MS + 100);
+  test_spin (INTERVAL_MS + 100);
   g_atomic_int_set (&f->key_frames, 0);
   return TRUE;
 }
@@ -95,7 +84,7 @@ static void
 fixture_teardown (Fixture *f)
 {
   lb_encode_free (f->encode);
-  spin (200);
+  test_spin (200);
   gst_element_set_state (f->pipeline, GST_STATE_NULL);
   lb_branch_wait_detaches (5000);
   lb_track_free (f->raw);
@@ -154,16 +143,16 @@ test_burst_is_coalesced (void)
   /* The coalesced ones: one more key frame, at the interval's end; no more. */
   gint64 end = g_get_monotonic_time () + (INTERVAL_MS + 3000) * 1000;
   while (g_atomic_int_get (&f.key_frames) < 2 && g_get_monotonic_time () < end)
-    spin (20);
-  spin (300);
+    test_spin (20);
+  test_spin (300);
   lb_track_get_key_frame_stats (track, &passed, &coalesced, &deferred);
   g_assert_cmpuint (deferred - deferred0, ==, 1);
   g_assert_cmpint (g_atomic_int_get (&f.key_frames), ==, 2);
 
   /* An interval later, a request is served at once again. */
-  spin (INTERVAL_MS);
+  test_spin (INTERVAL_MS);
   request_on_track (&f);
-  spin (300);
+  test_spin (300);
   lb_track_get_key_frame_stats (track, &passed, &coalesced, &deferred);
   g_assert_cmpuint (passed - passed0, ==, 2);
   g_assert_cmpint (g_atomic_int_get (&f.key_frames), >=, 3);
@@ -185,7 +174,7 @@ test_close_with_key_frame_due (void)
   request_from_viewer (&f);
   lb_encode_free (f.encode);
   f.encode = NULL;
-  spin (INTERVAL_MS + 200);
+  test_spin (INTERVAL_MS + 200);
   gst_element_set_state (f.pipeline, GST_STATE_NULL);
   lb_branch_wait_detaches (5000);
   lb_track_free (f.raw);

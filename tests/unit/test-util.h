@@ -6,6 +6,19 @@
 #include <gst/gst.h>
 #include "lb-store.h"
 
+/* Runs the default main context for @ms (its timers and idles fire) while
+ * streaming threads go on. */
+static inline void
+test_spin (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+}
+
 /* Removes an SQLite database at @db_path with its WAL and shared-memory
  * files, then the (now empty) temporary directory that held it. */
 static inline void
