@@ -90,19 +90,19 @@ le16 (const guint8 *p)
 static guint32
 le32 (const guint8 *p)
 {
-  return p[0] | p[1] << 8 | p[2] << 16 | (guint32) p[3] << 24;
+  return p[0] | p[1] << 8 | p[2] << 16 | (guint32)p[3] << 24;
 }
 
 static guint32
 be32 (const guint8 *p)
 {
-  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | p[2] << 8 | p[3];
+  return (guint32)p[0] << 24 | (guint32)p[1] << 16 | p[2] << 8 | p[3];
 }
 
 static gint16
 be16s (const guint8 *p)
 {
-  return (gint16) (guint16) (p[0] << 8 | p[1]);
+  return (gint16)(guint16)(p[0] << 8 | p[1]);
 }
 
 static void
@@ -128,7 +128,7 @@ make_iv (guint8 iv[12], guint32 seq, char origin)
 {
   memset (iv, 0, 12);
   put_le32 (iv, seq);
-  iv[10] = (guint8) origin;
+  iv[10] = (guint8)origin;
   iv[11] = 'C';
 }
 
@@ -140,7 +140,7 @@ gcm (EVP_CIPHER_CTX *ctx, gboolean encrypt, const guint8 key[16], const guint8 i
   return EVP_CipherInit_ex (ctx, EVP_aes_128_gcm (), NULL, NULL, NULL, encrypt) == 1
          && EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1
          && EVP_CipherInit_ex (ctx, NULL, NULL, key, iv, encrypt) == 1
-         && (len == 0 || EVP_CipherUpdate (ctx, out, &n, in, (int) len) == 1)
+         && (len == 0 || EVP_CipherUpdate (ctx, out, &n, in, (int)len) == 1)
          && (encrypt || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_SET_TAG, TAG_SIZE, tag) == 1)
          && EVP_CipherFinal_ex (ctx, out + n, &f) == 1
          && (!encrypt || EVP_CIPHER_CTX_ctrl (ctx, EVP_CTRL_GCM_GET_TAG, TAG_SIZE, tag) == 1);
@@ -212,7 +212,7 @@ on_connect (LbMlControl *c, ENetPeer *peer, guint32 connect_data)
   g_hash_table_insert (c->by_id, p->ml_id, p);
   c->stats.connects++;
   g_debug ("launch %s: control connected from %s (%u channels)", ml_id, ip,
-           (guint) peer->channelCount);
+           (guint)peer->channelCount);
 }
 
 static void
@@ -303,7 +303,7 @@ on_message (Peer *p, guint type, const guint8 *payload, gsize len)
   switch (type)
     {
     case MSG_REQUEST_IDR:
-    case MSG_START_B: /* the stream starts: the client waits for an IDR */
+    case MSG_START_B:         /* the stream starts: the client waits for an IDR */
     case MSG_INVALIDATE_REFS: /* we offer no reference-frame invalidation: an IDR repairs */
       c->stats.idr_requests++;
       p->idr_pending = TRUE;
@@ -314,11 +314,10 @@ on_message (Peer *p, guint type, const guint8 *payload, gsize len)
     case MSG_FEC_STATUS:
       c->stats.loss_reports++;
       if (len >= 21)
-        g_debug ("launch %s: frame %u lost packets: data %u/%u, parity %u/%u, fec %u%%",
-                 p->ml_id, be32 (payload), (guint) (payload[14] << 8 | payload[15]),
-                 (guint) (payload[10] << 8 | payload[11]),
-                 (guint) (payload[16] << 8 | payload[17]),
-                 (guint) (payload[12] << 8 | payload[13]), payload[18]);
+        g_debug ("launch %s: frame %u lost packets: data %u/%u, parity %u/%u, fec %u%%", p->ml_id,
+                 be32 (payload), (guint)(payload[14] << 8 | payload[15]),
+                 (guint)(payload[10] << 8 | payload[11]), (guint)(payload[16] << 8 | payload[17]),
+                 (guint)(payload[12] << 8 | payload[13]), payload[18]);
       break;
     case MSG_LOSS_STATS:
       c->stats.loss_reports++;
@@ -533,8 +532,7 @@ lb_ml_control_new (const char *bind_address, guint16 port, const LbMlControlCall
   c->fd_source = g_unix_fd_source_new (host->socket, G_IO_IN);
   g_source_set_callback (c->fd_source, G_SOURCE_FUNC (on_socket), c, NULL);
   g_source_attach (c->fd_source, c->context);
-  g_debug ("moonlight control listening on UDP %s:%u", bind_address,
-           lb_ml_control_get_port (c));
+  g_debug ("moonlight control listening on UDP %s:%u", bind_address, lb_ml_control_get_port (c));
   return c;
 }
 
@@ -587,17 +585,19 @@ lb_ml_control_terminate (LbMlControl *c, const char *ml_id, guint32 reason)
   plain[5] = reason >> 16;
   plain[6] = reason >> 8;
   plain[7] = reason;
-  ENetPacket *pkt = enet_packet_create (NULL, WRAP_HEADER + sizeof plain, ENET_PACKET_FLAG_RELIABLE);
+  ENetPacket *pkt
+      = enet_packet_create (NULL, WRAP_HEADER + sizeof plain, ENET_PACKET_FLAG_RELIABLE);
   guint32 seq = p->send_seq++;
   if (pkt)
     {
       put_le16 (pkt->data, 0x0001);
-      put_le16 (pkt->data + 2, (guint) (pkt->dataLength - 4));
+      put_le16 (pkt->data + 2, (guint)(pkt->dataLength - 4));
       put_le32 (pkt->data + 4, seq);
     }
   make_iv (iv, seq, 'H');
-  if (!pkt || !gcm (p->cipher, TRUE, p->key, iv, plain, sizeof plain, pkt->data + WRAP_HEADER,
-                    pkt->data + 8)
+  if (!pkt
+      || !gcm (p->cipher, TRUE, p->key, iv, plain, sizeof plain, pkt->data + WRAP_HEADER,
+               pkt->data + 8)
       || enet_peer_send (p->peer, 0, pkt) < 0)
     {
       g_warning ("launch %s: could not send the termination message", p->ml_id);
@@ -628,9 +628,9 @@ enum
   IN_MOUSE_REL = 0x07, /* GEN5+ (0x06 before) */
   IN_BUTTON_DOWN = 0x08,
   IN_BUTTON_UP = 0x09,
-  IN_SCROLL = 0x0A,     /* GEN5+ (0x09 before; 0x0A was the old single controller) */
-  IN_MULTI_PAD = 0x0C,  /* GEN5+ multi-controller */
-  IN_HAPTICS = 0x0D,    /* enable haptics (0x0D was the old multi-controller) */
+  IN_SCROLL = 0x0A,    /* GEN5+ (0x09 before; 0x0A was the old single controller) */
+  IN_MULTI_PAD = 0x0C, /* GEN5+ multi-controller */
+  IN_HAPTICS = 0x0D,   /* enable haptics (0x0D was the old multi-controller) */
   IN_UTF8_TEXT = 0x17,
   IN_SS_HSCROLL = 0x55000001,
   IN_SS_TOUCH = 0x55000002,
@@ -656,58 +656,110 @@ vk_to_keysym (guint vk)
     return 0xFFB0 + (vk - 0x60); /* KP_0–KP_9 */
   switch (vk)
     {
-    case 0x08: return 0xFF08; /* BackSpace */
-    case 0x09: return 0xFF09; /* Tab */
-    case 0x0C: return 0xFF0B; /* Clear */
-    case 0x0D: return 0xFF0D; /* Return */
-    case 0x10: return 0xFFE1; /* VK_SHIFT → Shift_L */
-    case 0x11: return 0xFFE3; /* VK_CONTROL → Control_L */
-    case 0x12: return 0xFFE9; /* VK_MENU → Alt_L */
-    case 0x13: return 0xFF13; /* Pause */
-    case 0x14: return 0xFFE5; /* Caps_Lock */
-    case 0x1B: return 0xFF1B; /* Escape */
-    case 0x20: return 0x0020; /* space */
-    case 0x21: return 0xFF55; /* Prior */
-    case 0x22: return 0xFF56; /* Next */
-    case 0x23: return 0xFF57; /* End */
-    case 0x24: return 0xFF50; /* Home */
-    case 0x25: return 0xFF51; /* Left */
-    case 0x26: return 0xFF52; /* Up */
-    case 0x27: return 0xFF53; /* Right */
-    case 0x28: return 0xFF54; /* Down */
-    case 0x2C: return 0xFF61; /* Print */
-    case 0x2D: return 0xFF63; /* Insert */
-    case 0x2E: return 0xFFFF; /* Delete */
-    case 0x5B: return 0xFFEB; /* Super_L */
-    case 0x5C: return 0xFFEC; /* Super_R */
-    case 0x5D: return 0xFF67; /* Menu */
-    case 0x6A: return 0xFFAA; /* KP_Multiply */
-    case 0x6B: return 0xFFAB; /* KP_Add */
-    case 0x6C: return 0xFFAC; /* KP_Separator */
-    case 0x6D: return 0xFFAD; /* KP_Subtract */
-    case 0x6E: return 0xFFAE; /* KP_Decimal */
-    case 0x6F: return 0xFFAF; /* KP_Divide */
-    case 0x90: return 0xFF7F; /* Num_Lock */
-    case 0x91: return 0xFF14; /* Scroll_Lock */
-    case 0xA0: return 0xFFE1; /* Shift_L */
-    case 0xA1: return 0xFFE2; /* Shift_R */
-    case 0xA2: return 0xFFE3; /* Control_L */
-    case 0xA3: return 0xFFE4; /* Control_R */
-    case 0xA4: return 0xFFE9; /* Alt_L */
-    case 0xA5: return 0xFFEA; /* Alt_R */
-    case 0xBA: return 0x003B; /* semicolon */
-    case 0xBB: return 0x003D; /* equal */
-    case 0xBC: return 0x002C; /* comma */
-    case 0xBD: return 0x002D; /* minus */
-    case 0xBE: return 0x002E; /* period */
-    case 0xBF: return 0x002F; /* slash */
-    case 0xC0: return 0x0060; /* grave */
-    case 0xDB: return 0x005B; /* bracketleft */
-    case 0xDC: return 0x005C; /* backslash */
-    case 0xDD: return 0x005D; /* bracketright */
-    case 0xDE: return 0x0027; /* apostrophe */
-    case 0xE2: return 0x003C; /* less (the 102nd key) */
-    default: return 0;
+    case 0x08:
+      return 0xFF08; /* BackSpace */
+    case 0x09:
+      return 0xFF09; /* Tab */
+    case 0x0C:
+      return 0xFF0B; /* Clear */
+    case 0x0D:
+      return 0xFF0D; /* Return */
+    case 0x10:
+      return 0xFFE1; /* VK_SHIFT → Shift_L */
+    case 0x11:
+      return 0xFFE3; /* VK_CONTROL → Control_L */
+    case 0x12:
+      return 0xFFE9; /* VK_MENU → Alt_L */
+    case 0x13:
+      return 0xFF13; /* Pause */
+    case 0x14:
+      return 0xFFE5; /* Caps_Lock */
+    case 0x1B:
+      return 0xFF1B; /* Escape */
+    case 0x20:
+      return 0x0020; /* space */
+    case 0x21:
+      return 0xFF55; /* Prior */
+    case 0x22:
+      return 0xFF56; /* Next */
+    case 0x23:
+      return 0xFF57; /* End */
+    case 0x24:
+      return 0xFF50; /* Home */
+    case 0x25:
+      return 0xFF51; /* Left */
+    case 0x26:
+      return 0xFF52; /* Up */
+    case 0x27:
+      return 0xFF53; /* Right */
+    case 0x28:
+      return 0xFF54; /* Down */
+    case 0x2C:
+      return 0xFF61; /* Print */
+    case 0x2D:
+      return 0xFF63; /* Insert */
+    case 0x2E:
+      return 0xFFFF; /* Delete */
+    case 0x5B:
+      return 0xFFEB; /* Super_L */
+    case 0x5C:
+      return 0xFFEC; /* Super_R */
+    case 0x5D:
+      return 0xFF67; /* Menu */
+    case 0x6A:
+      return 0xFFAA; /* KP_Multiply */
+    case 0x6B:
+      return 0xFFAB; /* KP_Add */
+    case 0x6C:
+      return 0xFFAC; /* KP_Separator */
+    case 0x6D:
+      return 0xFFAD; /* KP_Subtract */
+    case 0x6E:
+      return 0xFFAE; /* KP_Decimal */
+    case 0x6F:
+      return 0xFFAF; /* KP_Divide */
+    case 0x90:
+      return 0xFF7F; /* Num_Lock */
+    case 0x91:
+      return 0xFF14; /* Scroll_Lock */
+    case 0xA0:
+      return 0xFFE1; /* Shift_L */
+    case 0xA1:
+      return 0xFFE2; /* Shift_R */
+    case 0xA2:
+      return 0xFFE3; /* Control_L */
+    case 0xA3:
+      return 0xFFE4; /* Control_R */
+    case 0xA4:
+      return 0xFFE9; /* Alt_L */
+    case 0xA5:
+      return 0xFFEA; /* Alt_R */
+    case 0xBA:
+      return 0x003B; /* semicolon */
+    case 0xBB:
+      return 0x003D; /* equal */
+    case 0xBC:
+      return 0x002C; /* comma */
+    case 0xBD:
+      return 0x002D; /* minus */
+    case 0xBE:
+      return 0x002E; /* period */
+    case 0xBF:
+      return 0x002F; /* slash */
+    case 0xC0:
+      return 0x0060; /* grave */
+    case 0xDB:
+      return 0x005B; /* bracketleft */
+    case 0xDC:
+      return 0x005C; /* backslash */
+    case 0xDD:
+      return 0x005D; /* bracketright */
+    case 0xDE:
+      return 0x0027; /* apostrophe */
+    case 0xE2:
+      return 0x003C; /* less (the 102nd key) */
+    default:
+      return 0;
     }
 }
 
@@ -737,8 +789,8 @@ scale_axis (int v, int ref_max, guint screen)
 {
   v = CLAMP (v, 0, ref_max);
   if (screen == 0)
-    return (guint) v;
-  return (guint) (((gint64) v * (screen - 1) + ref_max / 2) / ref_max);
+    return (guint)v;
+  return (guint)(((gint64)v * (screen - 1) + ref_max / 2) / ref_max);
 }
 
 gboolean
@@ -752,7 +804,7 @@ lb_ml_input_decode (const guint8 *data, gsize len, guint screen_w, guint screen_
       return FALSE;
     }
   guint32 size = be32 (data);
-  if ((gsize) size != len - 4)
+  if ((gsize)size != len - 4)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "input packet size field %u, but %zu bytes follow it", size, len - 4);
@@ -809,12 +861,12 @@ lb_ml_input_decode (const guint8 *data, gsize len, guint screen_w, guint screen_
         ev.type = LB_INPUT_MOTION;
         ev.motion.x = scale_axis (be16s (f), ref_w, screen_w);
         ev.motion.y = scale_axis (be16s (f + 2), ref_h, screen_h);
-        ev.motion.width = screen_w && screen_h ? screen_w : (guint) ref_w + 1;
-        ev.motion.height = screen_w && screen_h ? screen_h : (guint) ref_h + 1;
+        ev.motion.width = screen_w && screen_h ? screen_w : (guint)ref_w + 1;
+        ev.motion.height = screen_w && screen_h ? screen_h : (guint)ref_h + 1;
         if (!(screen_w && screen_h))
           {
-            ev.motion.x = (guint) CLAMP (be16s (f), 0, ref_w);
-            ev.motion.y = (guint) CLAMP (be16s (f + 2), 0, ref_h);
+            ev.motion.x = (guint)CLAMP (be16s (f), 0, ref_w);
+            ev.motion.y = (guint)CLAMP (be16s (f + 2), 0, ref_h);
           }
         g_array_append_val (events_out, ev);
         return TRUE;
@@ -858,7 +910,7 @@ lb_ml_input_decode (const guint8 *data, gsize len, guint screen_w, guint screen_
       }
     case IN_UTF8_TEXT:
       {
-        const char *text = (const char *) f;
+        const char *text = (const char *)f;
         if (!g_utf8_validate_len (text, n, NULL))
           {
             g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -872,7 +924,7 @@ lb_ml_input_decode (const guint8 *data, gsize len, guint screen_w, guint screen_
             gsize end = start;
             while (end < n)
               {
-                gsize next = (gsize) (g_utf8_next_char (text + end) - text);
+                gsize next = (gsize)(g_utf8_next_char (text + end) - text);
                 if (next - start > LB_INPUT_TEXT_MAX - 1)
                   break;
                 end = next;

@@ -32,10 +32,12 @@ typedef struct
    * are coalesced to at most one call per 100 ms per client, never lost). */
   void (*idr_request) (const char *ml_id, gpointer user_data);
   void (*input) (const char *ml_id, const LbInputEvent *ev, gpointer user_data);
-  /* Once per accepted client, whatever ended it. @reason: "client" (it
-   * disconnected), "timeout" (silent for the ENet peer timeout, ≤ 10 s),
-   * "terminated" (lb_ml_control_terminate), "bad_packets" (too many
-   * unauthenticated or malformed messages in a row), "shutdown". */
+  /* Once per accepted client, whatever ended it (but never from
+   * lb_ml_control_free, and not for a connection replaced by a newer one
+   * of the same launch). @reason: "client" (it disconnected), "timeout"
+   * (silent for the ENet peer timeout, ≤ 10 s), "terminated"
+   * (lb_ml_control_terminate), "bad_packets" (too many unauthenticated or
+   * malformed messages in a row). */
   void (*disconnected) (const char *ml_id, const char *reason, gpointer user_data);
 } LbMlControlCallbacks;
 
@@ -66,10 +68,10 @@ typedef struct
 /* Binds UDP @bind_address:@port (IPv4; 0 = ephemeral). NULL + @error when
  * the address is bad or the port busy. */
 LbMlControl *lb_ml_control_new (const char *bind_address, guint16 port,
-                                const LbMlControlCallbacks *cb, gpointer user_data,
-                                GError **error);
+                                const LbMlControlCallbacks *cb, gpointer user_data, GError **error);
 guint16 lb_ml_control_get_port (LbMlControl *c);
-/* Disconnects every client (disconnected "shutdown") and closes the socket. */
+/* Disconnects every client (no callbacks) and closes the socket. Not from
+ * within one of its own callbacks. */
 void lb_ml_control_free (LbMlControl *c);
 /* Sends 0x0109 termination (BE32 @reason, e.g. 0x80030023 "server closed")
  * to the client of @ml_id and disconnects it once that is delivered.

@@ -81,19 +81,19 @@ seal (guint type, const guint8 *payload, gsize paylen)
   gsize ptlen = 4 + paylen;
   g_autofree guint8 *pt = g_malloc (ptlen);
   put_le16 (pt, type);
-  put_le16 (pt + 2, (guint) paylen);
+  put_le16 (pt + 2, (guint)paylen);
   if (paylen)
     memcpy (pt + 4, payload, paylen);
   GByteArray *m = g_byte_array_sized_new (24 + ptlen);
   g_byte_array_set_size (m, 24 + ptlen);
   put_le16 (m->data, 0x0001);
-  put_le16 (m->data + 2, (guint) (4 + 16 + ptlen));
+  put_le16 (m->data + 2, (guint)(4 + 16 + ptlen));
   put_le32 (m->data + 4, seq);
   guint8 iv[12] = { 0 };
   put_le32 (iv, seq);
   iv[10] = 'C';
   iv[11] = 'C';
-  if (!gcm (TRUE, iv, pt, (int) ptlen, m->data + 24, m->data + 8))
+  if (!gcm (TRUE, iv, pt, (int)ptlen, m->data + 24, m->data + 8))
     g_error ("encryption failed");
   return m;
 }
@@ -123,7 +123,7 @@ send_input (guint32 magic, const guint8 *body, gsize len, guint8 channel)
 {
   guint8 buf[64];
   g_assert (len + 8 <= sizeof buf);
-  guint32 size = 4 + (guint32) len;
+  guint32 size = 4 + (guint32)len;
   buf[0] = size >> 24;
   buf[1] = size >> 16;
   buf[2] = size >> 8;
@@ -136,12 +136,12 @@ send_input (guint32 magic, const guint8 *body, gsize len, guint8 channel)
 static void
 on_receive (const guint8 *d, gsize len)
 {
-  if (len < 28 || d[0] != 1 || d[1] != 0 || (gsize) (d[2] | d[3] << 8) != len - 4)
+  if (len < 28 || d[0] != 1 || d[1] != 0 || (gsize)(d[2] | d[3] << 8) != len - 4)
     {
       printf ("bad-message\n");
       return;
     }
-  guint32 seq = d[4] | d[5] << 8 | d[6] << 16 | (guint32) d[7] << 24;
+  guint32 seq = d[4] | d[5] << 8 | d[6] << 16 | (guint32)d[7] << 24;
   guint8 iv[12] = { 0 };
   put_le32 (iv, seq);
   iv[10] = 'H';
@@ -150,7 +150,7 @@ on_receive (const guint8 *d, gsize len)
   g_autofree guint8 *pt = g_malloc (ctlen);
   guint8 tag[16];
   memcpy (tag, d + 8, 16);
-  if (!gcm (FALSE, iv, d + 24, (int) ctlen, pt, tag) || (gsize) (pt[2] | pt[3] << 8) != ctlen - 4)
+  if (!gcm (FALSE, iv, d + 24, (int)ctlen, pt, tag) || (gsize)(pt[2] | pt[3] << 8) != ctlen - 4)
     {
       printf ("bad-message\n");
       return;
@@ -158,15 +158,15 @@ on_receive (const guint8 *d, gsize len)
   guint type = pt[0] | pt[1] << 8;
   if (type == 0x0109 && ctlen >= 8)
     printf ("termination 0x%08x\n",
-            (guint32) pt[4] << 24 | (guint32) pt[5] << 16 | (guint32) pt[6] << 8 | pt[7]);
+            (guint32)pt[4] << 24 | (guint32)pt[5] << 16 | (guint32)pt[6] << 8 | pt[7]);
   else
-    printf ("message 0x%04x len %u\n", type, (guint) (ctlen - 4));
+    printf ("message 0x%04x len %u\n", type, (guint)(ctlen - 4));
 }
 
 static void
 service (guint ms)
 {
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  gint64 end = g_get_monotonic_time () + (gint64)ms * 1000;
   do
     {
       ENetEvent ev;
@@ -221,59 +221,59 @@ run_line (char *line)
     }
   else if (!strcmp (c, "gamepad"))
     {
-      put_le16 (b, 0x1A);  /* headerB */
+      put_le16 (b, 0x1A);     /* headerB */
       put_le16 (b + 6, 0x14); /* midB */
       send_input (0xC, b, 26, 0x10);
     }
   else if (!strcmp (c, "key") && n == 3)
     {
-      guint vk = (guint) strtoul (w[1], NULL, 0);
+      guint vk = (guint)strtoul (w[1], NULL, 0);
       /* flags 0, LE16 keyCode (moonlight-qt sets 0x80 in the high byte), modifiers, 0 */
       put_le16 (b + 1, 0x8000 | vk);
       send_input (!strcmp (w[2], "down") ? 3 : 4, b, 6, 2);
     }
   else if (!strcmp (c, "mouse-rel") && n == 3)
     {
-      put_be16 (b, (guint) atoi (w[1]) & 0xFFFF);
-      put_be16 (b + 2, (guint) atoi (w[2]) & 0xFFFF);
+      put_be16 (b, (guint)atoi (w[1]) & 0xFFFF);
+      put_be16 (b + 2, (guint)atoi (w[2]) & 0xFFFF);
       send_input (7, b, 4, 3);
     }
   else if (!strcmp (c, "mouse-abs") && n == 5)
     {
-      put_be16 (b, (guint) atoi (w[1]) & 0xFFFF);
-      put_be16 (b + 2, (guint) atoi (w[2]) & 0xFFFF);
+      put_be16 (b, (guint)atoi (w[1]) & 0xFFFF);
+      put_be16 (b + 2, (guint)atoi (w[2]) & 0xFFFF);
       /* the reference size minus one, as moonlight-common-c sends it */
-      put_be16 (b + 6, (guint) (atoi (w[3]) - 1) & 0xFFFF);
-      put_be16 (b + 8, (guint) (atoi (w[4]) - 1) & 0xFFFF);
+      put_be16 (b + 6, (guint)(atoi (w[3]) - 1) & 0xFFFF);
+      put_be16 (b + 8, (guint)(atoi (w[4]) - 1) & 0xFFFF);
       send_input (5, b, 10, 3);
     }
   else if (!strcmp (c, "button") && n == 3)
     {
-      b[0] = (guint8) atoi (w[1]);
+      b[0] = (guint8)atoi (w[1]);
       send_input (!strcmp (w[2], "down") ? 8 : 9, b, 1, 3);
     }
   else if (!strcmp (c, "scroll") && n == 2)
     {
-      put_be16 (b, (guint) atoi (w[1]) & 0xFFFF);
-      put_be16 (b + 2, (guint) atoi (w[1]) & 0xFFFF);
+      put_be16 (b, (guint)atoi (w[1]) & 0xFFFF);
+      put_be16 (b + 2, (guint)atoi (w[1]) & 0xFFFF);
       send_input (0xA, b, 6, 3);
     }
   else if (!strcmp (c, "hscroll") && n == 2)
     {
-      put_be16 (b, (guint) atoi (w[1]) & 0xFFFF);
+      put_be16 (b, (guint)atoi (w[1]) & 0xFFFF);
       send_input (0x55000001, b, 2, 3);
     }
   else if (!strcmp (c, "text") && n >= 2)
     {
       const char *t = line + 5;
       gsize len = MIN (strlen (t), 32);
-      send_input (0x17, (const guint8 *) t, len, 6);
+      send_input (0x17, (const guint8 *)t, len, 6);
     }
   else if (!strcmp (c, "garbage") && n == 2)
     {
       gsize len = CLAMP (strtoul (w[1], NULL, 0), 1, 4096);
       g_autofree guint8 *g = g_malloc (len);
-      RAND_bytes (g, (int) len);
+      RAND_bytes (g, (int)len);
       send_raw (g, len, 0);
     }
   else if (!strcmp (c, "truncated"))
@@ -284,7 +284,7 @@ run_line (char *line)
   else if (!strcmp (c, "bad-length"))
     {
       g_autoptr (GByteArray) m = seal (0x0302, b, 2);
-      put_le16 (m->data + 2, (guint) m->len - 4 + 1);
+      put_le16 (m->data + 2, (guint)m->len - 4 + 1);
       send_raw (m->data, m->len, 1);
     }
   else if (!strcmp (c, "unencrypted"))
@@ -298,7 +298,7 @@ run_line (char *line)
         send_raw (last_sent->data, last_sent->len, 1);
     }
   else if (!strcmp (c, "wait") && n == 2)
-    service ((guint) atoi (w[1]));
+    service ((guint)atoi (w[1]));
   else if (!strcmp (c, "quit"))
     gone = TRUE;
   else
@@ -316,15 +316,15 @@ main (int argc, char **argv)
       return 2;
     }
   for (int i = 0; i < 16; i++)
-    key[i] = (guint8) (g_ascii_xdigit_value (argv[4][2 * i]) << 4
-                       | g_ascii_xdigit_value (argv[4][2 * i + 1]));
+    key[i] = (guint8)(g_ascii_xdigit_value (argv[4][2 * i]) << 4
+                      | g_ascii_xdigit_value (argv[4][2 * i + 1]));
   if (enet_initialize () != 0)
     return 1;
   ENetAddress addr = { 0 };
   enet_address_set_host_ip (&addr, argv[1]);
-  addr.port = (enet_uint16) atoi (argv[2]);
+  addr.port = (enet_uint16)atoi (argv[2]);
   host = enet_host_create (NULL, 1, CHANNELS, 0, 0);
-  peer = enet_host_connect (host, &addr, CHANNELS, (enet_uint32) strtoul (argv[3], NULL, 0));
+  peer = enet_host_connect (host, &addr, CHANNELS, (enet_uint32)strtoul (argv[3], NULL, 0));
   ENetEvent ev;
   if (enet_host_service (host, &ev, 5000) <= 0 || ev.type != ENET_EVENT_TYPE_CONNECT)
     {

@@ -65,7 +65,7 @@ on_stdin (GIOChannel *ch, GIOCondition cond, gpointer user_data)
   g_strstrip (line);
   g_auto (GStrv) w = g_strsplit (line, " ", -1);
   if (!strcmp (w[0], "terminate") && g_strv_length (w) == 3)
-    lb_ml_control_terminate (control, w[1], (guint32) strtoul (w[2], NULL, 0));
+    lb_ml_control_terminate (control, w[1], (guint32)strtoul (w[2], NULL, 0));
   else if (!strcmp (w[0], "stats"))
     {
       LbMlControlStats s;
@@ -97,11 +97,11 @@ main (int argc, char **argv)
       fprintf (stderr, "usage: %s CONNECT_DATA ML_ID RIKEY_HEX\n", argv[0]);
       return 2;
     }
-  want_connect_data = (guint32) strtoul (argv[1], NULL, 0);
+  want_connect_data = (guint32)strtoul (argv[1], NULL, 0);
   want_ml_id = argv[2];
   for (int i = 0; i < 16; i++)
-    want_key[i] = (guint8) (g_ascii_xdigit_value (argv[3][2 * i]) << 4
-                            | g_ascii_xdigit_value (argv[3][2 * i + 1]));
+    want_key[i] = (guint8)(g_ascii_xdigit_value (argv[3][2 * i]) << 4
+                           | g_ascii_xdigit_value (argv[3][2 * i + 1]));
   const LbMlControlCallbacks cb = { on_lookup, on_idr, on_input, on_disconnected };
   g_autoptr (GError) error = NULL;
   loop = g_main_loop_new (NULL, FALSE);

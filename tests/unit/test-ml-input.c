@@ -13,12 +13,12 @@ static GByteArray *
 packet (guint32 magic, const guint8 *body, gsize body_len)
 {
   GByteArray *p = g_byte_array_new ();
-  guint32 size = 4 + (guint32) body_len;
-  guint8 head[8] = { size >> 24, size >> 16, size >> 8, size, magic, magic >> 8, magic >> 16,
-                     magic >> 24 };
+  guint32 size = 4 + (guint32)body_len;
+  guint8 head[8]
+      = { size >> 24, size >> 16, size >> 8, size, magic, magic >> 8, magic >> 16, magic >> 24 };
   g_byte_array_append (p, head, 8);
   if (body_len)
-    g_byte_array_append (p, body, (guint) body_len);
+    g_byte_array_append (p, body, (guint)body_len);
   return p;
 }
 
@@ -240,7 +240,7 @@ test_scroll (void)
 static GArray *
 text_events (const char *s)
 {
-  return decode_ok (packet (0x17, (const guint8 *) s, strlen (s)), 0, 0);
+  return decode_ok (packet (0x17, (const guint8 *)s, strlen (s)), 0, 0);
 }
 
 static void
@@ -279,8 +279,8 @@ test_text (void)
   g_assert_cmpstr (g_array_index (emoji, LbInputEvent, 1).text.utf8, ==, "😀😀");
 
   /* invalid UTF-8 and embedded NULs are refused; empty text is no event */
-  decode_fails (packet (0x17, (const guint8 *) "a\xC3(", 3));
-  decode_fails (packet (0x17, (const guint8 *) "a\0b", 3));
+  decode_fails (packet (0x17, (const guint8 *)"a\xC3(", 3));
+  decode_fails (packet (0x17, (const guint8 *)"a\0b", 3));
   g_autoptr (GArray) empty = decode_ok (packet (0x17, NULL, 0), 0, 0);
   g_assert_cmpuint (empty->len, ==, 0);
 }
@@ -291,8 +291,8 @@ test_gamepad_ignored (void)
   /* multi-controller (0xC), haptics (0xD), Sunshine's controller arrival,
    * touch, motion, battery, touch and pen: no event, no error */
   guint8 body[26] = { 0x1A, 0x00 };
-  const guint32 magics[] = { 0xC, 0xD, 0x55000002, 0x55000003, 0x55000004, 0x55000005,
-                             0x55000006, 0x55000007 };
+  const guint32 magics[]
+      = { 0xC, 0xD, 0x55000002, 0x55000003, 0x55000004, 0x55000005, 0x55000006, 0x55000007 };
   for (guint i = 0; i < G_N_ELEMENTS (magics); i++)
     {
       g_autoptr (GArray) ev = decode_ok (packet (magics[i], body, sizeof body), 0, 0);
@@ -333,7 +333,7 @@ test_bounds (void)
   decode_fails (p);
 
   /* each type with one byte less than its fields */
-  decode_fails (packet (3, (const guint8 *) "\0\x41", 2)); /* key needs flags, code, mods */
+  decode_fails (packet (3, (const guint8 *)"\0\x41", 2)); /* key needs flags, code, mods */
   decode_fails (packet (7, rel, 3));
   guint8 abs[10] = { 0 };
   decode_fails (packet (5, abs, 9));
