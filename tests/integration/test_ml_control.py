@@ -99,6 +99,7 @@ class MoonlightControl(unittest.TestCase):
         self.assertEqual(self.driver.returncode, 0, err)
         self.assertNotIn("CRITICAL", err)
         self.assertNotIn("ERROR: AddressSanitizer", err)
+        self.assertNotIn("runtime error:", err)
 
     def client(self, script, key=RIKEY, connect_data=CONNECT_DATA, keep_open=False):
         """Runs the client with @script on stdin; returns its stdout lines,
