@@ -10,7 +10,7 @@ pkgs=(meson ninja-build pkg-config gcc libc6-dev
       libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev gstreamer1.0-nice
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
       gstreamer1.0-plugins-ugly gstreamer1.0-x gstreamer1.0-tools xvfb xterm libx11-dev libxtst-dev
-      libssl-dev libsrtp2-dev
+      libssl-dev libsrtp2-dev libenet-dev
       pulseaudio pulseaudio-utils)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(python3 ffmpeg sqlite3 procps valgrind libffmpeg-nvenc-dev libva-dev chromium x11-utils)
