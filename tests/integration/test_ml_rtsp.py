@@ -365,6 +365,22 @@ class MlRtspServer(unittest.TestCase):
         self.assertEqual(r["play"].status, 200)
         self.assertTrue(d.alive())
 
+    def test_free_with_open_connections(self):
+        # the server is freed while connections are mid-request: no crash,
+        # no callback afterwards, a clean exit (ASan: no use after free)
+        d = Driver(self, ["127.0.0.1,5"])
+        socks = [d.connect() for _ in range(5)]
+        socks[1].sendall(b"OPTIONS rtsp://127.0.0.1 RTSP/1.0\r\n")
+        self.assertEqual(d.request("OPTIONS", "rtsp://127.0.0.1", 1).status, 200)
+        d.proc.stdin.close()
+        self.assertEqual(d.proc.wait(timeout=30), 0)
+        for s in socks:
+            try:
+                self.assertEqual(s.recv(100), b"")
+            except ConnectionResetError:
+                pass
+            s.close()
+
     @unittest.skipUnless(socket.has_ipv6, "no IPv6")
     def test_ipv6_loopback(self):
         try:

@@ -129,5 +129,8 @@ main (int argc, char **argv)
   g_main_loop_run (loop);
   g_io_channel_unref (ch);
   lb_ml_rtsp_server_free (s);
+  /* Let the cancelled connections finish (and free themselves). */
+  for (int k = 0; k < 100 && g_main_context_iteration (NULL, FALSE); k++)
+    ;
   return 0;
 }
