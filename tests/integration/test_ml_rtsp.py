@@ -78,6 +78,8 @@ class Driver:
         self.proc = subprocess.Popen([DRIVER, "--address", address] + list(extra) + list(launches),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
+        self.test, self.stderr = test, ""
+        test.addCleanup(self.check_stderr)  # runs after stop (cleanups are LIFO)
         test.addCleanup(self.stop)
         self.address = address
         self.lines = queue.Queue()
@@ -109,11 +111,18 @@ class Driver:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if not self.proc.stderr.closed:
+            self.stderr += self.proc.stderr.read()
         for f in (self.proc.stdout, self.proc.stderr):
             try:
                 f.close()
             except Exception:
                 pass
+
+    def check_stderr(self):
+        # no GLib criticals or warnings, no sanitizer report
+        for bad in ("CRITICAL", "WARNING", "ERROR", "runtime error"):
+            self.test.assertNotIn(bad, self.stderr)
 
     def connect(self, source=None):
         fam = socket.AF_INET6 if ":" in self.address else socket.AF_INET
