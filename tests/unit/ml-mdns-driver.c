@@ -48,7 +48,7 @@ main (int argc, char **argv)
       return 2;
     }
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  mdns = lb_ml_mdns_new (argv[1], (guint16) atoi (argv[2]));
+  mdns = lb_ml_mdns_new (argv[1], (guint16)atoi (argv[2]));
   g_unix_signal_add (SIGTERM, on_signal, loop);
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_idle_add (say_ready, NULL);
