@@ -24,6 +24,9 @@ if [ "${1:-}" = "--test" ]; then
   pkgs+=(python3-gi gir1.2-gst-plugins-bad-1.0)
   # The independent Moonlight pairing client (tests/integration/moonlight_client.py).
   pkgs+=(python3-cryptography)
+  # The mDNS announcement test runs its own avahi-daemon on a private bus in
+  # a network namespace (tests/integration/test_ml_mdns.py).
+  pkgs+=(avahi-daemon avahi-utils)
   # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
   # Debian's npm package conflicts with): only ask Debian when npm is absent.
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -249,6 +249,7 @@ class MdnsWithAvahi(unittest.TestCase):
         self.wait_browse({"lobbyd test": 4000})
         d = self.e.driver("lobbyd test", 47123)
         self.wait_browse({"lobbyd test": 4000, "lobbyd test #2": 47123})
+        self.assertIn('announcing as "lobbyd test #2"', d.log())
         d.stop(self)
         self.wait_browse({"lobbyd test": 4000})
 
