@@ -24,6 +24,9 @@ if [ "${1:-}" = "--test" ]; then
   pkgs+=(python3-gi gir1.2-gst-plugins-bad-1.0)
   # The independent Moonlight pairing client (tests/integration/moonlight_client.py).
   pkgs+=(python3-cryptography)
+  # The mDNS announcement test runs its own avahi-daemon on a private bus in
+  # a network namespace (tests/integration/test_ml_mdns.py).
+  pkgs+=(avahi-daemon avahi-utils)
   # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
   # Debian's npm package conflicts with): only ask Debian when npm is absent.
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
@@ -68,5 +71,15 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
+# No package may start a system service here (avahi-daemon would announce
+# this machine on its network): lobbyd and its tests start what they need.
+# policy-rc.d is Debian's switch for that (invoke-rc.d, deb-systemd-invoke).
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 browser_modules "${1:-}"
