@@ -54,7 +54,8 @@ lb_api_moonlight_pair (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
       lb_api_reply_error (resp, LB_ERROR_INVALID_FIELD, "pin must be the 4 digits the client shows");
       return;
     }
-  lb_api_reply_done (resp, lb_ml_host_submit_pin (host, pin, &error), error);
+  gboolean done = lb_ml_host_submit_pin (host, pin, &error);
+  lb_api_reply_done (resp, done, error);
 }
 
 void
@@ -70,6 +71,8 @@ lb_api_moonlight_clients_delete (LbApi *api, LbApiRequest *req, LbApiResponse *r
 {
   g_autoptr (GError) error = NULL;
   LbMlHost *host = host_or_reply (api, resp);
-  if (host != NULL)
-    lb_api_reply_done (resp, lb_ml_host_remove_client (host, req->params[0], &error), error);
+  if (host == NULL)
+    return;
+  gboolean done = lb_ml_host_remove_client (host, req->params[0], &error);
+  lb_api_reply_done (resp, done, error);
 }

@@ -97,7 +97,8 @@ refuse (SoupServerMessage *msg, guint status_code, const char *extra_tag, const 
   if (extra_tag != NULL)
     xml_elem (s, extra_tag, "0");
   send_xml (msg, s);
-  g_debug ("%s refused (%u): %s", soup_server_message_get_path (msg), status_code, message);
+  g_debug ("%s refused (%u): %s", g_uri_get_path (soup_server_message_get_uri (msg)), status_code,
+           message);
 }
 
 /* ---- Request helpers ---- */
