@@ -14,7 +14,7 @@ struct _LbApi
   LbRegistry *registry;
   const LbConfig *config;
   gint64 started_at; /* monotonic µs */
-  LbMlHost *ml_host;  /* NULL: Moonlight off or not running */
+  LbMlHost *ml_host; /* NULL: Moonlight off or not running */
 };
 
 /* The most captures a route pattern has ("{}" and "{*}"). */

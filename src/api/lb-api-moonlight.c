@@ -13,10 +13,11 @@ static LbMlHost *
 host_or_reply (LbApi *api, LbApiResponse *resp)
 {
   if (api->ml_host == NULL)
-    lb_api_reply_error (resp, LB_ERROR_MOONLIGHT_DISABLED,
-                        api->config->ml_enabled
-                            ? "the Moonlight host is not running (a port was busy at start-up: see the log)"
-                            : "the Moonlight host is disabled ([moonlight] enabled = false)");
+    lb_api_reply_error (
+        resp, LB_ERROR_MOONLIGHT_DISABLED,
+        api->config->ml_enabled
+            ? "the Moonlight host is not running (a port was busy at start-up: see the log)"
+            : "the Moonlight host is disabled ([moonlight] enabled = false)");
   return api->ml_host;
 }
 
@@ -51,7 +52,8 @@ lb_api_moonlight_pair (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
     digits = g_ascii_isdigit (pin[i]);
   if (!digits)
     {
-      lb_api_reply_error (resp, LB_ERROR_INVALID_FIELD, "pin must be the 4 digits the client shows");
+      lb_api_reply_error (resp, LB_ERROR_INVALID_FIELD,
+                          "pin must be the 4 digits the client shows");
       return;
     }
   gboolean done = lb_ml_host_submit_pin (host, pin, &error);

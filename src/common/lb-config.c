@@ -282,8 +282,8 @@ validate (LbConfig *config, GError **error)
       }
   if (!g_hostname_is_ip_address (config->ml_address))
     {
-      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG, "[moonlight] address: '%s' is not an IP address",
-                   config->ml_address);
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG,
+                   "[moonlight] address: '%s' is not an IP address", config->ml_address);
       return FALSE;
     }
   if (*config->listen != '\0')

@@ -73,7 +73,7 @@ struct _LbConfig
   /* [moonlight] (issue 13): the GameStream host (docs/moonlight.md). Ports
    * 0 = ephemeral; a busy port leaves lobbyd running without the host. */
   gboolean ml_enabled;
-  char *ml_address;  /* bind address of every Moonlight socket */
+  char *ml_address; /* bind address of every Moonlight socket */
   guint ml_http_port, ml_https_port, ml_rtsp_port, ml_video_port, ml_control_port, ml_audio_port;
   char *ml_hostname; /* "" = g_get_host_name () */
   guint ml_ping_timeout_s;

@@ -309,8 +309,8 @@ backend_launch (const LbMlLaunchRequest *req, gpointer user_data, GError **error
   l->lobby_id = g_strdup (lobby);
   /* A client runs one game: a new launch (or resume with new keys) replaces the last. */
   lb_ml_host_cancel (host, req->client_id);
-  const char *id
-      = lb_ml_launch_table_add (host->launches, req->address, req->rikeyid, l, g_get_monotonic_time ());
+  const char *id = lb_ml_launch_table_add (host->launches, req->address, req->rikeyid, l,
+                                           g_get_monotonic_time ());
   if (id == NULL)
     {
       ml_launch_free (l);
@@ -345,8 +345,8 @@ backend_pair_pending (gboolean pending, const char *name, const char *address, g
 /* ---- Life ---- */
 
 LbMlHost *
-lb_ml_host_new (const LbConfig *config, LbRegistry *registry, LbStore *store,
-                const char *state_dir, GError **error)
+lb_ml_host_new (const LbConfig *config, LbRegistry *registry, LbStore *store, const char *state_dir,
+                GError **error)
 {
   g_autofree char *dir = g_build_filename (state_dir, "moonlight", NULL);
   g_autoptr (LbMlIdentity) identity = lb_ml_identity_load (dir, error);
@@ -478,10 +478,11 @@ lb_ml_host_status_to_json (LbMlHost *host, const LbConfig *config)
   json_object_set_boolean_member (o, "enabled", config->ml_enabled);
   json_object_set_boolean_member (o, "running", host != NULL);
   json_object_set_string_member (o, "address", config->ml_address);
-  json_object_set_int_member (o, "http_port",
-                              host != NULL ? lb_ml_nvhttp_get_http_port (host->nv) : config->ml_http_port);
-  json_object_set_int_member (o, "https_port", host != NULL ? lb_ml_nvhttp_get_https_port (host->nv)
-                                                            : config->ml_https_port);
+  json_object_set_int_member (
+      o, "http_port", host != NULL ? lb_ml_nvhttp_get_http_port (host->nv) : config->ml_http_port);
+  json_object_set_int_member (o, "https_port",
+                              host != NULL ? lb_ml_nvhttp_get_https_port (host->nv)
+                                           : config->ml_https_port);
   json_object_set_int_member (o, "rtsp_port", config->ml_rtsp_port);
   json_object_set_boolean_member (o, "pairing_pending", pending);
   if (pending)

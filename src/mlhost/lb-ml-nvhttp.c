@@ -82,9 +82,8 @@ send_xml (SoupServerMessage *msg, GString *s)
 }
 
 /* Every refusal: HTTP 200 (clients fail on anything else) with the reason. */
-static void
-refuse (SoupServerMessage *msg, guint status_code, const char *extra_tag, const char *format, ...)
-    G_GNUC_PRINTF (4, 5);
+static void refuse (SoupServerMessage *msg, guint status_code, const char *extra_tag,
+                    const char *format, ...) G_GNUC_PRINTF (4, 5);
 
 static void
 refuse (SoupServerMessage *msg, guint status_code, const char *extra_tag, const char *format, ...)
@@ -362,7 +361,8 @@ attempt_for (LbMlNvhttp *nv, SoupServerMessage *msg)
   if (nv->attempt == NULL || nv->held != NULL
       || g_strcmp0 (nv->attempt_address, remote_ip (msg)) != 0)
     {
-      refuse (msg, 400, "paired", "out_of_order: no pairing in progress for this client: start with getservercert");
+      refuse (msg, 400, "paired",
+              "out_of_order: no pairing in progress for this client: start with getservercert");
       return NULL;
     }
   return nv->attempt;

@@ -27,9 +27,9 @@ typedef struct
 /* What /launch and /resume parsed from the request. */
 typedef struct
 {
-  const char *client_id; /* the paired client (certificate) that asked */
-  const char *address;   /* the client's IP, as text */
-  guint32 app_id;        /* /resume: the client's running app */
+  const char *client_id;    /* the paired client (certificate) that asked */
+  const char *address;      /* the client's IP, as text */
+  guint32 app_id;           /* /resume: the client's running app */
   guint width, height, fps; /* from `mode` (fps unreliable: RTSP's ANNOUNCE wins) */
   guint8 rikey[16];
   guint32 rikeyid;
@@ -70,8 +70,7 @@ typedef struct
 /* Binds both servers; NULL + @error (G_IO_ERROR_ADDRESS_IN_USE, …) if either
  * port cannot be bound. @identity is ref'd. */
 LbMlNvhttp *lb_ml_nvhttp_new (const LbMlNvhttpConfig *config, LbMlIdentity *identity,
-                              const LbMlNvhttpBackend *backend, gpointer user_data,
-                              GError **error);
+                              const LbMlNvhttpBackend *backend, gpointer user_data, GError **error);
 void lb_ml_nvhttp_free (LbMlNvhttp *nv);
 guint16 lb_ml_nvhttp_get_http_port (LbMlNvhttp *nv);
 guint16 lb_ml_nvhttp_get_https_port (LbMlNvhttp *nv);
