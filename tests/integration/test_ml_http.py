@@ -213,6 +213,32 @@ class MoonlightHttp(unittest.TestCase):
         self.assertEqual(self.d.request("GET", "/api/v1/moonlight/clients").json["clients"], [])
         self.assertRefused(c.get(True, "/applist"), 401)
 
+    def test_lobbyctl_moonlight(self):
+        import subprocess
+
+        def ctl(*args, ok=True):
+            p = subprocess.run([lbtest.binary("lobbyctl"), "--socket", self.d.socket] + list(args),
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode == 0, ok, (args, p.stdout, p.stderr))
+            return p
+        # No client waits: the API's refusal, one line, exit 1.
+        p = ctl("moonlight", "pair", "1234", ok=False)
+        self.assertIn("no Moonlight client is waiting", p.stderr)
+        c = self.client()
+
+        def operator():
+            self.assertTrue(wait_until(lambda: self.status()["pairing_pending"], timeout=20))
+            self.assertIn("roth", ctl("moonlight", "status").stdout)
+            ctl("moonlight", "pair", "4321")
+        replies = c.pair("4321", operator)
+        self.assertEqual(replies[-1].text("paired"), "1")
+        out = ctl("moonlight", "clients").stdout
+        self.assertIn("roth", out)
+        cid = self.d.request("GET", "/api/v1/moonlight/clients").json["clients"][0]["id"]
+        self.assertIn(cid, out)
+        ctl("moonlight", "unpair", cid)
+        self.assertEqual(self.d.request("GET", "/api/v1/moonlight/clients").json["clients"], [])
+
     # ---- unpaired ---------------------------------------------------------
 
     def test_unpaired_certificate_refused(self):
