@@ -337,9 +337,8 @@ backend_cancel (const char *client_id, gpointer user_data)
 static void
 backend_pair_pending (gboolean pending, const char *name, const char *address, gpointer user_data)
 {
-  if (pending)
-    emit (user_data, "moonlight.pair_pending",
-          lb_event_fields ("client_name", name, "address", address, NULL));
+  emit (user_data, pending ? "moonlight.pair_pending" : "moonlight.pair_ended",
+        lb_event_fields ("client_name", name, "address", address, NULL));
 }
 
 /* ---- Life ---- */

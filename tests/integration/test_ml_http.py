@@ -239,6 +239,18 @@ class MoonlightHttp(unittest.TestCase):
         ctl("moonlight", "unpair", cid)
         self.assertEqual(self.d.request("GET", "/api/v1/moonlight/clients").json["clients"], [])
 
+    @unittest.skipUnless(lbtest.have_browser(), "chromium, node and tests/browser/node_modules are needed")
+    def test_dashboard_pin_field(self):
+        out = {}
+
+        def operator():
+            out.update(lbtest.run_node("dashboard-moonlight.mjs", "http://127.0.0.1:%d" % self.d.tcp_port,
+                                       self.d.token, "4321"))
+        replies = self.client().pair("4321", operator)
+        self.assertNotIn("error", out, out)
+        self.assertIn("roth", out["client"])
+        self.assertEqual(replies[-1].text("paired"), "1", [r.body for r in replies])
+
     # ---- unpaired ---------------------------------------------------------
 
     def test_unpaired_certificate_refused(self):
