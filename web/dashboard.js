@@ -8,7 +8,17 @@ const esc = (t) => String(t ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<
 // "tone", "pulse", "off", or "failed" (its reason in the cell's title).
 const audioText = (l) => l.audio_state === "running" ? l.audio_source : l.audio_state ?? "-";
 
+// The PIN field shows while a Moonlight client waits in getservercert.
+async function renderMoonlight() {
+  const ml = await api.json("/api/v1/moonlight/status");
+  const box = $("#ml-pair");
+  const waiting = ml.pairing_pending && ml.pending_client;
+  box.classList.toggle("hidden", !waiting);
+  if (waiting) $("#ml-client").textContent = `${ml.pending_client.name} (${ml.pending_client.address})`;
+}
+
 async function render() {
+  renderMoonlight().catch(() => {});
   const [status, lobbies, sessions] = await Promise.all([
     api.json("/api/v1/system/gpu-status"), api.json("/api/v1/lobbies"), api.json("/api/v1/sessions"),
   ]);
@@ -45,6 +55,15 @@ $("#create").onsubmit = async (ev) => {
   await api.json("/api/v1/lobbies", { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ name: ev.target.name.value }) });
   render();
+};
+
+$("#ml-pin").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const r = await api.fetch("/api/v1/moonlight/pair", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ pin: ev.target.pin.value }) });
+  $("#ml-msg").textContent = r.ok ? "" : ((await r.json().catch(() => null))?.error?.message ?? `error ${r.status}`);
+  ev.target.pin.value = "";
+  render().catch(() => {});
 };
 
 render().catch(() => {});

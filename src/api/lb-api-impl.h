@@ -14,6 +14,7 @@ struct _LbApi
   LbRegistry *registry;
   const LbConfig *config;
   gint64 started_at; /* monotonic µs */
+  LbMlHost *ml_host; /* NULL: Moonlight off or not running */
 };
 
 /* The most captures a route pattern has ("{}" and "{*}"). */
@@ -97,5 +98,11 @@ void lb_api_sessions_list (LbApi *api, LbApiRequest *req, LbApiResponse *resp);
 void lb_api_sessions_get (LbApi *api, LbApiRequest *req, LbApiResponse *resp);
 void lb_api_sessions_get_sdp (LbApi *api, LbApiRequest *req, LbApiResponse *resp);
 void lb_api_sessions_delete (LbApi *api, LbApiRequest *req, LbApiResponse *resp);
+
+/* lb-api-moonlight.c */
+void lb_api_moonlight_status (LbApi *api, LbApiRequest *req, LbApiResponse *resp);
+void lb_api_moonlight_pair (LbApi *api, LbApiRequest *req, LbApiResponse *resp);
+void lb_api_moonlight_clients (LbApi *api, LbApiRequest *req, LbApiResponse *resp);
+void lb_api_moonlight_clients_delete (LbApi *api, LbApiRequest *req, LbApiResponse *resp);
 
 G_END_DECLS

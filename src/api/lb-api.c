@@ -44,6 +44,10 @@ static const Route routes[] = {
   { "api/v1/sessions/{}",
     { { "GET", lb_api_sessions_get }, { "DELETE", lb_api_sessions_delete } } },
   { "api/v1/sessions/{}/sdp", { { "GET", lb_api_sessions_get_sdp } } },
+  { "api/v1/moonlight/status", { { "GET", lb_api_moonlight_status } } },
+  { "api/v1/moonlight/pair", { { "POST", lb_api_moonlight_pair } } },
+  { "api/v1/moonlight/clients", { { "GET", lb_api_moonlight_clients } } },
+  { "api/v1/moonlight/clients/{}", { { "DELETE", lb_api_moonlight_clients_delete } } },
 };
 
 LbApi *
@@ -54,6 +58,12 @@ lb_api_new (LbRegistry *registry, const LbConfig *config)
   api->config = config;
   api->started_at = g_get_monotonic_time ();
   return api;
+}
+
+void
+lb_api_set_moonlight_host (LbApi *api, LbMlHost *host)
+{
+  api->ml_host = host;
 }
 
 void

@@ -57,6 +57,9 @@ void lb_api_undo_free (LbApiUndo *undo);
 /* @registry and @config are borrowed. */
 LbApi *lb_api_new (LbRegistry *registry, const LbConfig *config);
 void lb_api_free (LbApi *api);
+/* The Moonlight host behind /api/v1/moonlight (borrowed; NULL = not running). */
+typedef struct _LbMlHost LbMlHost;
+void lb_api_set_moonlight_host (LbApi *api, LbMlHost *host);
 
 /* @path is the request path, already percent-decoded by the HTTP layer. */
 void lb_api_handle (LbApi *api, const char *method, const char *path, const char *content_type,

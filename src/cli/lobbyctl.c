@@ -38,7 +38,11 @@ static const char usage[]
       "  session list [LOBBY]             (ENCODER: pool; * = software fallback)\n"
       "  session show ID\n"
       "  session sdp ID                  print the SDP to play the session\n"
-      "  session leave ID\n";
+      "  session leave ID\n"
+      "  moonlight status                the Moonlight host; the client waiting for a PIN\n"
+      "  moonlight pair PIN              enter the PIN a pairing Moonlight client shows\n"
+      "  moonlight clients               paired Moonlight clients\n"
+      "  moonlight unpair ID             forget a paired client\n";
 
 G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) static void die (const char *format, ...)
 {
@@ -213,6 +217,21 @@ print_object (JsonObject *obj, const char *indent)
           printf ("%s%-20s %s\n", indent, name, text);
           g_value_unset (&v);
         }
+    }
+}
+
+static void
+print_ml_clients (JsonArray *clients)
+{
+  printf ("%-36s  %-20s  %-20s  %s\n", "ID", "NAME", "PAIRED", "STREAMING");
+  for (guint i = 0; i < json_array_get_length (clients); i++)
+    {
+      JsonObject *c = json_array_get_object_element (clients, i);
+      g_autoptr (GDateTime) t = g_date_time_new_from_unix_local (
+          json_object_get_int_member_with_default (c, "paired_at", 0));
+      g_autofree char *when = t ? g_date_time_format (t, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+      printf ("%-36s  %-20s  %-20s  %s\n", str (c, "id"), str (c, "name"), when,
+              json_object_get_boolean_member_with_default (c, "streaming", FALSE) ? "yes" : "no");
     }
 }
 
@@ -543,6 +562,42 @@ run (Ctl *ctl, int argc, char **argv)
           g_autoptr (GBytes) r = request (ctl, "DELETE", path, NULL, NULL);
           if (!ctl->json)
             printf ("left session %s\n", arg);
+          return 0;
+        }
+    }
+  if (g_strcmp0 (noun, "moonlight") == 0)
+    {
+      if (g_strcmp0 (verb, "status") == 0)
+        {
+          g_autoptr (JsonNode) r
+              = request_json (ctl, "GET", "/api/v1/moonlight/status", NULL, NULL);
+          show (ctl, r, NULL, NULL);
+          return 0;
+        }
+      if (g_strcmp0 (verb, "pair") == 0 && arg != NULL)
+        {
+          g_autoptr (JsonNode) body = json_node_new (JSON_NODE_OBJECT);
+          JsonObject *obj = json_object_new ();
+          json_object_set_string_member (obj, "pin", arg);
+          json_node_take_object (body, obj);
+          g_autoptr (GBytes) r = request (ctl, "POST", "/api/v1/moonlight/pair", body, NULL);
+          if (!ctl->json)
+            printf ("PIN sent: the client finishes pairing now\n");
+          return 0;
+        }
+      if (g_strcmp0 (verb, "clients") == 0)
+        {
+          g_autoptr (JsonNode) r
+              = request_json (ctl, "GET", "/api/v1/moonlight/clients", NULL, NULL);
+          show (ctl, r, print_ml_clients, "clients");
+          return 0;
+        }
+      if (g_strcmp0 (verb, "unpair") == 0 && arg != NULL)
+        {
+          g_autofree char *path = path_for ("/api/v1/moonlight/clients/%s", arg);
+          g_autoptr (GBytes) r = request (ctl, "DELETE", path, NULL, NULL);
+          if (!ctl->json)
+            printf ("unpaired %s\n", arg);
           return 0;
         }
     }

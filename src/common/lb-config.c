@@ -64,6 +64,20 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "server_binary=pulseaudio\n"
                                    "start_timeout_ms=2000\n"
                                    "\n"
+                                   "[moonlight]\n"
+                                   "enabled=true\n"
+                                   "address=0.0.0.0\n"
+                                   "http_port=47989\n"
+                                   "https_port=47984\n"
+                                   "rtsp_port=48010\n"
+                                   "video_port=47998\n"
+                                   "control_port=47999\n"
+                                   "audio_port=48000\n"
+                                   "hostname=\n"
+                                   "ping_timeout_s=10\n"
+                                   "default_control=true\n"
+                                   "pair_timeout_s=60\n"
+                                   "\n"
                                    "[testing]\n"
                                    "hw_double=false\n"
                                    "hw_double_believed_limit=8\n"
@@ -137,6 +151,18 @@ static const KeyDesc keys[] = {
   { "audio", "bitrate_kbps", KEY_UINT, F (audio_bitrate_kbps), 64, 128 },
   { "audio", "server_binary", KEY_STRING, F (audio_server_binary) },
   { "audio", "start_timeout_ms", KEY_UINT, F (audio_start_timeout_ms), 100, 60000 },
+  { "moonlight", "enabled", KEY_BOOL, F (ml_enabled) },
+  { "moonlight", "address", KEY_STRING, F (ml_address) },
+  { "moonlight", "http_port", KEY_UINT, F (ml_http_port), 0, 65535 },
+  { "moonlight", "https_port", KEY_UINT, F (ml_https_port), 0, 65535 },
+  { "moonlight", "rtsp_port", KEY_UINT, F (ml_rtsp_port), 0, 65535 },
+  { "moonlight", "video_port", KEY_UINT, F (ml_video_port), 0, 65535 },
+  { "moonlight", "control_port", KEY_UINT, F (ml_control_port), 0, 65535 },
+  { "moonlight", "audio_port", KEY_UINT, F (ml_audio_port), 0, 65535 },
+  { "moonlight", "hostname", KEY_STRING, F (ml_hostname) },
+  { "moonlight", "ping_timeout_s", KEY_UINT, F (ml_ping_timeout_s), 1, 3600 },
+  { "moonlight", "default_control", KEY_BOOL, F (ml_default_control) },
+  { "moonlight", "pair_timeout_s", KEY_UINT, F (ml_pair_timeout_s), 1, 3600 },
   { "testing", "hw_double", KEY_BOOL, F (hw_double) },
   { "testing", "hw_double_believed_limit", KEY_UINT, F (hw_double_believed_limit), 1, 1000 },
   { "testing", "hw_double_real_limit", KEY_UINT, F (hw_double_real_limit), 0, 1000 },
@@ -254,6 +280,12 @@ validate (LbConfig *config, GError **error)
                      "[webrtc] ice_addresses: '%s' is not an IP address", config->ice_addresses[i]);
         return FALSE;
       }
+  if (!g_hostname_is_ip_address (config->ml_address))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_CONFIG,
+                   "[moonlight] address: '%s' is not an IP address", config->ml_address);
+      return FALSE;
+    }
   if (*config->listen != '\0')
     {
       g_autofree char *host = NULL;

@@ -70,6 +70,15 @@ struct _LbConfig
   guint audio_bitrate_kbps;
   char *audio_server_binary;
   guint audio_start_timeout_ms;
+  /* [moonlight] (issue 13): the GameStream host (docs/moonlight.md). Ports
+   * 0 = ephemeral; a busy port leaves lobbyd running without the host. */
+  gboolean ml_enabled;
+  char *ml_address; /* bind address of every Moonlight socket */
+  guint ml_http_port, ml_https_port, ml_rtsp_port, ml_video_port, ml_control_port, ml_audio_port;
+  char *ml_hostname; /* "" = g_get_host_name () */
+  guint ml_ping_timeout_s;
+  gboolean ml_default_control; /* paired clients may send input */
+  guint ml_pair_timeout_s;     /* how long getservercert waits for the operator's PIN */
   /* [testing]: the test-double hardware encoder pool (never for production). */
   gboolean hw_double;
   guint hw_double_believed_limit;

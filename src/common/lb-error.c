@@ -31,6 +31,8 @@ static const struct
   [LB_ERROR_OUTPUT] = { "output_error", 500 },
   [LB_ERROR_INVALID_SDP] = { "invalid_sdp", 400 },
   [LB_ERROR_NEGOTIATION_TIMEOUT] = { "negotiation_timeout", 504 },
+  [LB_ERROR_NO_PAIRING_PENDING] = { "no_pairing_pending", 409 },
+  [LB_ERROR_MOONLIGHT_DISABLED] = { "moonlight_disabled", 409 },
 };
 
 const char *

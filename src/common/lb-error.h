@@ -37,6 +37,8 @@ typedef enum
   LB_ERROR_OUTPUT,       /* 500 output_error: an output (RTP, WebRTC) could not start */
   LB_ERROR_INVALID_SDP,  /* 400 invalid_sdp: an SDP offer that cannot be parsed or answered */
   LB_ERROR_NEGOTIATION_TIMEOUT, /* 504 negotiation_timeout: WebRTC gave no answer in time */
+  LB_ERROR_NO_PAIRING_PENDING,  /* 409 no_pairing_pending: no Moonlight client waits for a PIN */
+  LB_ERROR_MOONLIGHT_DISABLED,  /* 409 moonlight_disabled: the Moonlight host is not running */
 } LbErrorCode;
 
 const char *lb_error_code_name (LbErrorCode code);

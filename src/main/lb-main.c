@@ -12,6 +12,7 @@
 #include "lb-http-server.h"
 #include "lb-lobby.h"
 #include "lb-memory.h"
+#include "lb-ml-host.h"
 #include "lb-output.h"
 #include "lb-registry.h"
 #include "lb-session.h"
@@ -218,7 +219,22 @@ main (int argc, char **argv)
       g_printerr ("lobbyd: %s\n", error->message);
       return 1;
     }
+  /* Moonlight after the registry is restored (its lobbies are the apps); a
+   * busy port is no reason to stop serving the API. */
+  LbMlHost *ml_host = NULL;
+  if (config->ml_enabled)
+    {
+      ml_host = lb_ml_host_new (config, registry, store, config->state_dir, &error);
+      if (ml_host == NULL)
+        {
+          g_warning ("Moonlight host not started, lobbyd runs without it: %s", error->message);
+          g_clear_error (&error);
+        }
+      else
+        lb_ml_host_set_events (ml_host, events);
+    }
   g_autoptr (LbApi) api = lb_api_new (registry, config);
+  lb_api_set_moonlight_host (api, ml_host);
   const LbHttpLimits limits = {
     .max_body_bytes = config->max_body_bytes,
     .max_connections_unix = config->max_connections_unix,
@@ -260,6 +276,7 @@ main (int argc, char **argv)
   /* Reverse order of start: no request can arrive while media is torn down,
    * and the store closes last (autoptr order) with every row still in it. */
   g_clear_pointer (&server, lb_http_server_free);
+  g_clear_pointer (&ml_host, lb_ml_host_free);
   g_clear_pointer (&registry, lb_registry_free);
   /* Apps got SIGTERM with the lobbies: give them their grace period, reap them. */
   lb_desktop_wait_all ();

@@ -47,7 +47,9 @@ struct _LbStore
   gint64 busy_until; /* monotonic µs: the database was found locked until then */
 };
 
-#define SCHEMA_VERSION 1
+/* 2 (issue 13): moonlight_clients and moonlight_apps, created by the same
+ * CREATE TABLE IF NOT EXISTS on a version-1 file. */
+#define SCHEMA_VERSION 2
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS lobbies ("
                              "  id TEXT PRIMARY KEY,"
@@ -63,7 +65,17 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS lobbies ("
                              "CREATE TABLE IF NOT EXISTS learned_limits ("
                              "  pool_key TEXT PRIMARY KEY,"
                              "  slots INTEGER NOT NULL,"
-                             "  learned_at INTEGER NOT NULL);";
+                             "  learned_at INTEGER NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS moonlight_clients ("
+                             "  id TEXT PRIMARY KEY,"
+                             "  name TEXT NOT NULL,"
+                             "  cert_pem TEXT NOT NULL,"
+                             "  paired_at INTEGER NOT NULL);"
+                             /* No foreign key: an app id stays reserved for
+                              * its lobby id, never handed to another lobby. */
+                             "CREATE TABLE IF NOT EXISTS moonlight_apps ("
+                             "  app_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                             "  lobby_id TEXT NOT NULL UNIQUE);";
 
 static gboolean
 set_sqlite_error (LbStore *store, int rc, const char *what, GError **error)
@@ -539,4 +551,87 @@ lb_store_foreach_session (LbStore *store, LbStoreSessionFunc func, gpointer user
                       "SELECT id, lobby_id, spec, created_at FROM sessions"
                       " ORDER BY created_at, rowid",
                       func, user_data, error);
+}
+
+gboolean
+lb_store_insert_ml_client (LbStore *store, const char *id, const char *name, const char *cert_pem,
+                           gint64 paired_at, GError **error)
+{
+  const char *texts[] = { id, name, cert_pem };
+  if (!lb_store_flush (store, error))
+    return FALSE;
+  return run (store,
+              "INSERT INTO moonlight_clients(id, name, cert_pem, paired_at) VALUES (?,?,?,?)",
+              texts, 3, &paired_at, NULL, error);
+}
+
+gboolean
+lb_store_delete_ml_client (LbStore *store, const char *id, GError **error)
+{
+  const char *texts[] = { id };
+  int changes = 0;
+  if (!run (store, "DELETE FROM moonlight_clients WHERE id = ?", texts, 1, NULL, &changes, error))
+    return FALSE;
+  if (changes == 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "moonlight client %s not found", id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+lb_store_foreach_ml_client (LbStore *store, LbStoreMlClientFunc func, gpointer user_data,
+                            GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2 (store->db,
+                               "SELECT id, name, cert_pem, paired_at FROM moonlight_clients"
+                               " ORDER BY paired_at, rowid",
+                               -1, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    return set_sqlite_error (store, rc, "prepare", error);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    func ((const char *)sqlite3_column_text (stmt, 0), (const char *)sqlite3_column_text (stmt, 1),
+          (const char *)sqlite3_column_text (stmt, 2), sqlite3_column_int64 (stmt, 3), user_data);
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (store, rc, "read", error);
+  return TRUE;
+}
+
+static gboolean
+lookup_ml_app_id (LbStore *store, const char *lobby_id, guint32 *app_id)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean found = FALSE;
+  if (sqlite3_prepare_v2 (store->db, "SELECT app_id FROM moonlight_apps WHERE lobby_id = ?", -1,
+                          &stmt, NULL)
+      != SQLITE_OK)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, lobby_id, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      *app_id = (guint32)sqlite3_column_int64 (stmt, 0);
+      found = TRUE;
+    }
+  sqlite3_finalize (stmt);
+  return found;
+}
+
+gboolean
+lb_store_ml_app_id (LbStore *store, const char *lobby_id, guint32 *app_id, GError **error)
+{
+  const char *texts[] = { lobby_id };
+  if (lookup_ml_app_id (store, lobby_id, app_id))
+    return TRUE;
+  if (!run (store, "INSERT OR IGNORE INTO moonlight_apps(lobby_id) VALUES (?)", texts, 1, NULL,
+            NULL, error))
+    return FALSE;
+  if (!lookup_ml_app_id (store, lobby_id, app_id))
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_STORE, "no app id for lobby %s", lobby_id);
+      return FALSE;
+    }
+  return TRUE;
 }

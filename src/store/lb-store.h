@@ -48,6 +48,21 @@ gboolean lb_store_set_learned_limit (LbStore *store, const char *pool_key, guint
                                      GError **error);
 gboolean lb_store_get_learned_limit (LbStore *store, const char *pool_key, guint *slots);
 
+/* Paired Moonlight clients (issue 13): @id is lobbyd's, @cert_pem the
+ * client's certificate that HTTPS requests are checked against. */
+typedef void (*LbStoreMlClientFunc) (const char *id, const char *name, const char *cert_pem,
+                                     gint64 paired_at, gpointer user_data);
+gboolean lb_store_insert_ml_client (LbStore *store, const char *id, const char *name,
+                                    const char *cert_pem, gint64 paired_at, GError **error);
+/* LB_ERROR_NOT_FOUND if absent. */
+gboolean lb_store_delete_ml_client (LbStore *store, const char *id, GError **error);
+/* Oldest first. */
+gboolean lb_store_foreach_ml_client (LbStore *store, LbStoreMlClientFunc func, gpointer user_data,
+                                     GError **error);
+/* The Moonlight app id of lobby @lobby_id: assigned on first use (1, 2, …,
+ * never reused) and kept, so clients' app ids survive restarts. */
+gboolean lb_store_ml_app_id (LbStore *store, const char *lobby_id, guint32 *app_id, GError **error);
+
 /* Oldest first. */
 gboolean lb_store_foreach_lobby (LbStore *store, LbStoreLobbyFunc func, gpointer user_data,
                                  GError **error);

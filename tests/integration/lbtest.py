@@ -75,6 +75,10 @@ class Daemon:
         with open(self.config, "w") as f:
             f.write("[daemon]\nlisten=127.0.0.1:%d\ntoken=%s\n" % (self.tcp_port, self.token))
             f.write("[demo]\nenabled=%s\n" % ("true" if demo else "false"))
+            # Never the fixed Moonlight ports (tests run in parallel): a test
+            # that wants the host names [moonlight] with its own free ports.
+            if "[moonlight]" not in config_extra:
+                f.write("[moonlight]\nenabled=false\n")
             f.write(config_extra)
         self.proc = None
         self.log = None

@@ -149,6 +149,129 @@ class Pairing:
         return {"clientpairingsecret": (self.client_secret + self.identity.sign(self.client_secret)).hex().upper()}
 
 
+class HostReply:
+    """One reply of the host's HTTP(S) server: the HTTP status and the XML root."""
+
+    def __init__(self, status, body):
+        import xml.etree.ElementTree as ET
+        self.status = status
+        self.body = body
+        self.root = ET.fromstring(body)
+
+    @property
+    def status_code(self):
+        return int(self.root.get("status_code", "0"))
+
+    @property
+    def status_message(self):
+        return self.root.get("status_message", "")
+
+    def text(self, tag):
+        el = self.root.find(tag)
+        return None if el is None else (el.text or "")
+
+
+class HostClient:
+    """A GameStream client's HTTP side: plain HTTP (serverinfo, pair) and HTTPS
+    with the client certificate (everything else), as moonlight-common-c does
+    it (uniqueid 0123456789ABCDEF and a random uuid on every request)."""
+
+    def __init__(self, host, http_port, https_port, identity):
+        import ssl
+        import tempfile
+        self.host = host
+        self.http_port = http_port
+        self.https_port = https_port
+        self.identity = identity
+        self._dir = tempfile.mkdtemp(prefix="ml-client-")
+        cert = os.path.join(self._dir, "client.pem")
+        key = os.path.join(self._dir, "client.key")
+        with open(cert, "wb") as f:
+            f.write(identity.cert_pem)
+        with open(key, "wb") as f:
+            f.write(identity.key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.TraditionalOpenSSL,
+                                               serialization.NoEncryption()))
+        self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self.ssl.check_hostname = False
+        self.ssl.verify_mode = ssl.CERT_NONE
+        self.ssl.load_cert_chain(cert, key)
+        self.last_peer_cert_der = None
+
+    def _query(self, params):
+        import urllib.parse
+        import uuid
+        q = {"uniqueid": "0123456789ABCDEF", "uuid": uuid.uuid4().hex}
+        q.update(params or {})
+        return urllib.parse.urlencode(q)
+
+    def raw(self, https, path_and_query, timeout=30):
+        """GET a raw target; returns (HTTP status, body bytes)."""
+        import http.client
+        if https:
+            conn = http.client.HTTPSConnection(self.host, self.https_port, context=self.ssl, timeout=timeout)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.http_port, timeout=timeout)
+        try:
+            conn.request("GET", path_and_query)
+            r = conn.getresponse()
+            body = r.read()
+            if https:
+                self.last_peer_cert_der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
+            return r.status, body
+        finally:
+            conn.close()
+
+    def get(self, https, path, params=None, timeout=30):
+        status, body = self.raw(https, "%s?%s" % (path, self._query(params)), timeout=timeout)
+        return HostReply(status, body)
+
+    def pair(self, pin, submit_pin, check=True):
+        """The four phrases over HTTP, then pairchallenge over HTTPS.
+        `submit_pin()` runs while getservercert is held (the operator types the
+        PIN); returns the list of replies. Raises PairingError like Pairing."""
+        import threading
+        p = Pairing(self.identity, pin, check=check)
+        held = {}
+
+        def first():
+            try:
+                held["reply"] = self.get(False, "/pair", dict(p.getservercert_params(), devicename="roth",
+                                                              updateState="1"), timeout=120)
+            except Exception as e:  # noqa: BLE001 - reported below
+                held["error"] = e
+
+        t = threading.Thread(target=first)
+        t.start()
+        submit_pin()
+        t.join(120)
+        if "error" in held:
+            raise held["error"]
+        replies = [held["reply"]]
+        r = held["reply"]
+        if r.text("paired") != "1":
+            return replies
+        p.on_plaincert(r.text("plaincert"))
+        r = self.get(False, "/pair", dict(p.clientchallenge_params(), devicename="roth", updateState="1"))
+        replies.append(r)
+        if r.text("paired") != "1":
+            return replies
+        p.on_challengeresponse(r.text("challengeresponse"))
+        r = self.get(False, "/pair", dict(p.serverchallengeresp_params(), devicename="roth", updateState="1"))
+        replies.append(r)
+        if r.text("paired") != "1":
+            return replies
+        p.on_pairingsecret(r.text("pairingsecret"))
+        r = self.get(False, "/pair", dict(p.clientpairingsecret_params(), devicename="roth", updateState="1"))
+        replies.append(r)
+        if r.text("paired") != "1":
+            return replies
+        r = self.get(True, "/pair", {"devicename": "roth", "updateState": "1", "phrase": "pairchallenge"})
+        replies.append(r)
+        self.server_cert = p.server_cert
+        return replies
+
+
 class Driver:
     """tests/unit/ml-pair-driver: lobbyd's pairing state machine over JSON lines."""
 
