@@ -77,6 +77,7 @@ static const char default_text[] = "# lobbyd embedded defaults; see docs/configu
                                    "ping_timeout_s=10\n"
                                    "default_control=true\n"
                                    "pair_timeout_s=60\n"
+                                   "fec_percentage=20\n"
                                    "\n"
                                    "[testing]\n"
                                    "hw_double=false\n"
@@ -163,6 +164,7 @@ static const KeyDesc keys[] = {
   { "moonlight", "ping_timeout_s", KEY_UINT, F (ml_ping_timeout_s), 1, 3600 },
   { "moonlight", "default_control", KEY_BOOL, F (ml_default_control) },
   { "moonlight", "pair_timeout_s", KEY_UINT, F (ml_pair_timeout_s), 1, 3600 },
+  { "moonlight", "fec_percentage", KEY_UINT, F (ml_fec_percentage), 0, 255 },
   { "testing", "hw_double", KEY_BOOL, F (hw_double) },
   { "testing", "hw_double_believed_limit", KEY_UINT, F (hw_double_believed_limit), 1, 1000 },
   { "testing", "hw_double_real_limit", KEY_UINT, F (hw_double_real_limit), 0, 1000 },

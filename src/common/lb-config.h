@@ -79,6 +79,7 @@ struct _LbConfig
   guint ml_ping_timeout_s;
   gboolean ml_default_control; /* paired clients may send input */
   guint ml_pair_timeout_s;     /* how long getservercert waits for the operator's PIN */
+  guint ml_fec_percentage;     /* video FEC parity when the client names none */
   /* [testing]: the test-double hardware encoder pool (never for production). */
   gboolean hw_double;
   guint hw_double_believed_limit;

@@ -7,6 +7,8 @@
 #include "lb-events.h"
 #include "lb-lobby.h"
 #include "lb-ml-identity.h"
+#include "lb-ml-mdns.h"
+#include "lb-ml-streaming.h"
 #include "lb-ml-nvhttp.h"
 #include "lb-registry.h"
 #include "lb-spec.h"
@@ -29,6 +31,7 @@ typedef struct
   char *client_id;
   guint32 app_id;
   char *lobby_id;
+  char *address;
   guint width, height, fps;
   guint8 rikey[16];
   guint32 rikeyid;
@@ -45,6 +48,8 @@ struct _LbMlHost
   LbMlLaunchTable *launches;
   GPtrArray *launch_ids; /* char*: ids added to the table (pruned when the table dropped them) */
   LbMlNvhttp *nv;
+  LbMlStreaming *streaming;
+  LbMlMdns *mdns;
 };
 
 static void
@@ -63,6 +68,7 @@ ml_launch_free (gpointer data)
   MlLaunch *l = data;
   g_free (l->client_id);
   g_free (l->lobby_id);
+  g_free (l->address);
   g_free (l);
 }
 
@@ -158,9 +164,39 @@ lb_ml_host_start_launch (LbMlHost *host, const char *ml_id, GError **error)
       g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "launch %s is gone", ml_id);
       return FALSE;
     }
-  g_message ("launch %s: client %s, app %u (lobby %s), %ux%u@%u", ml_id, l->client_id, l->app_id,
-             l->lobby_id, l->width, l->height, l->fps);
-  return TRUE;
+  MlClient *c = find_client (host, l->client_id);
+  const LbMlLaunchInfo info = {
+    .lobby_id = l->lobby_id,
+    .client_name = c != NULL ? c->name : l->client_id,
+    .client_address = l->address,
+    .width = l->width,
+    .height = l->height,
+    .fps = l->fps,
+    .rikey = l->rikey,
+    .rikeyid = l->rikeyid,
+    .control = host->config->ml_default_control,
+  };
+  return lb_ml_streaming_start (host->streaming, ml_id, &info, error);
+}
+
+/* Forgets launch @ml_id (its stream has already ended). */
+static void
+forget_launch (LbMlHost *host, const char *ml_id)
+{
+  g_autofree char *id = g_strdup (ml_id);
+  for (guint i = 0; i < host->launch_ids->len; i++)
+    if (g_str_equal (g_ptr_array_index (host->launch_ids, i), id))
+      {
+        g_ptr_array_remove_index (host->launch_ids, i);
+        break;
+      }
+  lb_ml_launch_table_remove (host->launches, id);
+}
+
+static void
+on_stream_ended (const char *ml_id, const char *reason, gpointer user_data)
+{
+  forget_launch (user_data, ml_id);
 }
 
 guint
@@ -171,9 +207,8 @@ lb_ml_host_cancel (LbMlHost *host, const char *client_id)
   while (client_launch (host, client_id, &ml_id) != NULL)
     {
       g_message ("launch %s cancelled", ml_id);
-      g_autofree char *id = g_strdup (ml_id);
-      g_ptr_array_remove (host->launch_ids, (gpointer)ml_id);
-      lb_ml_launch_table_remove (host->launches, id);
+      lb_ml_streaming_stop (host->streaming, ml_id, "cancelled");
+      forget_launch (host, ml_id);
       n++;
     }
   return n;
@@ -299,6 +334,7 @@ backend_launch (const LbMlLaunchRequest *req, gpointer user_data, GError **error
   l->fps = req->resume && running ? running->fps : req->fps;
   memcpy (l->rikey, req->rikey, 16);
   l->rikeyid = req->rikeyid;
+  l->address = g_strdup (req->address);
   const char *lobby = lobby_of_app (host, req->app_id);
   if (lobby == NULL)
     {
@@ -376,11 +412,19 @@ lb_ml_host_new (const LbConfig *config, LbRegistry *registry, LbStore *store, co
     .cancel = backend_cancel,
     .pair_pending = backend_pair_pending,
   };
+  static const LbMlStreamingCallbacks streaming_cb = { .ended = on_stream_ended };
+  host->streaming
+      = lb_ml_streaming_new (config, registry, host->launches, &streaming_cb, host, error);
+  if (host->streaming == NULL)
+    {
+      lb_ml_host_free (host);
+      return NULL;
+    }
   const LbMlNvhttpConfig nvc = {
     .bind_address = config->ml_address,
     .http_port = (guint16)config->ml_http_port,
     .https_port = (guint16)config->ml_https_port,
-    .rtsp_port = (guint16)config->ml_rtsp_port,
+    .rtsp_port = lb_ml_streaming_get_rtsp_port (host->streaming),
     .hostname = *config->ml_hostname ? config->ml_hostname : g_get_host_name (),
     .pair_timeout_s = config->ml_pair_timeout_s,
   };
@@ -390,9 +434,11 @@ lb_ml_host_new (const LbConfig *config, LbRegistry *registry, LbStore *store, co
       lb_ml_host_free (host);
       return NULL;
     }
-  g_message ("Moonlight host on %s: HTTP %u, HTTPS %u, %u paired client(s)", config->ml_address,
-             lb_ml_nvhttp_get_http_port (host->nv), lb_ml_nvhttp_get_https_port (host->nv),
+  g_message ("Moonlight host on %s: HTTP %u, HTTPS %u, RTSP %u, %u paired client(s)",
+             config->ml_address, lb_ml_nvhttp_get_http_port (host->nv),
+             lb_ml_nvhttp_get_https_port (host->nv), lb_ml_streaming_get_rtsp_port (host->streaming),
              host->clients->len);
+  host->mdns = lb_ml_mdns_new (nvc.hostname, lb_ml_nvhttp_get_http_port (host->nv));
   return host;
 }
 
@@ -401,7 +447,9 @@ lb_ml_host_free (LbMlHost *host)
 {
   if (host == NULL)
     return;
+  g_clear_pointer (&host->mdns, lb_ml_mdns_free);
   g_clear_pointer (&host->nv, lb_ml_nvhttp_free);
+  g_clear_pointer (&host->streaming, lb_ml_streaming_free);
   g_clear_pointer (&host->launch_ids, g_ptr_array_unref);
   g_clear_pointer (&host->launches, lb_ml_launch_table_free);
   g_clear_pointer (&host->clients, g_ptr_array_unref);
@@ -482,7 +530,9 @@ lb_ml_host_status_to_json (LbMlHost *host, const LbConfig *config)
   json_object_set_int_member (o, "https_port",
                               host != NULL ? lb_ml_nvhttp_get_https_port (host->nv)
                                            : config->ml_https_port);
-  json_object_set_int_member (o, "rtsp_port", config->ml_rtsp_port);
+  json_object_set_int_member (o, "rtsp_port", host != NULL
+                                                  ? lb_ml_streaming_get_rtsp_port (host->streaming)
+                                                  : config->ml_rtsp_port);
   json_object_set_boolean_member (o, "pairing_pending", pending);
   if (pending)
     {
