@@ -176,13 +176,16 @@ class HostClient:
     with the client certificate (everything else), as moonlight-common-c does
     it (uniqueid 0123456789ABCDEF and a random uuid on every request)."""
 
-    def __init__(self, host, http_port, https_port, identity):
+    def __init__(self, host, http_port, https_port, identity, source_ip=None):
         import ssl
         import tempfile
         self.host = host
         self.http_port = http_port
         self.https_port = https_port
         self.identity = identity
+        # Clients behind one address are told apart by it (launches are
+        # matched to RTSP by address): tests give each its own 127.0.0.x.
+        self.source = (source_ip, 0) if source_ip else None
         self._dir = tempfile.mkdtemp(prefix="ml-client-")
         cert = os.path.join(self._dir, "client.pem")
         key = os.path.join(self._dir, "client.key")
@@ -209,9 +212,11 @@ class HostClient:
         """GET a raw target; returns (HTTP status, body bytes)."""
         import http.client
         if https:
-            conn = http.client.HTTPSConnection(self.host, self.https_port, context=self.ssl, timeout=timeout)
+            conn = http.client.HTTPSConnection(self.host, self.https_port, context=self.ssl,
+                                               timeout=timeout, source_address=self.source)
         else:
-            conn = http.client.HTTPConnection(self.host, self.http_port, timeout=timeout)
+            conn = http.client.HTTPConnection(self.host, self.http_port, timeout=timeout,
+                                              source_address=self.source)
         try:
             conn.request("GET", path_and_query)
             r = conn.getresponse()

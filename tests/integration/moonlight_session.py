@@ -8,8 +8,10 @@ Written from the protocol description (docs/moonlight.md, MOONLIGHT.md),
 not from lobbyd's C. Loopback only: the host is whatever address the launch's
 sessionUrl0 names, which tests point at 127.0.0.0/8."""
 import os
+import queue
 import socket
 import struct
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -271,3 +273,142 @@ def random_drop(rate, seed=1):
     import random
     rng = random.Random(seed)
     return lambda i: rng.random() < rate
+
+
+class Lines:
+    """A process's stdout lines, read on a thread so waits have timeouts."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.q = queue.Queue()
+        self.all = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.q.put(line.rstrip("\n"))
+        self.q.put(None)
+
+    def wait_for(self, pred, timeout=10.0):
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError("timed out; lines so far: %r" % self.all)
+            try:
+                line = self.q.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError("EOF; lines so far: %r" % self.all)
+            self.all.append(line)
+            if pred(line):
+                return line
+
+    def drain(self, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                line = self.q.get(timeout=max(0.01, end - time.monotonic()))
+            except queue.Empty:
+                continue
+            if line is None:
+                return
+            self.all.append(line)
+
+
+def tool(name):
+    """A test tool of the build under test (tests/ of $LOBBYD_BUILD)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.path.join(root, os.environ.get("LOBBYD_BUILD", "build"), "tests", name)
+
+
+class ControlClient:
+    """tests/unit/ml-control-client (libenet + OpenSSL, none of lobbyd's
+    code) connected to the host's control port; commands go to its stdin."""
+
+    def __init__(self, host, port, connect_data, rikey_hex):
+        self.proc = subprocess.Popen(
+            [tool("ml-control-client"), host, str(port), str(connect_data), rikey_hex],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            bufsize=1)
+        self.lines = Lines(self.proc)
+
+    def send(self, *commands):
+        for c in commands:
+            self.proc.stdin.write(c + "\n")
+        self.proc.stdin.flush()
+
+    def wait_connected(self, timeout=10):
+        self.lines.wait_for(lambda l: l == "connected", timeout)
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stderr.close()
+
+
+class Viewer:
+    """One Moonlight client streaming an app: launch (HTTPS), the RTSP
+    handshake, the control stream, and the video receiver, on its own
+    loopback source address. @client is a moonlight_client.HostClient that
+    is paired."""
+
+    def __init__(self, client, source_ip="127.0.0.1"):
+        self.client = client
+        self.source_ip = source_ip
+        self.rikey = os.urandom(16)
+        self.rikeyid = struct.unpack(">i", os.urandom(4))[0]
+        self.rtsp = None
+        self.control = None
+        self.video = None
+        self.launched_at = None
+
+    def launch(self, app_id, mode="640x480x30", resume=False):
+        self.launched_at = time.monotonic()
+        return self.client.get(True, "/resume" if resume else "/launch", {
+            "appid": app_id, "mode": mode, "additionalStates": 1, "sops": 0,
+            "rikey": self.rikey.hex(), "rikeyid": self.rikeyid, "localAudioPlayMode": 0,
+            "surroundAudioInfo": 196610, "remoteControllersBitmap": 0, "gcmap": 0, "corever": 1})
+
+    def start(self, session_url, drop=None, control=True, **announce):
+        """RTSP handshake, control stream (start + IDR request, as the client
+        does), video pings. Returns self."""
+        self.packet_size = announce.get("packet_size", 1024)
+        self.rtsp = RtspClient(session_url, source_ip=self.source_ip)
+        self.rtsp.handshake(**announce)
+        if control:
+            self.control = ControlClient(self.rtsp.host, self.rtsp.ports["control"],
+                                         self.rtsp.connect_data, self.rikey.hex())
+            self.control.wait_connected()
+            self.control.send("start", "idr")
+        self.video = VideoReceiver(self.rtsp.host, self.rtsp.ports["video"], self.rtsp.ping_payload,
+                                   self.packet_size, drop=drop, source_ip=self.source_ip)
+        return self
+
+    def close(self):
+        if self.video:
+            self.video.close()
+        if self.control:
+            self.control.close()
+
+
+def ffprobe_frames(annexb, tmpdir):
+    """Decodes Annex-B H.264 with ffprobe: (frames decoded, width, height)."""
+    import json
+    path = os.path.join(tmpdir, "ml-%d.h264" % os.getpid())
+    with open(path, "wb") as f:
+        f.write(annexb)
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                          "-show_entries", "stream=nb_read_frames,width,height", "-of", "json",
+                          "-f", "h264", path], capture_output=True, text=True, timeout=120)
+    os.unlink(path)
+    streams = json.loads(out.stdout or "{}").get("streams") or [{}]
+    st = streams[0]
+    return int(st.get("nb_read_frames") or 0), st.get("width"), st.get("height")

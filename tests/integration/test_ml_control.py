@@ -8,11 +8,11 @@ garbage, truncated and replayed messages are counted and change nothing;
 terminate reaches the client as 0x0109; a client that vanishes is reported
 disconnected within the ENet peer timeout (10 s)."""
 import os
-import queue
 import subprocess
-import threading
 import time
 import unittest
+
+from moonlight_session import Lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RIKEY = "00112233445566778899aabbccddeeff"
@@ -22,48 +22,6 @@ ML_ID = "0123456789abcdef0123456789abcdef"
 
 def tool(name):
     return os.path.join(ROOT, os.environ.get("LOBBYD_BUILD", "build"), "tests", name)
-
-
-class Lines:
-    """A process's stdout lines, read on a thread so waits have timeouts."""
-
-    def __init__(self, proc):
-        self.proc = proc
-        self.q = queue.Queue()
-        self.all = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.q.put(line.rstrip("\n"))
-        self.q.put(None)
-
-    def wait_for(self, pred, timeout=10.0):
-        end = time.monotonic() + timeout
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                raise AssertionError("timed out; lines so far: %r" % self.all)
-            try:
-                line = self.q.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError("EOF; lines so far: %r" % self.all)
-            self.all.append(line)
-            if pred(line):
-                return line
-
-    def drain(self, seconds):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            try:
-                line = self.q.get(timeout=max(0.01, end - time.monotonic()))
-            except queue.Empty:
-                continue
-            if line is None:
-                return
-            self.all.append(line)
 
 
 class MoonlightControl(unittest.TestCase):
