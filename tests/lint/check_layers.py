@@ -26,11 +26,13 @@ BELOW = {
     "webrtc": {"common"},
     # The Moonlight host's protocols (docs/moonlight.md): text, bytes, crypto.
     "moonlight": {"common"},
-    "outputs": {"common", "store", "hw", "encoders", "media", "webrtc"},
-    "core": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "webrtc"},
-    "api": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "core", "webrtc"},
+    "outputs": {"common", "store", "hw", "encoders", "media", "webrtc", "moonlight"},
+    "core": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "webrtc",
+             "moonlight"},
+    "api": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "core", "webrtc",
+            "moonlight"},
     "main": {"common", "store", "hw", "encoders", "media", "producers", "outputs", "core", "api",
-             "testing", "webrtc"},
+             "testing", "webrtc", "moonlight"},
     "testing": {"common", "store", "hw", "encoders", "media"},
     "cli": set(),
 }
