@@ -19,6 +19,7 @@ import threading
 import time
 import unittest
 
+import lbtest
 import moonlight_video
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -241,6 +242,28 @@ class MlStream(unittest.TestCase):
         self.assertEqual(got, [])
         self.assertFalse(stats["moonlight"]["streaming"])
         self.assertEqual(stats["moonlight"]["frames_sent"], 0)
+
+
+class MoonlightTransportIsInternal(lbtest.DaemonTest):
+    """Only the Moonlight host makes moonlight sessions: the API refuses
+    the transport like any it cannot request, and creates nothing."""
+
+    def test_post_moonlight_session_refused(self):
+        lobby = self.d.create_lobby().json["id"]
+        for body, code in (({"transport": "moonlight"}, "invalid_field"),
+                           ({"transport": "moonlight", "profile": {"codec": "h264", "bitrate_kbps": 1000}},
+                            "invalid_field"),
+                           # no transport a request may name has this member
+                           ({"transport": "moonlight", "ml_id": "0123456789abcdef0123456789abcdef"},
+                            "unknown_field")):
+            r = self.d.request("POST", "/api/v1/lobbies/%s/sessions" % lobby, body)
+            self.assertEqual(r.status, 400, r.body)
+            self.assertEqual(r.error_code(), code, r.body)
+            self.assertNotIn("moonlight", r.json["error"]["message"] if code == "invalid_field" else "")
+        r = self.d.request("GET", "/api/v1/sessions")
+        self.assertEqual(r.status, 200)
+        body = r.json
+        self.assertEqual(body["sessions"] if isinstance(body, dict) else body, [])
 
 
 if __name__ == "__main__":
