@@ -105,5 +105,6 @@ void lb_output_ready_soon (LbOutput *output, const LbOutputSetup *setup);
 
 extern const LbOutputClass lb_output_rtp_class;
 extern const LbOutputClass lb_output_webrtc_class;
+extern const LbOutputClass lb_output_moonlight_class;
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 static const LbOutputClass *const builtin[] = {
   &lb_output_rtp_class,
   &lb_output_webrtc_class,
+  &lb_output_moonlight_class,
 };
 
 /* lb_output_class_register's, after the built-ins. Main loop only. */
