@@ -139,10 +139,12 @@ join (LbMlStreaming *s, MlStream *st, guint width, guint height, guint fps, guin
       g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "the lobby of this app is gone");
       return NULL;
     }
-  /* 4:2:0 encoders take even sizes only. */
-  LbSessionSpec *spec = lb_output_moonlight_spec_new (lb_lobby_get_spec (lobby), st->ml_id,
-                                                      width & ~1u, height & ~1u, fps, kbps,
-                                                      st->control);
+  /* 4:2:0 encoders take even sizes only; a client asking for more frames
+   * than the lobby makes gets all of them (clients take any rate up to
+   * theirs). */
+  const LbLobbySpec *lspec = lb_lobby_get_spec (lobby);
+  LbSessionSpec *spec = lb_output_moonlight_spec_new (lspec, st->ml_id, width & ~1u, height & ~1u,
+                                                      MIN (fps, lspec->fps), kbps, st->control);
   json_object_set_string_member (spec->params, "client_name", st->client_name);
   json_object_set_string_member (spec->params, "client_address", st->client_address);
   LbSession *session = lb_registry_join (s->registry, lobby, spec, error);
@@ -326,8 +328,10 @@ on_announce (const char *ml_id, const LbMlAnnounce *a, gpointer user_data, GErro
   kbps = CLAMP (kbps, LB_ML_MIN_BITRATE_KBPS, LB_ML_MAX_BITRATE_KBPS);
   LbSession *old = stream_session (s, st);
   const LbProfile *cur = old != NULL ? &lb_session_get_spec (old)->profile : NULL;
+  LbLobby *lobby = lb_registry_find_lobby (s->registry, st->lobby_id);
+  guint fps = lobby != NULL ? MIN (a->fps, lb_lobby_get_spec (lobby)->fps) : a->fps;
   if (cur != NULL && cur->width == (a->width & ~1u) && cur->height == (a->height & ~1u)
-      && cur->fps == a->fps && cur->bitrate_kbps == kbps)
+      && cur->fps == fps && cur->bitrate_kbps == kbps)
     return TRUE;
   LbSession *session = join (s, st, a->width, a->height, a->fps, kbps, error);
   if (session == NULL)
