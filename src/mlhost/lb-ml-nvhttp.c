@@ -639,6 +639,13 @@ handle (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable
       refuse (msg, 413, "paired", "a parameter is too long");
       return;
     }
+  /* libsoup 3.2 gives the client certificate to the first request of a
+   * TLS connection only: a later one on the same connection (curl, hence
+   * moonlight-embedded, keeps it alive) would look unpaired. One request
+   * per HTTPS connection; clients reconnect, as they must after a close. */
+  if (https)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                  "close");
   g_autofree char *client_id = https ? request_client (nv, msg) : NULL;
 
   if (g_str_equal (path, "/serverinfo"))

@@ -219,10 +219,10 @@ class HostClient:
                                               source_address=self.source)
         try:
             conn.request("GET", path_and_query)
+            if https:  # before the reply: the host closes HTTPS after each one
+                self.last_peer_cert_der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
             r = conn.getresponse()
             body = r.read()
-            if https:
-                self.last_peer_cert_der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
             return r.status, body
         finally:
             conn.close()

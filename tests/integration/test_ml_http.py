@@ -26,7 +26,8 @@ except ImportError:  # python3-cryptography missing
 
 def ml_config(pair_timeout_s=60, http_port=None):
     return ("[moonlight]\nenabled=true\naddress=127.0.0.1\nhttp_port=%d\nhttps_port=%d\n"
-            "rtsp_port=%d\npair_timeout_s=%d\nhostname=lobbyd-test\n"
+            "rtsp_port=%d\nvideo_port=0\ncontrol_port=0\naudio_port=0\npair_timeout_s=%d\n"
+            "hostname=lobbyd-test\n"
             % (http_port or free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM),
                free_port(socket.SOCK_STREAM), pair_timeout_s))
 
@@ -313,6 +314,26 @@ class MoonlightHttp(unittest.TestCase):
         # Resume with nothing running is refused.
         self.assertRefused(c.get(True, "/resume", {"rikey": "00" * 16, "rikeyid": "7"}))
         del b
+
+    def test_requests_on_one_kept_alive_connection(self):
+        # curl (moonlight-embedded) keeps the HTTPS connection alive between
+        # requests; libsoup 3.2 shows the client certificate to the first
+        # request only, so the second one looked unpaired (seen with the
+        # real client: serverinfo PairStatus 1, then applist 401).
+        import http.client
+        c = self.pair()
+        conn = http.client.HTTPSConnection("127.0.0.1", self.ports["https_port"],
+                                           context=c.ssl, timeout=30)
+        try:
+            for path in ("/serverinfo", "/applist", "/serverinfo"):
+                conn.request("GET", "%s?%s" % (path, c._query({})))
+                r = conn.getresponse()
+                reply = mc.HostReply(r.status, r.read())
+                self.assertEqual(reply.status_code, 200, (path, reply.body))
+                if path == "/serverinfo":
+                    self.assertEqual(reply.text("PairStatus"), "1", reply.body)
+        finally:
+            conn.close()
 
     def test_app_ids_stable_across_restart(self):
         self.pair()
