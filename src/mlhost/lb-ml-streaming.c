@@ -124,7 +124,7 @@ explain_capacity (LbMlStreaming *s, GError **error)
                        ? "software budget full"
                        : "software fallback not allowed";
   g_autofree char *msg
-      = g_strdup_printf ("%s, %s — try again in %d s", hw, sw, RETRY_AFTER_S);
+      = g_strdup_printf ("%s, %s; try again in %d s", hw, sw, RETRY_AFTER_S);
   g_free ((*error)->message);
   (*error)->message = g_steal_pointer (&msg);
 }
@@ -323,7 +323,7 @@ on_announce (const char *ml_id, const LbMlAnnounce *a, gpointer user_data, GErro
 
   /* The announced profile is the session's: re-join when it differs from
    * the launch's, the new session first so the lobby's encode (and slot)
-   * is never given up in between. */
+   * is not given up in between unless there is no room for both. */
   guint kbps = a->configured_bitrate_kbps > 0 ? a->configured_bitrate_kbps : a->max_bitrate_kbps;
   kbps = CLAMP (kbps, LB_ML_MIN_BITRATE_KBPS, LB_ML_MAX_BITRATE_KBPS);
   LbSession *old = stream_session (s, st);
@@ -333,7 +333,18 @@ on_announce (const char *ml_id, const LbMlAnnounce *a, gpointer user_data, GErro
   if (cur != NULL && cur->width == (a->width & ~1u) && cur->height == (a->height & ~1u)
       && cur->fps == fps && cur->bitrate_kbps == kbps)
     return TRUE;
-  LbSession *session = join (s, st, a->width, a->height, a->fps, kbps, error);
+  g_autoptr (GError) first_error = NULL;
+  LbSession *session = join (s, st, a->width, a->height, a->fps, kbps, &first_error);
+  if (session == NULL && old != NULL)
+    {
+      /* No room for both (a full budget): the launch's session makes room. */
+      lb_registry_leave (s->registry, st->session_id, NULL);
+      g_clear_pointer (&st->session_id, g_free);
+      old = NULL;
+      session = join (s, st, a->width, a->height, a->fps, kbps, error);
+    }
+  else if (session == NULL)
+    g_propagate_error (error, g_steal_pointer (&first_error));
   if (session == NULL)
     {
       g_message ("launch %s: announced %ux%u@%u %u kbps refused: %s", ml_id, a->width, a->height,
