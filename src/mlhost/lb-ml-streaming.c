@@ -131,7 +131,7 @@ explain_capacity (LbMlStreaming *s, GError **error)
 
 static LbSession *
 join (LbMlStreaming *s, MlStream *st, guint width, guint height, guint fps, guint kbps,
-      GError **error)
+      guint audio_ms, GError **error)
 {
   LbLobby *lobby = lb_registry_find_lobby (s->registry, st->lobby_id);
   if (lobby == NULL)
@@ -143,8 +143,9 @@ join (LbMlStreaming *s, MlStream *st, guint width, guint height, guint fps, guin
    * than the lobby makes gets all of them (clients take any rate up to
    * theirs). */
   const LbLobbySpec *lspec = lb_lobby_get_spec (lobby);
-  LbSessionSpec *spec = lb_output_moonlight_spec_new (lspec, st->ml_id, width & ~1u, height & ~1u,
-                                                      MIN (fps, lspec->fps), kbps, st->control);
+  LbSessionSpec *spec
+      = lb_output_moonlight_spec_new (lspec, st->ml_id, width & ~1u, height & ~1u,
+                                      MIN (fps, lspec->fps), kbps, audio_ms, st->control);
   json_object_set_string_member (spec->params, "client_name", st->client_name);
   json_object_set_string_member (spec->params, "client_address", st->client_address);
   LbSession *session = lb_registry_join (s->registry, lobby, spec, error);
@@ -174,7 +175,8 @@ lb_ml_streaming_start (LbMlStreaming *s, const char *ml_id, const LbMlLaunchInfo
 
   /* Clients cap the URL's fps (or send 0): the ANNOUNCE corrects it. */
   guint fps = info->fps > 0 ? MIN (info->fps, LB_ML_MAX_FPS) : 60;
-  LbSession *session = join (s, st, info->width, info->height, fps, LAUNCH_BITRATE_KBPS, error);
+  LbSession *session
+      = join (s, st, info->width, info->height, fps, LAUNCH_BITRATE_KBPS, 0, error);
   if (session == NULL)
     {
       g_message ("launch %s of lobby %s refused: %s", ml_id, info->lobby_id, (*error)->message);
@@ -330,18 +332,22 @@ on_announce (const char *ml_id, const LbMlAnnounce *a, gpointer user_data, GErro
   const LbProfile *cur = old != NULL ? &lb_session_get_spec (old)->profile : NULL;
   LbLobby *lobby = lb_registry_find_lobby (s->registry, st->lobby_id);
   guint fps = lobby != NULL ? MIN (a->fps, lb_lobby_get_spec (lobby)->fps) : a->fps;
+  JsonObject *params = old != NULL ? lb_session_get_spec (old)->params : NULL;
+  guint cur_audio_ms
+      = params != NULL ? (guint)json_object_get_int_member_with_default (params, "audio_packet_ms", 0)
+                       : 0;
   if (cur != NULL && cur->width == (a->width & ~1u) && cur->height == (a->height & ~1u)
-      && cur->fps == fps && cur->bitrate_kbps == kbps)
+      && cur->fps == fps && cur->bitrate_kbps == kbps && cur_audio_ms == a->audio_packet_ms)
     return TRUE;
   g_autoptr (GError) first_error = NULL;
-  LbSession *session = join (s, st, a->width, a->height, a->fps, kbps, &first_error);
+  LbSession *session = join (s, st, a->width, a->height, a->fps, kbps, a->audio_packet_ms, &first_error);
   if (session == NULL && old != NULL)
     {
       /* No room for both (a full budget): the launch's session makes room. */
       lb_registry_leave (s->registry, st->session_id, NULL);
       g_clear_pointer (&st->session_id, g_free);
       old = NULL;
-      session = join (s, st, a->width, a->height, a->fps, kbps, error);
+      session = join (s, st, a->width, a->height, a->fps, kbps, a->audio_packet_ms, error);
     }
   else if (session == NULL)
     g_propagate_error (error, g_steal_pointer (&first_error));

@@ -732,3 +732,14 @@ lb_ml_stream_peer_get_stats (LbMlStreamPeer *peer, LbMlStreamStats *out)
   *out = peer->stats;
   g_mutex_unlock (&peer->lock);
 }
+
+gboolean
+lb_ml_stream_peer_get_params (LbMlStreamPeer *peer, LbMlStreamParams *out)
+{
+  g_mutex_lock (&peer->lock);
+  gboolean has = peer->has_params;
+  if (has)
+    *out = peer->params;
+  g_mutex_unlock (&peer->lock);
+  return has;
+}

@@ -96,6 +96,8 @@ gboolean lb_ml_stream_peer_send_video (LbMlStreamPeer *peer, const guint8 *au, g
 gboolean lb_ml_stream_peer_send_audio_datagram (LbMlStreamPeer *peer, const guint8 *d, gsize len);
 /* Pinged on the video socket + params set, not timed out or removed. */
 gboolean lb_ml_stream_peer_is_streaming (LbMlStreamPeer *peer);
+/* The params set at ANNOUNCE into @out; FALSE (nothing written) before. */
+gboolean lb_ml_stream_peer_get_params (LbMlStreamPeer *peer, LbMlStreamParams *out);
 void lb_ml_stream_peer_get_stats (LbMlStreamPeer *peer, LbMlStreamStats *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LbMlStreamPeer, lb_ml_stream_peer_unref)

@@ -5,6 +5,7 @@
  * payloader element per viewer: the peer packetizes for its viewer. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-moonlight.h"
+#include "lb-ml-audio.h"
 #include "lb-error.h"
 #include "lb-json.h"
 #include "lb-media-branch.h"
@@ -12,6 +13,11 @@
 #include "lb-spec.h"
 
 #include <gst/video/video.h>
+
+/* The viewer's Opus: CBR (the client drops audio FEC for good once a
+ * block's packets differ in size), low-delay CELT as GameStream hosts send. */
+#define AUDIO_BITRATE 96000
+#define AUDIO_DEFAULT_PACKET_MS 5
 
 /* Between two key-frame requests of one viewer waiting for its first IDR
  * (the encoded track coalesces them with other viewers' anyway). */
@@ -28,7 +34,8 @@ lb_output_moonlight_set_stream_host (LbMlStreamHost *host)
 
 LbSessionSpec *
 lb_output_moonlight_spec_new (const LbLobbySpec *lobby, const char *ml_id, guint width,
-                              guint height, guint fps, guint bitrate_kbps, gboolean control)
+                              guint height, guint fps, guint bitrate_kbps, guint audio_packet_ms,
+                              gboolean control)
 {
   g_return_val_if_fail (lobby != NULL && ml_id != NULL, NULL);
   LbSessionSpec *spec = lb_session_spec_new (lobby, "moonlight");
@@ -39,6 +46,8 @@ lb_output_moonlight_spec_new (const LbLobbySpec *lobby, const char *ml_id, guint
   spec->control = control;
   spec->params = json_object_new ();
   json_object_set_string_member (spec->params, "ml_id", ml_id);
+  json_object_set_int_member (spec->params, "audio_packet_ms",
+                              audio_packet_ms > 0 ? audio_packet_ms : AUDIO_DEFAULT_PACKET_MS);
   return spec;
 }
 
@@ -54,6 +63,9 @@ typedef struct
   gboolean closed;      /* under @lock */
   LbMlStreamPeer *peer; /* under @lock; NULL until the glue added it */
   gint64 last_request_us;
+  /* The audio streaming thread's alone: made once the peer has params. */
+  LbMlAudioPacketizer *audio;
+  guint audio_packet_ms;
 } Sender;
 
 static Sender *
@@ -70,6 +82,7 @@ sender_unref (gpointer data)
   if (s == NULL || !g_atomic_int_dec_and_test (&s->ref))
     return;
   g_clear_pointer (&s->peer, lb_ml_stream_peer_unref);
+  g_clear_pointer (&s->audio, lb_ml_audio_packetizer_free);
   g_mutex_clear (&s->lock);
   g_free (s->ml_id);
   g_free (s);
@@ -159,6 +172,79 @@ on_access_unit (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* On the audio streaming thread: one Opus packet (the viewer's packet
+ * duration) to the viewer. */
+static GstPadProbeReturn
+on_opus_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Sender *s = user_data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  g_autoptr (LbMlStreamPeer) peer = sender_peer (s);
+  if (peer == NULL || buf == NULL || !lb_ml_stream_peer_is_streaming (peer))
+    return GST_PAD_PROBE_OK;
+  if (s->audio == NULL)
+    {
+      LbMlStreamParams p;
+      if (!lb_ml_stream_peer_get_params (peer, &p))
+        return GST_PAD_PROBE_OK;
+      if (p.audio_packet_ms != s->audio_packet_ms)
+        g_warning ("moonlight %s: the client wants %u ms audio packets, the branch makes %u ms",
+                   s->ml_id, p.audio_packet_ms, s->audio_packet_ms);
+      s->audio = lb_ml_audio_packetizer_new (s->audio_packet_ms, p.encrypt_audio, p.rikey,
+                                             p.rikeyid);
+    }
+  GstMapInfo map;
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+  guint n = lb_ml_audio_packetize (s->audio, map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  for (guint i = 0; i < n; i++)
+    {
+      gsize len;
+      const guint8 *d = lb_ml_audio_packetizer_get_datagram (s->audio, i, &len);
+      lb_ml_stream_peer_send_audio_datagram (peer, d, len);
+    }
+  return GST_PAD_PROBE_OK;
+}
+
+static guint
+audio_packet_ms_of (const LbSessionSpec *spec)
+{
+  gint64 ms = spec->params != NULL
+                  ? json_object_get_int_member_with_default (spec->params, "audio_packet_ms", 0)
+                  : 0;
+  return ms == 5 || ms == 10 || ms == 20 ? (guint)ms : AUDIO_DEFAULT_PACKET_MS;
+}
+
+/* The lobby's shared Opus (20 ms frames) re-encoded at the viewer's packet
+ * duration: Moonlight clients decode each packet into a buffer of exactly
+ * that length. FALSE (no audio, video goes on) without the elements. */
+static gboolean
+make_audio_branch (Sender *s, GstElement *ae[4], const char *name)
+{
+  static const LbElementSpec audio_chain[] = {
+    { "opusdec", NULL },
+    { "opusenc", NULL },
+    { "fakesink", NULL },
+  };
+  g_autoptr (GError) local = NULL;
+  if (!lb_media_make_all (audio_chain, G_N_ELEMENTS (audio_chain), ae, &local))
+    {
+      g_warning ("%s: no Moonlight audio: %s", name, local->message);
+      return FALSE;
+    }
+  g_autofree char *frame = g_strdup_printf ("%u", s->audio_packet_ms);
+  gst_util_set_object_arg (G_OBJECT (ae[1]), "frame-size", frame);
+  gst_util_set_object_arg (G_OBJECT (ae[1]), "bitrate-type", "cbr");
+  gst_util_set_object_arg (G_OBJECT (ae[1]), "audio-type", "restricted-lowdelay");
+  g_object_set (ae[1], "bitrate", AUDIO_BITRATE, NULL);
+  g_object_set (ae[2], "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (ae[2], "sink");
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, on_opus_packet, sender_ref (s),
+                     sender_unref);
+  return TRUE;
+}
+
 static const char *
 ml_id_of (const LbSessionSpec *spec)
 {
@@ -221,12 +307,18 @@ moonlight_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *
   self->sender = s;
   g_autoptr (GstPad) sink = gst_element_get_static_pad (e[2], "sink");
   gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, on_access_unit, sender_ref (s), sender_unref);
-  /* TODO(issue 13, audio): when the lobby has sound (setup->audio), attach
-   * an Opus branch and hand each packet to a per-output lb-ml-audio
-   * packetizer (helper mlrtsp's module), its datagrams to
-   * lb_ml_stream_peer_send_audio_datagram. Until then the audio stream is
-   * set up and silent, which clients accept. */
+  s->audio_packet_ms = audio_packet_ms_of (spec);
+  GstElement *ae[4] = { NULL };
+  gboolean audio = setup->audio != NULL && make_audio_branch (s, ae, setup->name);
   if (!lb_output_attach (output, track, e, error))
+    {
+      for (guint i = 0; ae[i] != NULL; i++)
+        gst_object_unref (gst_object_ref_sink (ae[i]));
+      return NULL;
+    }
+  /* Without the lobby's sound the audio stream is set up and silent, which
+   * clients accept. */
+  if (audio && !lb_output_attach_audio (output, setup->audio, ae, error))
     return NULL;
   g_debug ("%s: moonlight output for launch %s", setup->name, s->ml_id);
   return g_steal_pointer (&output);

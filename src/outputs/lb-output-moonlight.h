@@ -14,9 +14,13 @@ G_BEGIN_DECLS
 
 /* The stream host the moonlight outputs send through (set once by the host glue, NULL = none). */
 void lb_output_moonlight_set_stream_host (LbMlStreamHost *host);
-/* A moonlight session's spec for launch @ml_id of @lobby with the profile @w x @h @ fps, @kbps. */
+/* A moonlight session's spec for launch @ml_id of @lobby with the profile
+ * @width x @height @ @fps, @bitrate_kbps; its audio re-encoded in packets of
+ * @audio_packet_ms (the client's x-nv-aqos.packetDuration: 5, 10 or 20;
+ * 0: 5). */
 LbSessionSpec *lb_output_moonlight_spec_new (const LbLobbySpec *lobby, const char *ml_id,
                                              guint width, guint height, guint fps,
-                                             guint bitrate_kbps, gboolean control);
+                                             guint bitrate_kbps, guint audio_packet_ms,
+                                             gboolean control);
 
 G_END_DECLS

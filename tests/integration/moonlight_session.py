@@ -196,7 +196,8 @@ class VideoReceiver:
     collects every datagram that comes back (on a thread). @drop(i) -> True
     drops the i-th datagram (counted from 0) before reassembly."""
 
-    def __init__(self, host, port, ping_payload, packet_size, drop=None, source_ip=None):
+    def __init__(self, host, port, ping_payload, packet_size, drop=None, source_ip=None,
+                 sink=None):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -204,7 +205,7 @@ class VideoReceiver:
         self.sock.settimeout(0.1)
         self.addr = (host, port)
         self.payload = ping_payload
-        self.reasm = moonlight_video.Reassembler(packet_size)
+        self.reasm = sink or moonlight_video.Reassembler(packet_size)
         self.drop = drop
         self.received = 0
         self.dropped = 0
@@ -266,6 +267,35 @@ class VideoReceiver:
         while time.monotonic() < deadline and len(self.reasm.frames) < n:
             time.sleep(0.05)
         return len(self.reasm.frames)
+
+
+class _AudioSink:
+    """What VideoReceiver hands datagrams to, for the audio stream."""
+
+    def __init__(self, audio):
+        self.audio = audio
+        self.frames = []
+        self.recovered = 0
+
+    def add(self, datagram):
+        self.audio.add(datagram)
+
+    def finish(self):
+        pass
+
+
+def audio_receiver(host, port, ping_payload, packet_ms=5, key=None, rikeyid=0, drop=None,
+                   source_ip=None):
+    """Pings the host's audio port like the video one and feeds what comes
+    back to a moonlight_audio.AudioReceiver (returned as .audio of the
+    receiver): Opus packets by sequence number, lost ones rebuilt from the
+    audio FEC, decrypted with the launch key."""
+    import moonlight_audio
+    audio = moonlight_audio.AudioReceiver(packet_ms, key, rikeyid)
+    r = VideoReceiver(host, port, ping_payload, 1024, drop=drop, source_ip=source_ip,
+                      sink=_AudioSink(audio))
+    r.audio = audio
+    return r
 
 
 def random_drop(rate, seed=1):

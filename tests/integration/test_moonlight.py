@@ -202,6 +202,34 @@ class MoonlightStream(MoonlightBase):
         self.assertGreaterEqual(frames, 40)
         self.assertEqual((w, h), (320, 240))
 
+    def test_audio_reaches_the_client_encrypted_with_fec(self):
+        # The lobby's sound (a test beep), re-encoded for the client as CBR
+        # Opus in its 5 ms packets, AES-CBC encrypted (featureFlags 0x20,
+        # moonlight-embedded's default), 2 FEC shards per 4 packets.
+        self.d.create_lobby("ml-sound", width=320, height=240, fps=30)
+        c = self.client()
+        v = self.viewer(c)
+        v.start(self.launch(v, self.app_id(c, "ml-sound"), "320x240x30"), width=320, height=240,
+                fps=30, bitrate_kbps=800, feature_flags=135 | 0x20)
+        a = ms.audio_receiver("127.0.0.1", v.rtsp.ports["audio"], v.rtsp.ping_payload,
+                              key=v.rikey, rikeyid=v.rikeyid & 0xFFFFFFFF,
+                              drop=lambda i: i % 9 == 4)
+        try:
+            self.assertTrue(wait_until(lambda: a.received > 600, timeout=20), a.received)
+        finally:
+            a.close()
+        self.assertEqual(a.errors, [])
+        pkts = a.audio.packets()
+        self.assertGreater(a.audio.recovered, 0, "audio FEC rebuilt nothing")
+        self.assertGreater(len(pkts), 300)
+        steps = {b[1] - p[1] for p, b in zip(pkts, pkts[1:]) if b[0] == p[0] + 1}
+        self.assertEqual(steps, {5}, "RTP timestamps step by the packet duration")
+        # Every packet one Opus frame of 5 ms (TOC config 17/21/25/29: CELT
+        # 5 ms), all the same size (CBR): what the client's decoder needs.
+        self.assertEqual({p[2][0] >> 3 for p in pkts} - {17, 21, 25, 29}, set(),
+                         sorted({p[2][0] for p in pkts}))
+        self.assertEqual(len({len(p[2]) for p in pkts}), 1, sorted({len(p[2]) for p in pkts}))
+
     def test_two_clients_share_one_encode(self):
         self.d.create_lobby("ml-share", width=320, height=240, fps=30)
         app = None

@@ -114,7 +114,7 @@ main (int argc, char **argv)
 
   g_autoptr (LbLobbySpec) lobby = lb_lobby_spec_new_default ();
   g_autoptr (LbSessionSpec) spec
-      = lb_output_moonlight_spec_new (lobby, ML_ID, w, h, fps, 1500, FALSE);
+      = lb_output_moonlight_spec_new (lobby, ML_ID, w, h, fps, 1500, 0, FALSE);
   const LbOutputClass *klass = lb_output_class_lookup ("moonlight", &error);
   g_assert_no_error (error);
   g_assert_true (klass->check (spec, config, &error));
