@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 
 #define READ_BURST 64
-#define MAX_DATAGRAM 2048
+#define MAX_DATAGRAM 9216 /* jumbo frames: RTSP accepts packet sizes up to 8960 */
 #define LEGACY_PING "PING"
 #define PING_LEN (LB_ML_STREAM_PING_PAYLOAD_LEN + 4)
 
@@ -420,13 +420,25 @@ lb_ml_stream_host_new (const char *bind_address, guint16 video_port, guint16 aud
   return host;
 }
 
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
 void
 lb_ml_stream_host_free (LbMlStreamHost *host)
 {
   if (host == NULL)
     return;
   g_atomic_int_set (&host->core->dead, TRUE);
-  g_main_loop_quit (host->loop);
+  /* Quit from inside the loop: a quit before the thread reached
+   * g_main_loop_run would be forgotten by it. */
+  GSource *quit = g_idle_source_new ();
+  g_source_set_callback (quit, quit_loop, host->loop, NULL);
+  g_source_attach (quit, host->context);
+  g_source_unref (quit);
   g_thread_join (host->thread);
   g_source_destroy (host->video_source);
   g_source_destroy (host->audio_source);
