@@ -436,8 +436,8 @@ lb_ml_host_new (const LbConfig *config, LbRegistry *registry, LbStore *store, co
     }
   g_message ("Moonlight host on %s: HTTP %u, HTTPS %u, RTSP %u, %u paired client(s)",
              config->ml_address, lb_ml_nvhttp_get_http_port (host->nv),
-             lb_ml_nvhttp_get_https_port (host->nv), lb_ml_streaming_get_rtsp_port (host->streaming),
-             host->clients->len);
+             lb_ml_nvhttp_get_https_port (host->nv),
+             lb_ml_streaming_get_rtsp_port (host->streaming), host->clients->len);
   host->mdns = lb_ml_mdns_new (nvc.hostname, lb_ml_nvhttp_get_http_port (host->nv));
   return host;
 }
@@ -530,9 +530,9 @@ lb_ml_host_status_to_json (LbMlHost *host, const LbConfig *config)
   json_object_set_int_member (o, "https_port",
                               host != NULL ? lb_ml_nvhttp_get_https_port (host->nv)
                                            : config->ml_https_port);
-  json_object_set_int_member (o, "rtsp_port", host != NULL
-                                                  ? lb_ml_streaming_get_rtsp_port (host->streaming)
-                                                  : config->ml_rtsp_port);
+  json_object_set_int_member (o, "rtsp_port",
+                              host != NULL ? lb_ml_streaming_get_rtsp_port (host->streaming)
+                                           : config->ml_rtsp_port);
   json_object_set_boolean_member (o, "pairing_pending", pending);
   if (pending)
     {

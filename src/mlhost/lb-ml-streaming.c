@@ -123,8 +123,7 @@ explain_capacity (LbMlStreaming *s, GError **error)
   const char *sw = strstr ((*error)->message, "software_budget_exhausted") != NULL
                        ? "software budget full"
                        : "software fallback not allowed";
-  g_autofree char *msg
-      = g_strdup_printf ("%s, %s; try again in %d s", hw, sw, RETRY_AFTER_S);
+  g_autofree char *msg = g_strdup_printf ("%s, %s; try again in %d s", hw, sw, RETRY_AFTER_S);
   g_free ((*error)->message);
   (*error)->message = g_steal_pointer (&msg);
 }
@@ -175,8 +174,7 @@ lb_ml_streaming_start (LbMlStreaming *s, const char *ml_id, const LbMlLaunchInfo
 
   /* Clients cap the URL's fps (or send 0): the ANNOUNCE corrects it. */
   guint fps = info->fps > 0 ? MIN (info->fps, LB_ML_MAX_FPS) : 60;
-  LbSession *session
-      = join (s, st, info->width, info->height, fps, LAUNCH_BITRATE_KBPS, 0, error);
+  LbSession *session = join (s, st, info->width, info->height, fps, LAUNCH_BITRATE_KBPS, 0, error);
   if (session == NULL)
     {
       g_message ("launch %s of lobby %s refused: %s", ml_id, info->lobby_id, (*error)->message);
@@ -334,13 +332,15 @@ on_announce (const char *ml_id, const LbMlAnnounce *a, gpointer user_data, GErro
   guint fps = lobby != NULL ? MIN (a->fps, lb_lobby_get_spec (lobby)->fps) : a->fps;
   JsonObject *params = old != NULL ? lb_session_get_spec (old)->params : NULL;
   guint cur_audio_ms
-      = params != NULL ? (guint)json_object_get_int_member_with_default (params, "audio_packet_ms", 0)
-                       : 0;
+      = params != NULL
+            ? (guint)json_object_get_int_member_with_default (params, "audio_packet_ms", 0)
+            : 0;
   if (cur != NULL && cur->width == (a->width & ~1u) && cur->height == (a->height & ~1u)
       && cur->fps == fps && cur->bitrate_kbps == kbps && cur_audio_ms == a->audio_packet_ms)
     return TRUE;
   g_autoptr (GError) first_error = NULL;
-  LbSession *session = join (s, st, a->width, a->height, a->fps, kbps, a->audio_packet_ms, &first_error);
+  LbSession *session
+      = join (s, st, a->width, a->height, a->fps, kbps, a->audio_packet_ms, &first_error);
   if (session == NULL && old != NULL)
     {
       /* No room for both (a full budget): the launch's session makes room. */
@@ -461,7 +461,8 @@ lb_ml_streaming_new (const LbConfig *config, LbRegistry *registry, LbMlLaunchTab
   if (cb != NULL)
     s->cb = *cb;
   s->user_data = user_data;
-  s->streams = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)ml_stream_free);
+  s->streams
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)ml_stream_free);
 
   static const LbMlStreamCallbacks media_cb = { .peer_timeout = on_peer_timeout };
   s->media = lb_ml_stream_host_new (config->ml_address, (guint16)config->ml_video_port,
@@ -484,10 +485,9 @@ lb_ml_streaming_new (const LbConfig *config, LbRegistry *registry, LbMlLaunchTab
   /* Control v2 is what current clients require; video and audio
    * encryption are theirs to ask for. */
   if (s->control != NULL)
-    s->rtsp = lb_ml_rtsp_server_new (
-        config->ml_address, (guint16)config->ml_rtsp_port, launches,
-        LB_ML_ENC_CONTROL_V2 | LB_ML_ENC_VIDEO | LB_ML_ENC_AUDIO, LB_ML_ENC_CONTROL_V2, &rtsp_cb,
-        s, error);
+    s->rtsp = lb_ml_rtsp_server_new (config->ml_address, (guint16)config->ml_rtsp_port, launches,
+                                     LB_ML_ENC_CONTROL_V2 | LB_ML_ENC_VIDEO | LB_ML_ENC_AUDIO,
+                                     LB_ML_ENC_CONTROL_V2, &rtsp_cb, s, error);
   if (s->rtsp == NULL)
     {
       lb_ml_streaming_free (s);

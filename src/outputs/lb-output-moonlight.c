@@ -5,6 +5,7 @@
  * payloader element per viewer: the peer packetizes for its viewer. */
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-output-moonlight.h"
+#include "lb-ml-audio-share.h"
 #include "lb-ml-audio.h"
 #include "lb-error.h"
 #include "lb-json.h"
@@ -14,9 +15,6 @@
 
 #include <gst/video/video.h>
 
-/* The viewer's Opus: CBR (the client drops audio FEC for good once a
- * block's packets differ in size), low-delay CELT as GameStream hosts send. */
-#define AUDIO_BITRATE 96000
 #define AUDIO_DEFAULT_PACKET_MS 5
 
 /* Between two key-frame requests of one viewer waiting for its first IDR
@@ -118,6 +116,7 @@ typedef struct
 {
   LbOutput parent;
   Sender *sender;
+  LbMlAudioShare *audio_share; /* NULL: no sound */
 } LbOutputMoonlight;
 
 /* On the encode's streaming thread: one access unit to the viewer. */
@@ -172,39 +171,37 @@ on_access_unit (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* On the audio streaming thread: one Opus packet (the viewer's packet
- * duration) to the viewer. */
-static GstPadProbeReturn
-on_opus_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+/* On the audio streaming thread (the lobby's re-encode for this packet
+ * duration): one Opus packet to this viewer. */
+static void
+on_opus_packet (const guint8 *opus, gsize len, gpointer user_data)
 {
   Sender *s = user_data;
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
   g_autoptr (LbMlStreamPeer) peer = sender_peer (s);
-  if (peer == NULL || buf == NULL || !lb_ml_stream_peer_is_streaming (peer))
-    return GST_PAD_PROBE_OK;
+  if (peer == NULL || !lb_ml_stream_peer_is_streaming (peer))
+    return;
   if (s->audio == NULL)
     {
       LbMlStreamParams p;
       if (!lb_ml_stream_peer_get_params (peer, &p))
-        return GST_PAD_PROBE_OK;
+        return;
       if (p.audio_packet_ms != s->audio_packet_ms)
         g_warning ("moonlight %s: the client wants %u ms audio packets, the branch makes %u ms",
                    s->ml_id, p.audio_packet_ms, s->audio_packet_ms);
-      s->audio = lb_ml_audio_packetizer_new (s->audio_packet_ms, p.encrypt_audio, p.rikey,
-                                             p.rikeyid);
+      s->audio
+          = lb_ml_audio_packetizer_new (s->audio_packet_ms, p.encrypt_audio, p.rikey, p.rikeyid);
     }
-  GstMapInfo map;
-  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
-    return GST_PAD_PROBE_OK;
-  guint n = lb_ml_audio_packetize (s->audio, map.data, map.size);
-  gst_buffer_unmap (buf, &map);
+  guint n = lb_ml_audio_packetize (s->audio, opus, len);
   for (guint i = 0; i < n; i++)
     {
-      gsize len;
-      const guint8 *d = lb_ml_audio_packetizer_get_datagram (s->audio, i, &len);
-      lb_ml_stream_peer_send_audio_datagram (peer, d, len);
+      gsize dlen;
+      const guint8 *d = lb_ml_audio_packetizer_get_datagram (s->audio, i, &dlen);
+      if (lb_ml_stream_peer_send_audio_datagram (peer, d, dlen))
+        {
+          __atomic_fetch_add (&s->output->audio_packets, 1, __ATOMIC_RELAXED);
+          __atomic_fetch_add (&s->output->audio_bytes, dlen, __ATOMIC_RELAXED);
+        }
     }
-  return GST_PAD_PROBE_OK;
 }
 
 static guint
@@ -214,35 +211,6 @@ audio_packet_ms_of (const LbSessionSpec *spec)
                   ? json_object_get_int_member_with_default (spec->params, "audio_packet_ms", 0)
                   : 0;
   return ms == 5 || ms == 10 || ms == 20 ? (guint)ms : AUDIO_DEFAULT_PACKET_MS;
-}
-
-/* The lobby's shared Opus (20 ms frames) re-encoded at the viewer's packet
- * duration: Moonlight clients decode each packet into a buffer of exactly
- * that length. FALSE (no audio, video goes on) without the elements. */
-static gboolean
-make_audio_branch (Sender *s, GstElement *ae[4], const char *name)
-{
-  static const LbElementSpec audio_chain[] = {
-    { "opusdec", NULL },
-    { "opusenc", NULL },
-    { "fakesink", NULL },
-  };
-  g_autoptr (GError) local = NULL;
-  if (!lb_media_make_all (audio_chain, G_N_ELEMENTS (audio_chain), ae, &local))
-    {
-      g_warning ("%s: no Moonlight audio: %s", name, local->message);
-      return FALSE;
-    }
-  g_autofree char *frame = g_strdup_printf ("%u", s->audio_packet_ms);
-  gst_util_set_object_arg (G_OBJECT (ae[1]), "frame-size", frame);
-  gst_util_set_object_arg (G_OBJECT (ae[1]), "bitrate-type", "cbr");
-  gst_util_set_object_arg (G_OBJECT (ae[1]), "audio-type", "restricted-lowdelay");
-  g_object_set (ae[1], "bitrate", AUDIO_BITRATE, NULL);
-  g_object_set (ae[2], "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
-  g_autoptr (GstPad) sink = gst_element_get_static_pad (ae[2], "sink");
-  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, on_opus_packet, sender_ref (s),
-                     sender_unref);
-  return TRUE;
 }
 
 static const char *
@@ -308,18 +276,18 @@ moonlight_open (LbTrack *track, const LbSessionSpec *spec, const LbOutputSetup *
   g_autoptr (GstPad) sink = gst_element_get_static_pad (e[2], "sink");
   gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER, on_access_unit, sender_ref (s), sender_unref);
   s->audio_packet_ms = audio_packet_ms_of (spec);
-  GstElement *ae[4] = { NULL };
-  gboolean audio = setup->audio != NULL && make_audio_branch (s, ae, setup->name);
   if (!lb_output_attach (output, track, e, error))
-    {
-      for (guint i = 0; ae[i] != NULL; i++)
-        gst_object_unref (gst_object_ref_sink (ae[i]));
-      return NULL;
-    }
-  /* Without the lobby's sound the audio stream is set up and silent, which
-   * clients accept. */
-  if (audio && !lb_output_attach_audio (output, setup->audio, ae, error))
     return NULL;
+  /* Without the lobby's sound (or opusdec/opusenc) the audio stream is set
+   * up and silent, which clients accept. */
+  if (setup->audio != NULL)
+    {
+      g_autoptr (GError) local = NULL;
+      self->audio_share
+          = lb_ml_audio_share_join (setup->audio, s->audio_packet_ms, on_opus_packet, s, &local);
+      if (self->audio_share == NULL)
+        g_warning ("%s: no Moonlight audio: %s", setup->name, local->message);
+    }
   g_debug ("%s: moonlight output for launch %s", setup->name, s->ml_id);
   return g_steal_pointer (&output);
 }
@@ -331,6 +299,8 @@ moonlight_close (LbOutput *output)
   Sender *s = self->sender;
   if (s == NULL)
     return;
+  if (self->audio_share != NULL)
+    lb_ml_audio_share_leave (g_steal_pointer (&self->audio_share), s);
   g_mutex_lock (&s->lock);
   s->closed = TRUE;
   g_clear_pointer (&s->peer, lb_ml_stream_peer_unref);
