@@ -39,7 +39,8 @@ async function render() {
       <td><a href="/view/${encodeURIComponent(l.id)}" target="_blank">view</a>
       <button data-stop="${esc(l.id)}">stop</button></td></tr>`).join("");
   $("#sessions tbody").innerHTML = sessions.sessions.map((s) => `<tr><td>${esc(s.id.slice(0, 8))}</td>
-      <td>${esc(s.lobby_id.slice(0, 8))}</td><td>${esc(s.transport)}</td>
+      <td>${esc(s.lobby_id.slice(0, 8))}</td><td>${esc(s.transport)}${s.client_address
+        ? ` <small>${esc(s.client_name)} ${esc(s.client_address)}</small>` : ""}</td>
       <td>${s.encoding ? esc(`${s.encoding.pool}${s.encoding.fallback ? " (fallback)" : ""}`) : "-"}</td>
       <td>${esc(s.state)}</td><td><button data-end="${esc(s.id)}">end</button></td></tr>`).join("");
 }

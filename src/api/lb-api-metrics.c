@@ -3,8 +3,11 @@
 #define G_LOG_DOMAIN "lobbyd-api"
 #include "lb-api-impl.h"
 #include "lb-lobby.h"
+#include "lb-output.h"
 #include "lb-pools.h"
 #include "lb-registry.h"
+#include "lb-session.h"
+#include "lb-spec.h"
 
 typedef guint64 (*PoolValue) (LbPool *pool, guint index, gpointer data);
 
@@ -133,6 +136,22 @@ lb_api_metrics_get (LbApi *api, LbApiRequest *req, LbApiResponse *resp)
   for (guint k = 0; k < G_N_ELEMENTS (audio_states); k++)
     g_string_append_printf (out, "lobbyd_lobbies_audio{state=\"%s\"} %u\n", audio_states[k],
                             audio[k]);
+  /* Running sessions per transport: Moonlight clients next to RTP and
+   * WebRTC viewers (every transport is listed, 0 included). */
+  g_string_append (out, "# HELP lobbyd_sessions_by_transport Running sessions by transport.\n"
+                        "# TYPE lobbyd_sessions_by_transport gauge\n");
+  GPtrArray *sessions = lb_registry_get_sessions (api->registry);
+  const LbOutputClass *klass;
+  for (guint k = 0; (klass = lb_output_class_nth (k)) != NULL; k++)
+    {
+      guint n = 0;
+      for (guint i = 0; i < sessions->len; i++)
+        if (lb_session_is_running (sessions->pdata[i])
+            && g_str_equal (lb_session_get_spec (sessions->pdata[i])->transport, klass->transport))
+          n++;
+      g_string_append_printf (out, "lobbyd_sessions_by_transport{transport=\"%s\"} %u\n",
+                              klass->transport, n);
+    }
   resp->status = 200;
   resp->content_type = "text/plain; version=0.0.4";
   resp->body = g_string_free (out, FALSE);

@@ -178,8 +178,11 @@ LbLobbySpec *
 lb_lobby_spec_from_json (JsonObject *obj, GError **error)
 {
   static const char *const members[]
-      = { "name", "session_key", "source", "video", "encoder", "encoder_sharing", "audio", NULL };
+      = { "name",  "session_key",       "source", "video", "encoder", "encoder_sharing",
+          "audio", "moonlight_control", NULL };
   static const char *const sharing[] = { "off", "auto", NULL };
+  static const char *const ml_control[] = { "default", "on", "off", NULL };
+  guint ml = LB_MOONLIGHT_CONTROL_DEFAULT;
   static const char *const video_members[] = { "width", "height", "fps", NULL };
   guint share = 1;
   g_autoptr (LbLobbySpec) spec = lb_lobby_spec_new_default ();
@@ -194,9 +197,11 @@ lb_lobby_spec_from_json (JsonObject *obj, GError **error)
       || !lb_json_get_object (obj, NULL, "video", FALSE, &video, error)
       || !lb_json_get_enum (obj, NULL, "encoder", encoder_preferences, &spec->encoder, error)
       || !lb_json_get_enum (obj, NULL, "encoder_sharing", sharing, &share, error)
-      || !lb_json_get_bool (obj, NULL, "audio", FALSE, &spec->audio, error))
+      || !lb_json_get_bool (obj, NULL, "audio", FALSE, &spec->audio, error)
+      || !lb_json_get_enum (obj, NULL, "moonlight_control", ml_control, &ml, error))
     return NULL;
   spec->share_encodes = share == 1;
+  spec->moonlight_control = ml;
 
   if (source != NULL && !read_source (source, spec, error))
     return NULL;
@@ -252,6 +257,9 @@ lb_lobby_spec_to_json (const LbLobbySpec *spec)
   json_builder_add_string_value (b, spec->share_encodes ? "auto" : "off");
   json_builder_set_member_name (b, "audio");
   json_builder_add_boolean_value (b, spec->audio);
+  json_builder_set_member_name (b, "moonlight_control");
+  json_builder_add_string_value (
+      b, (const char *const[]){ "default", "on", "off" }[spec->moonlight_control]);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

@@ -31,6 +31,15 @@ typedef enum
   LB_H264_CONSTRAINED_BASELINE, /* what browsers decode (profile-level-id 42e01f) */
 } LbH264Profile;
 
+/* "moonlight_control": whether paired Moonlight clients of a lobby control
+ * its desktop ("default": [moonlight] default_control). */
+typedef enum
+{
+  LB_MOONLIGHT_CONTROL_DEFAULT,
+  LB_MOONLIGHT_CONTROL_ON,
+  LB_MOONLIGHT_CONTROL_OFF,
+} LbMoonlightControl;
+
 struct _LbLobbySpec
 {
   char *name;
@@ -42,6 +51,7 @@ struct _LbLobbySpec
   LbEncoderPreference encoder; /* default for its sessions */
   gboolean share_encodes;      /* encoder_sharing: auto (TRUE) | off (one encode per session) */
   gboolean audio;              /* "audio": the lobby has sound (default TRUE) */
+  LbMoonlightControl moonlight_control; /* may Moonlight clients send input */
 };
 
 struct _LbProfile

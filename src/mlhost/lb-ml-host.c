@@ -155,6 +155,18 @@ client_launch (LbMlHost *host, const char *client_id, const char **ml_id)
   return NULL;
 }
 
+/* Whether a launch of @lobby_id may send input: the lobby's
+ * moonlight_control, else [moonlight] default_control. */
+static gboolean
+lobby_control (LbMlHost *host, const char *lobby_id)
+{
+  LbLobby *lobby = lb_registry_find_lobby (host->registry, lobby_id);
+  LbMoonlightControl c
+      = lobby != NULL ? lb_lobby_get_spec (lobby)->moonlight_control : LB_MOONLIGHT_CONTROL_DEFAULT;
+  return c == LB_MOONLIGHT_CONTROL_DEFAULT ? host->config->ml_default_control
+                                           : c == LB_MOONLIGHT_CONTROL_ON;
+}
+
 gboolean
 lb_ml_host_start_launch (LbMlHost *host, const char *ml_id, GError **error)
 {
@@ -174,7 +186,7 @@ lb_ml_host_start_launch (LbMlHost *host, const char *ml_id, GError **error)
     .fps = l->fps,
     .rikey = l->rikey,
     .rikeyid = l->rikeyid,
-    .control = host->config->ml_default_control,
+    .control = lobby_control (host, l->lobby_id),
   };
   return lb_ml_streaming_start (host->streaming, ml_id, &info, error);
 }

@@ -31,6 +31,12 @@ class_at (guint i)
 }
 
 const LbOutputClass *
+lb_output_class_nth (guint i)
+{
+  return class_at (i);
+}
+
+const LbOutputClass *
 lb_output_class_lookup (const char *transport, GError **error)
 {
   const LbOutputClass *klass;

@@ -97,6 +97,8 @@ struct _LbOutputClass
 
 /* The class for a spec's transport, or NULL (error set) if none is registered. */
 const LbOutputClass *lb_output_class_lookup (const char *transport, GError **error);
+/* The @i-th transport (built-ins first), NULL past the last: for listing. */
+const LbOutputClass *lb_output_class_nth (guint i);
 /* Adds a transport that is not built in (a test's, a plugin's); a second
  * class with a registered name is refused (FALSE, a warning). */
 gboolean lb_output_class_register (const LbOutputClass *klass);

@@ -142,6 +142,8 @@ class MoonlightStream(MoonlightBase):
         self.assertEqual(s["client_address"], "127.0.0.1")
         gpu = self.d.request("GET", "/api/v1/system/gpu-status").json
         self.assertGreaterEqual(sum(p.get("sessions", 0) for p in gpu["pools"]), 1, gpu)
+        metrics = self.d.request("GET", "/metrics").body.decode()
+        self.assertIn('lobbyd_sessions_by_transport{transport="moonlight"} 1\n', metrics)
 
         # Cancel: the session and the launch are gone, the client is told.
         r = c.get(True, "/cancel")
@@ -364,6 +366,23 @@ class MoonlightInput(MoonlightBase):
         self.assertGreaterEqual(text.count("ButtonPress event"), 1)
         # 640,360 of 1280x720 is 320,240 on the 640x480 screen.
         self.assertRegex(text, r"ButtonPress event.*\n.*root:\(3[12]\d,2[34]\d\)")
+
+    def test_lobby_without_moonlight_control_gets_no_input(self):
+        self.d.request("POST", "/api/v1/lobbies", {
+            "name": "ml-watch", "source": {"type": "x11-app", "app": "recorder"},
+            "video": {"width": 640, "height": 480, "fps": 15}, "moonlight_control": "off"})
+        c = self.client()
+        v = self.viewer(c)
+        v.start(self.launch(v, self.app_id(c, "ml-watch"), "640x480x15"), width=640, height=480,
+                fps=15, bitrate_kbps=1000)
+        self.assertGreaterEqual(v.video.wait_frames(5, timeout=30), 5)
+        self.assertEqual(self.ml_sessions()[0]["role"], "watch")
+        v.control.send("button 1 down", "button 1 up", "key 0x58 down", "key 0x58 up", "idr")
+        time.sleep(2)
+        with open(self.log, errors="replace") as f:
+            text = f.read()
+        self.assertNotIn("ButtonPress event", text)
+        self.assertNotIn("(keysym 0x78, x)", text)
 
 
 if __name__ == "__main__":
