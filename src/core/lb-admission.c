@@ -156,6 +156,18 @@ fell_back (LbAdmission *self, LbSharedEncode *encode, const LbPool *pool)
 }
 
 gboolean
+lb_admission_check (LbAdmission *self, guint64 pixel_rate, LbEncoderPreference preference,
+                    gboolean require_hardware, GError **error)
+{
+  LbDecision d = lb_pools_decide (self->pools, preference, require_hardware, pixel_rate, NULL);
+  if (d.pool >= 0)
+    return TRUE;
+  g_set_error (error, LB_ERROR, LB_ERROR_CAPACITY, "no encoder can take this session (%s)",
+               lb_refusal_name (d.refusal));
+  return FALSE;
+}
+
+gboolean
 lb_admission_admit (LbAdmission *self, LbSharedEncode *encode, int exclude_pool, GError **error)
 {
   guint64 px = lb_shared_encode_get_pixel_rate (encode);

@@ -29,6 +29,12 @@ void lb_admission_set_slot_freed_func (LbAdmission *admission, LbSlotFreedFunc f
  * "admission.refused" event) when no pool can take it. */
 gboolean lb_admission_admit (LbAdmission *admission, LbSharedEncode *encode, int exclude_pool,
                              GError **error);
+/* Whether a new encode of @pixel_rate would be admitted now, without
+ * opening anything, taking a slot or emitting an event: a client told "no"
+ * before it sets anything up. LB_ERROR_CAPACITY as lb_admission_admit's. */
+gboolean lb_admission_check (LbAdmission *admission, guint64 pixel_rate,
+                             LbEncoderPreference preference, gboolean require_hardware,
+                             GError **error);
 /* Moves @encode's slot to @pool (giving back the one it held, if any). */
 void lb_admission_take_slot (LbAdmission *admission, LbSharedEncode *encode, guint pool,
                              gboolean fallback);

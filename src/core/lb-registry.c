@@ -645,6 +645,24 @@ lb_registry_join_cancel (LbRegistry *self, LbJoin *join)
 }
 
 gboolean
+lb_registry_check_join (LbRegistry *self, LbLobby *lobby, const LbSessionSpec *spec, GError **error)
+{
+  if (check_join (self, spec, error) == NULL)
+    return FALSE;
+  for (guint i = 0; lb_lobby_get_spec (lobby)->share_encodes && i < self->encodes->len; i++)
+    {
+      LbSharedEncode *encode = g_ptr_array_index (self->encodes, i);
+      if (lb_shared_encode_get_lobby (encode) == lobby
+          && lb_shared_encode_accepts (encode, &spec->profile, spec->encoder,
+                                       spec->require_hardware))
+        return TRUE;
+    }
+  const LbProfile *p = &spec->profile;
+  return lb_admission_check (self->admission, (guint64)p->width * p->height * p->fps, spec->encoder,
+                             spec->require_hardware, error);
+}
+
+gboolean
 lb_registry_leave (LbRegistry *self, const char *session_id, GError **error)
 {
   LbSession *session = g_hash_table_lookup (self->session_by_id, session_id);

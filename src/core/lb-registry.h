@@ -69,6 +69,11 @@ LbJoin *lb_registry_join_async (LbRegistry *registry, LbLobby *lobby, LbSessionS
 /* The client is gone: the join is undone as if it had failed (no event),
  * and its @done never runs. */
 void lb_registry_join_cancel (LbRegistry *registry, LbJoin *join);
+/* Whether @spec would join @lobby now (the spec, the session limit, an
+ * encode to share or room for a new one), without joining: nothing is
+ * opened, taken or announced. */
+gboolean lb_registry_check_join (LbRegistry *registry, LbLobby *lobby, const LbSessionSpec *spec,
+                                 GError **error);
 gboolean lb_registry_leave (LbRegistry *registry, const char *session_id, GError **error);
 LbSession *lb_registry_find_session (LbRegistry *registry, const char *id);
 GPtrArray *lb_registry_get_sessions (LbRegistry *registry);

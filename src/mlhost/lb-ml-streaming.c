@@ -20,9 +20,10 @@
 
 /* The reason code of control's 0x0109: the host ended the stream. */
 #define TERMINATION_HOST_ENDED 0x80030023u
-/* A launch whose client never came to RTSP gives its slot back after this. */
+/* A launch whose client never got to ANNOUNCE is forgotten after this. */
 #define UNCLAIMED_TIMEOUT_US (30 * G_USEC_PER_SEC)
-/* Bitrate of the launch's first join; the ANNOUNCE names the real one. */
+/* The bitrate of a launch's admission check (which does not depend on
+ * it); the ANNOUNCE names the real one. */
 #define LAUNCH_BITRATE_KBPS 10000
 /* What a refused client is told to wait (the API's Retry-After too). */
 #define RETRY_AFTER_S 5
@@ -128,26 +129,35 @@ explain_capacity (LbMlStreaming *s, GError **error)
   (*error)->message = g_steal_pointer (&msg);
 }
 
-static LbSession *
-join (LbMlStreaming *s, MlStream *st, guint width, guint height, guint fps, guint kbps,
-      guint audio_ms, GError **error)
+/* The session @st asks for: @width x @height (even: 4:2:0 encoders take
+ * nothing else) at @fps (a client asking for more frames than the lobby
+ * makes gets all of them), @kbps; NULL when the lobby is gone. */
+static LbSessionSpec *
+stream_spec (LbMlStreaming *s, MlStream *st, LbLobby **lobby, guint width, guint height, guint fps,
+             guint kbps, guint audio_ms, GError **error)
 {
-  LbLobby *lobby = lb_registry_find_lobby (s->registry, st->lobby_id);
-  if (lobby == NULL)
+  *lobby = lb_registry_find_lobby (s->registry, st->lobby_id);
+  if (*lobby == NULL)
     {
       g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "the lobby of this app is gone");
       return NULL;
     }
-  /* 4:2:0 encoders take even sizes only; a client asking for more frames
-   * than the lobby makes gets all of them (clients take any rate up to
-   * theirs). */
-  const LbLobbySpec *lspec = lb_lobby_get_spec (lobby);
+  const LbLobbySpec *lspec = lb_lobby_get_spec (*lobby);
   LbSessionSpec *spec
       = lb_output_moonlight_spec_new (lspec, st->ml_id, width & ~1u, height & ~1u,
                                       MIN (fps, lspec->fps), kbps, audio_ms, st->control);
   json_object_set_string_member (spec->params, "client_name", st->client_name);
   json_object_set_string_member (spec->params, "client_address", st->client_address);
-  LbSession *session = lb_registry_join (s->registry, lobby, spec, error);
+  return spec;
+}
+
+static LbSession *
+join (LbMlStreaming *s, MlStream *st, guint width, guint height, guint fps, guint kbps,
+      guint audio_ms, GError **error)
+{
+  LbLobby *lobby;
+  LbSessionSpec *spec = stream_spec (s, st, &lobby, width, height, fps, kbps, audio_ms, error);
+  LbSession *session = spec != NULL ? lb_registry_join (s->registry, lobby, spec, error) : NULL;
   if (session == NULL && g_error_matches (*error, LB_ERROR, LB_ERROR_CAPACITY))
     explain_capacity (s, error);
   return session;
@@ -172,19 +182,25 @@ lb_ml_streaming_start (LbMlStreaming *s, const char *ml_id, const LbMlLaunchInfo
     random_bytes (&st->connect_data, sizeof st->connect_data);
   while (st->connect_data == 0); /* 0: "none" for the client */
 
-  /* Clients cap the URL's fps (or send 0): the ANNOUNCE corrects it. */
+  /* Told now, in the launch reply, if the session could not be served:
+   * a dry run of the admission with the URL's mode (clients cap its fps
+   * or send 0; the bitrate comes with the ANNOUNCE, which joins for real
+   * with the announced profile — no encode is opened for a guess). */
   guint fps = info->fps > 0 ? MIN (info->fps, LB_ML_MAX_FPS) : 60;
-  LbSession *session = join (s, st, info->width, info->height, fps, LAUNCH_BITRATE_KBPS, 0, error);
-  if (session == NULL)
+  LbLobby *lobby;
+  g_autoptr (LbSessionSpec) spec
+      = stream_spec (s, st, &lobby, info->width, info->height, fps, LAUNCH_BITRATE_KBPS, 0, error);
+  if (spec == NULL || !lb_registry_check_join (s->registry, lobby, spec, error))
     {
+      if (g_error_matches (*error, LB_ERROR, LB_ERROR_CAPACITY))
+        explain_capacity (s, error);
       g_message ("launch %s of lobby %s refused: %s", ml_id, info->lobby_id, (*error)->message);
       ml_stream_free (st);
       return FALSE;
     }
-  st->session_id = g_strdup (lb_session_get_id (session));
   g_hash_table_replace (s->streams, st->ml_id, st);
-  g_message ("launch %s: session %s of lobby %s for %s (%s)", ml_id, st->session_id, st->lobby_id,
-             st->client_name, st->client_address);
+  g_message ("launch %s of lobby %s for %s (%s)", ml_id, st->lobby_id, st->client_name,
+             st->client_address);
   return TRUE;
 }
 
@@ -238,12 +254,12 @@ sweep (gpointer user_data)
     {
       MlStream *st = value;
       LbSession *session = stream_session (s, st);
-      if (session == NULL || !lb_session_is_running (session))
+      if (st->session_id != NULL && (session == NULL || !lb_session_is_running (session)))
         {
           g_ptr_array_add (ended, st);
           g_ptr_array_add (reasons, "session_ended");
         }
-      else if (st->peer == NULL && now - st->created_us > UNCLAIMED_TIMEOUT_US)
+      else if (st->session_id == NULL && now - st->created_us > UNCLAIMED_TIMEOUT_US)
         {
           g_ptr_array_add (ended, st);
           g_ptr_array_add (reasons, "never_connected");

@@ -3,11 +3,11 @@
  * control stream (lb-ml-control), and for each launch the lobbyd session
  * it streams from.
  *
- * A launch joins its lobby at once (admission: shared encode, slot,
- * software fallback or refusal, whose message goes back in /launch's
- * reply), with the profile of the launch URL; the ANNOUNCE's viewport, fps
- * and bitrate replace it when they differ (the session is re-joined with
- * them before the first one is left). The RTSP SETUPs hand out the ports,
+ * A launch is checked against its lobby at once (a dry run of the
+ * admission with the launch URL's mode: an encode to share or room for a
+ * new one), so a refusal reaches the client in /launch's reply; the
+ * session joins for real with the ANNOUNCE's viewport, fps and bitrate
+ * (shared encode, slot, software fallback or refusal). The RTSP SETUPs hand out the ports,
  * a ping payload and the control connect data; ANNOUNCE sets the stream's
  * packet size, FEC and encryption. The launch ends — its session left,
  * its peer removed, the client told (control 0x0109) where it still
@@ -51,8 +51,9 @@ typedef struct
   gboolean control; /* the client may send input to the lobby's desktop */
 } LbMlLaunchInfo;
 
-/* Joins the lobby for launch @ml_id. FALSE + @error (a message for the
- * client's screen, e.g. the encoder capacity) when it is refused. */
+/* Checks launch @ml_id against its lobby's admission and keeps it until
+ * its ANNOUNCE joins. FALSE + @error (a message for the client's screen,
+ * e.g. the encoder capacity) when it would be refused. */
 gboolean lb_ml_streaming_start (LbMlStreaming *s, const char *ml_id, const LbMlLaunchInfo *info,
                                 GError **error);
 /* Ends launch @ml_id (cancel, unpair, a replaced launch): leaves its
