@@ -46,6 +46,8 @@ exec "$@"
 STREAM_HELPER = r"""
 import os, socket, sys
 path = "/run/systemd/journal/stdout"
+if os.path.exists(path):  # a restart's
+    os.unlink(path)
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(path)
 srv.listen(1)
@@ -55,7 +57,7 @@ conn, _ = srv.accept()
 srv.close()
 if os.fork() == 0:
     cli.close()
-    with open("/run/systemd/journal/stream.txt", "wb") as out:
+    with open("/run/systemd/journal/stream.txt", "ab") as out:
         while True:
             chunk = conn.recv(65536)
             if not chunk:
@@ -212,6 +214,14 @@ class JournalFieldsTest(unittest.TestCase):
     def test_lobby_story_has_its_ids(self):
         lobby = self.d.create_lobby(name="journal").json["id"]
         session = self.d.join(lobby, free_port()).json["id"]
+        # A restart tells the same story: restored lines with the same ids.
+        self.assertEqual(self.d.stop(), 0)
+        self.d.start()
+        restored = self.find(lambda e: e.get("MESSAGE") == "lobby %s restored" % lobby, "lobby restored")
+        self.assertEqual(restored["LOBBY_ID"], lobby)
+        restored = self.find(lambda e: e.get("SESSION_ID") == session and "restored" in e.get("MESSAGE", ""),
+                             "session restored")
+        self.assertEqual(restored["LOBBY_ID"], lobby)
         self.assertEqual(self.d.request("DELETE", "/api/v1/sessions/" + session).status, 204)
         self.assertEqual(self.d.request("DELETE", "/api/v1/lobbies/" + lobby).status, 204)
 
