@@ -4,6 +4,7 @@
 #include "lb-admission.h"
 #include "lb-error.h"
 #include "lb-events.h"
+#include "lb-log.h"
 #include "lb-lobby.h"
 #include "lb-pools.h"
 #include "lb-shared-encode.h"
@@ -131,10 +132,12 @@ lb_admission_learn_limit (LbAdmission *self, guint pool_index, const char *messa
 static void
 refuse (LbAdmission *self, LbSharedEncode *encode, LbRefusal refusal, GError **error)
 {
+  const char *lobby_id = lb_lobby_get_id (lb_shared_encode_get_lobby (encode));
   self->refusals++;
+  lb_log_lobby (G_LOG_LEVEL_INFO, lobby_id, "encode %s of lobby %s refused: no encoder (%s)",
+                lb_shared_encode_get_id (encode), lobby_id, lb_refusal_name (refusal));
   JsonObject *obj
-      = lb_event_fields ("lobby_id", lb_lobby_get_id (lb_shared_encode_get_lobby (encode)),
-                         "reason", lb_refusal_name (refusal), NULL);
+      = lb_event_fields ("lobby_id", lobby_id, "reason", lb_refusal_name (refusal), NULL);
   g_autofree guint *viewers = lb_admission_count_pool_viewers (self);
   json_object_set_member (obj, "pools", lb_pools_to_json (self->pools, viewers));
   lb_events_emit (self->events, "admission.refused", obj);
@@ -149,10 +152,14 @@ fell_back (LbAdmission *self, LbSharedEncode *encode, const LbPool *pool)
   /* The same truth as gpu-status: not "no slot" on a host without a GPU. */
   g_autofree char *why = NULL;
   const char *code = lb_pools_software_reason (self->pools, TRUE, &why);
+  const char *lobby_id = lb_lobby_get_id (lb_shared_encode_get_lobby (encode));
+  lb_log_pool (G_LOG_LEVEL_INFO, lobby_id, pool->name,
+               "encode %s of lobby %s: software fallback on pool %s (%s)",
+               lb_shared_encode_get_id (encode), lobby_id, pool->name, why);
   lb_events_emit (self->events, "encoder.fallback",
                   lb_event_fields ("encode_id", lb_shared_encode_get_id (encode), "lobby_id",
-                                   lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), "pool",
-                                   pool->name, "reason", why, "reason_code", code, NULL));
+                                   lobby_id, "pool", pool->name, "reason", why, "reason_code", code,
+                                   NULL));
 }
 
 gboolean

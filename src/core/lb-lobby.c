@@ -5,6 +5,7 @@
 #include "lb-desktop.h"
 #include "lb-encode.h"
 #include "lb-error.h"
+#include "lb-log.h"
 #include "lb-producer.h"
 #include "lb-spec.h"
 
@@ -91,7 +92,7 @@ start_audio (LbLobby *self, const LbConfig *config)
     {
       g_autofree char *message = g_strdup_printf ("audio encode: %s", error->message);
       /* Not a warning: the lobby runs on, and its view says why. */
-      g_message ("lobby %s: no sound: %s", self->id, message);
+      lb_log_lobby (G_LOG_LEVEL_MESSAGE, self->id, "lobby %s: no sound: %s", self->id, message);
       lb_lobby_set_audio_failed (self, message);
     }
 }

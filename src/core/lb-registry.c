@@ -7,6 +7,7 @@
 #include "lb-config.h"
 #include "lb-error.h"
 #include "lb-json.h"
+#include "lb-log.h"
 #include "lb-events.h"
 #include "lb-lobby.h"
 #include "lb-media-branch.h"
@@ -95,8 +96,12 @@ detach_session (LbRegistry *self, LbSession *session)
 static void
 fail_session (LbRegistry *self, LbSession *session, const char *message)
 {
+  const char *lobby_id = lb_lobby_get_id (lb_session_get_lobby (session));
   detach_session (self, session);
   lb_session_set_failed (session, message);
+  lb_log_session (G_LOG_LEVEL_MESSAGE, lobby_id, lb_session_get_id (session),
+                  "session %s of lobby %s failed: %s", lb_session_get_id (session), lobby_id,
+                  message);
   emit (self, "session.failed",
         lb_event_fields ("session_id", lb_session_get_id (session), "lobby_id",
                          lb_lobby_get_id (lb_session_get_lobby (session)), "error", message, NULL));
@@ -191,7 +196,8 @@ on_media_error (const char *branch, const GError *error, gpointer user_data)
     {
       if (lb_lobby_set_audio_failed (lobby, error->message))
         {
-          g_warning ("lobby %s: audio failed: %s", lb_lobby_get_id (lobby), error->message);
+          lb_log_lobby (G_LOG_LEVEL_WARNING, lb_lobby_get_id (lobby), "lobby %s: audio failed: %s",
+                        lb_lobby_get_id (lobby), error->message);
           emit (
               self, "lobby.audio_failed",
               lb_event_fields ("lobby_id", lb_lobby_get_id (lobby), "error", error->message, NULL));
@@ -229,6 +235,8 @@ on_media_error (const char *branch, const GError *error, gpointer user_data)
   if (branch == NULL)
     {
       lb_lobby_set_failed (lobby, error->message);
+      lb_log_lobby (G_LOG_LEVEL_MESSAGE, lb_lobby_get_id (lobby), "lobby %s failed: %s",
+                    lb_lobby_get_id (lobby), error->message);
       emit (self, "lobby.failed",
             lb_event_fields ("lobby_id", lb_lobby_get_id (lobby), "error", error->message, NULL));
     }
@@ -362,9 +370,12 @@ lb_registry_create_lobby (LbRegistry *self, const LbLobbySpec *spec, gboolean *c
   g_autofree char *id = g_uuid_string_random ();
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   LbLobby *lobby = add_lobby (self, id, spec, now);
-  if (!lb_lobby_start (lobby, app_argv, self->config, on_media_error, lobby, error))
+  g_autoptr (GError) start_error = NULL;
+  if (!lb_lobby_start (lobby, app_argv, self->config, on_media_error, lobby, &start_error))
     {
+      lb_log_lobby (G_LOG_LEVEL_INFO, id, "lobby %s not created: %s", id, start_error->message);
       forget_lobby (self, lobby);
+      g_propagate_error (error, g_steal_pointer (&start_error));
       return NULL;
     }
 
@@ -375,7 +386,8 @@ lb_registry_create_lobby (LbRegistry *self, const LbLobbySpec *spec, gboolean *c
       forget_lobby (self, lobby);
       return NULL;
     }
-  g_info ("lobby %s created (key %s)", id, spec->session_key ? spec->session_key : "none");
+  lb_log_lobby (G_LOG_LEVEL_INFO, id, "lobby %s created (key %s)", id,
+                spec->session_key ? spec->session_key : "none");
   emit (self, "lobby.created",
         lb_event_fields ("lobby_id", id, "session_key", spec->session_key, NULL));
   *created = TRUE;
@@ -395,7 +407,7 @@ lb_registry_delete_lobby (LbRegistry *self, const char *id, GError **error)
   /* Media first: stopping must never depend on the disk or a lock. */
   forget_lobby (self, lobby);
   lb_store_remove_lobby (self->store, id);
-  g_info ("lobby %s deleted", id);
+  lb_log_lobby (G_LOG_LEVEL_INFO, id, "lobby %s deleted", id);
   emit (self, "lobby.deleted", lb_event_fields ("lobby_id", id, NULL));
   return TRUE;
 }
@@ -431,7 +443,7 @@ end_session (LbRegistry *self, LbSession *session, const char *reason)
   forget_session (self, session);
   if (stored)
     lb_store_remove_session (self->store, id);
-  g_info ("session %s ended: %s", id, reason);
+  lb_log_session (G_LOG_LEVEL_INFO, lobby_id, id, "session %s ended: %s", id, reason);
   emit (self, "session.ended",
         lb_event_fields ("session_id", id, "lobby_id", lobby_id, "reason", reason, NULL));
 }
@@ -467,14 +479,16 @@ announce_session (LbRegistry *self, LbSession *session)
 {
   LbLobby *lobby = lb_session_get_lobby (session);
   LbSharedEncode *encode = lb_session_get_encode (session);
+  const char *pool = lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name;
 
-  g_info ("session %s joined lobby %s (%s)", lb_session_get_id (session), lb_lobby_get_id (lobby),
-          lb_session_get_output_class (session)->transport);
+  lb_log (G_LOG_LEVEL_INFO, lb_lobby_get_id (lobby), lb_session_get_id (session), pool,
+          "session %s joined lobby %s (%s, encode %s on pool %s)", lb_session_get_id (session),
+          lb_lobby_get_id (lobby), lb_session_get_output_class (session)->transport,
+          lb_shared_encode_get_id (encode), pool);
   emit (self, "session.created",
-        lb_event_fields (
-            "session_id", lb_session_get_id (session), "lobby_id", lb_lobby_get_id (lobby),
-            "encode_id", lb_shared_encode_get_id (encode), "pool",
-            lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name, NULL));
+        lb_event_fields ("session_id", lb_session_get_id (session), "lobby_id",
+                         lb_lobby_get_id (lobby), "encode_id", lb_shared_encode_get_id (encode),
+                         "pool", pool, NULL));
 }
 
 LbSession *
@@ -638,7 +652,10 @@ void
 lb_registry_join_cancel (LbRegistry *self, LbJoin *join)
 {
   g_return_if_fail (g_ptr_array_find (self->joins, join, NULL));
-  g_info ("session %s: the client left while it was negotiated", lb_session_get_id (join->session));
+  lb_log_session (G_LOG_LEVEL_INFO, lb_lobby_get_id (lb_session_get_lobby (join->session)),
+                  lb_session_get_id (join->session),
+                  "session %s: the client left while it was negotiated",
+                  lb_session_get_id (join->session));
   g_ptr_array_remove (self->joins, join);
   forget_session (self, join->session);
   join_free (join);
@@ -739,7 +756,8 @@ restore_lobby (const char *id, const char *session_key, const char *spec_json, g
       = node ? lb_lobby_spec_from_json (json_node_get_object (node), &error) : NULL;
   if (spec == NULL)
     {
-      g_warning ("lobby %s: stored spec is invalid, not restored: %s", id, error->message);
+      lb_log_lobby (G_LOG_LEVEL_WARNING, id, "lobby %s: stored spec is invalid, not restored: %s",
+                    id, error->message);
       st->failed++;
       return;
     }
@@ -747,9 +765,11 @@ restore_lobby (const char *id, const char *session_key, const char *spec_json, g
   if (!lb_lobby_start (lobby, lookup_app (st->self, spec), st->self->config, on_media_error, lobby,
                        &error))
     {
-      g_warning ("lobby %s: failed to restart: %s", id, error->message);
+      lb_log_lobby (G_LOG_LEVEL_WARNING, id, "lobby %s: failed to restart: %s", id, error->message);
       st->failed++;
     }
+  else
+    lb_log_lobby (G_LOG_LEVEL_INFO, id, "lobby %s restored", id);
 }
 
 static void
@@ -761,7 +781,8 @@ restore_session (const char *id, const char *lobby_id, const char *spec_json, gi
   LbLobby *lobby = g_hash_table_lookup (st->self->lobby_by_id, lobby_id);
   if (lobby == NULL)
     {
-      g_warning ("session %s: lobby %s was not restored", id, lobby_id);
+      lb_log_session (G_LOG_LEVEL_WARNING, lobby_id, id, "session %s: lobby %s was not restored",
+                      id, lobby_id);
       st->failed++;
       return;
     }
@@ -771,16 +792,21 @@ restore_session (const char *id, const char *lobby_id, const char *spec_json, gi
                              : NULL;
   if (spec == NULL)
     {
-      g_warning ("session %s: stored spec is invalid, not restored: %s", id, error->message);
+      lb_log_session (G_LOG_LEVEL_WARNING, lobby_id, id,
+                      "session %s: stored spec is invalid, not restored: %s", id, error->message);
       st->failed++;
       return;
     }
   LbSession *session = add_session (st->self, id, lobby, spec, created_at);
   if (!start_session (st->self, session, &error))
     {
-      g_warning ("session %s: failed to restart: %s", id, error->message);
+      lb_log_session (G_LOG_LEVEL_WARNING, lobby_id, id, "session %s: failed to restart: %s", id,
+                      error->message);
       st->failed++;
     }
+  else
+    lb_log_session (G_LOG_LEVEL_INFO, lobby_id, id, "session %s of lobby %s restored", id,
+                    lobby_id);
 }
 
 gboolean

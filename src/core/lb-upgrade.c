@@ -5,6 +5,8 @@
 #include "lb-config.h"
 #include "lb-error.h"
 #include "lb-events.h"
+#include "lb-lobby.h"
+#include "lb-log.h"
 #include "lb-pools.h"
 #include "lb-session.h"
 #include "lb-shared-encode.h"
@@ -35,12 +37,16 @@ upgrade_encode (LbUpgrade *self, LbSharedEncode *encode, guint hw)
     {
       if (g_error_matches (error, LB_ERROR, LB_ERROR_ENCODER_OPEN))
         lb_admission_learn_limit (self->admission, hw, error->message);
-      g_warning ("encode %s: upgrade to %s failed: %s", lb_shared_encode_get_id (encode),
-                 pool->name, error->message);
+      lb_log_pool (G_LOG_LEVEL_WARNING, lb_lobby_get_id (lb_shared_encode_get_lobby (encode)),
+                   pool->name, "encode %s: upgrade to %s failed: %s",
+                   lb_shared_encode_get_id (encode), pool->name, error->message);
       return FALSE;
     }
   lb_admission_take_slot (self->admission, encode, hw, FALSE);
   self->upgrades++;
+  lb_log_pool (G_LOG_LEVEL_INFO, lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), pool->name,
+               "encode %s: upgraded from %s to %s", lb_shared_encode_get_id (encode), from,
+               pool->name);
   g_autoptr (GPtrArray) viewers = lb_session_list_viewers (encode);
   for (guint v = 0; v < viewers->len; v++)
     lb_events_emit (self->events, "encoder.upgrade",
@@ -126,14 +132,19 @@ lb_upgrade_migrate (LbUpgrade *self, LbSharedEncode *encode, const char *message
           = g_get_monotonic_time () + (gint64)self->config->upgrade_holdoff_s * G_USEC_PER_SEC;
       g_free (pool->last_error);
       pool->last_error = g_strdup (message);
+      lb_log_pool (G_LOG_LEVEL_MESSAGE, lb_lobby_get_id (lb_shared_encode_get_lobby (encode)),
+                   pool->name, "encode %s: encoder error on pool %s: %s",
+                   lb_shared_encode_get_id (encode), pool->name, message);
       lb_events_emit (self->events, "encode.error",
                       lb_event_fields ("encode_id", lb_shared_encode_get_id (encode), "pool",
                                        pool->name, "error", message, NULL));
     }
   if (!lb_admission_admit (self->admission, encode, failed, error))
     return FALSE;
-  g_info ("encode %s: encoder failed (%s); moved to %s", lb_shared_encode_get_id (encode), message,
-          lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name);
+  const char *to = lb_pools_get (self->pools, (guint)lb_shared_encode_get_pool (encode))->name;
+  lb_log_pool (G_LOG_LEVEL_INFO, lb_lobby_get_id (lb_shared_encode_get_lobby (encode)), to,
+               "encode %s: encoder failed (%s); moved to %s", lb_shared_encode_get_id (encode),
+               message, to);
   return TRUE;
 }
 

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "lobbyd-pools"
 #include "lb-pools.h"
 #include "lb-config.h"
+#include "lb-log.h"
 #include "lb-store.h"
 #include "lb-encoder-backend.h"
 
@@ -247,8 +248,10 @@ lb_pools_learn_from_failure (LbPools *self, guint index, const char *message)
       = g_strdup_printf ("learned for %s: open failed with %u sessions held", p->learn_key, held);
   g_autoptr (GError) error = NULL;
   if (p->learn_key && !lb_store_set_learned_limit (self->store, p->learn_key, held, &error))
-    g_warning ("pool %s: cannot persist learned limit: %s", p->name, error->message);
-  g_warning ("pool %s: learned limit %u (%s)", p->name, held, message);
+    lb_log_pool (G_LOG_LEVEL_WARNING, NULL, p->name, "pool %s: cannot persist learned limit: %s",
+                 p->name, error->message);
+  lb_log_pool (G_LOG_LEVEL_WARNING, NULL, p->name, "pool %s: learned limit %u (%s)", p->name, held,
+               message);
   return TRUE;
 }
 

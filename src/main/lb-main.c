@@ -11,6 +11,7 @@
 #include "lb-pools.h"
 #include "lb-http-server.h"
 #include "lb-lobby.h"
+#include "lb-log.h"
 #include "lb-memory.h"
 #include "lb-ml-host.h"
 #include "lb-output.h"
@@ -153,6 +154,8 @@ main (int argc, char **argv)
   gboolean probe = FALSE;
   gboolean probe_json = FALSE;
   g_autoptr (GError) error = NULL;
+  /* Before any line is logged: journal fields under systemd, text elsewhere. */
+  lb_log_init ();
   /* Before GStreamer can load ximagesrc: Xlib threads and its IO error policy. */
   lb_xlib_init ();
   GOptionEntry entries[] = {

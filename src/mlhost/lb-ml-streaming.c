@@ -4,6 +4,7 @@
 #include "lb-ml-streaming.h"
 #include "lb-config.h"
 #include "lb-error.h"
+#include "lb-log.h"
 #include "lb-lobby.h"
 #include "lb-ml-control.h"
 #include "lb-ml-rtsp-server.h"
@@ -194,13 +195,14 @@ lb_ml_streaming_start (LbMlStreaming *s, const char *ml_id, const LbMlLaunchInfo
     {
       if (g_error_matches (*error, LB_ERROR, LB_ERROR_CAPACITY))
         explain_capacity (s, error);
-      g_message ("launch %s of lobby %s refused: %s", ml_id, info->lobby_id, (*error)->message);
+      lb_log_lobby (G_LOG_LEVEL_MESSAGE, info->lobby_id, "launch %s of lobby %s refused: %s", ml_id,
+                    info->lobby_id, (*error)->message);
       ml_stream_free (st);
       return FALSE;
     }
   g_hash_table_replace (s->streams, st->ml_id, st);
-  g_message ("launch %s of lobby %s for %s (%s)", ml_id, st->lobby_id, st->client_name,
-             st->client_address);
+  lb_log_lobby (G_LOG_LEVEL_MESSAGE, st->lobby_id, "launch %s of lobby %s for %s (%s)", ml_id,
+                st->lobby_id, st->client_name, st->client_address);
   return TRUE;
 }
 
@@ -216,7 +218,8 @@ end_stream (LbMlStreaming *s, MlStream *st, const char *reason, gboolean tell_ho
   lb_ml_stream_host_remove_peer (s->media, ml_id);
   if (stream_session (s, st) != NULL)
     lb_registry_leave (s->registry, st->session_id, NULL);
-  g_message ("launch %s ended: %s", ml_id, reason);
+  lb_log_session (G_LOG_LEVEL_MESSAGE, st->lobby_id, st->session_id, "launch %s ended: %s", ml_id,
+                  reason);
   ml_stream_free (st);
   if (tell_host && s->cb.ended != NULL)
     s->cb.ended (ml_id, reason, s->user_data);
@@ -369,16 +372,18 @@ on_announce (const char *ml_id, const LbMlAnnounce *a, gpointer user_data, GErro
     g_propagate_error (error, g_steal_pointer (&first_error));
   if (session == NULL)
     {
-      g_message ("launch %s: announced %ux%u@%u %u kbps refused: %s", ml_id, a->width, a->height,
-                 a->fps, kbps, (*error)->message);
+      lb_log_lobby (G_LOG_LEVEL_MESSAGE, st->lobby_id,
+                    "launch %s: announced %ux%u@%u %u kbps refused: %s", ml_id, a->width, a->height,
+                    a->fps, kbps, (*error)->message);
       return FALSE;
     }
   g_autofree char *old_id = g_steal_pointer (&st->session_id);
   st->session_id = g_strdup (lb_session_get_id (session));
   if (old != NULL)
     lb_registry_leave (s->registry, old_id, NULL);
-  g_message ("launch %s: session %s at the announced %ux%u@%u, %u kbps", ml_id, st->session_id,
-             a->width, a->height, a->fps, kbps);
+  lb_log_session (G_LOG_LEVEL_MESSAGE, st->lobby_id, st->session_id,
+                  "launch %s: session %s at the announced %ux%u@%u, %u kbps", ml_id, st->session_id,
+                  a->width, a->height, a->fps, kbps);
   return TRUE;
 }
 

@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "lobbyd-media"
 #include "lb-producer.h"
 #include "lb-error.h"
+#include "lb-log.h"
 #include "lb-media-branch.h"
 #include "lb-spec.h"
 #include "lb-track.h"
@@ -107,14 +108,15 @@ audio_watchdog (gpointer user_data)
   self->audio_idle_s = 0;
   if (self->audio_restarts++ < STALL_RESTARTS)
     {
-      g_message ("lobby %s: no sound from the audio source for %d s: restarting it (%u of %d)",
-                 self->lobby_id, STALL_S, self->audio_restarts, STALL_RESTARTS);
+      lb_log_lobby (G_LOG_LEVEL_MESSAGE, self->lobby_id,
+                    "lobby %s: no sound from the audio source for %d s: restarting it (%u of %d)",
+                    self->lobby_id, STALL_S, self->audio_restarts, STALL_RESTARTS);
       gst_element_call_async (self->audio_bin, restart_source, NULL, NULL);
       return G_SOURCE_CONTINUE;
     }
   g_autofree char *message = g_strdup_printf ("audio source: no sound for %d s after %d restarts",
                                               STALL_S, STALL_RESTARTS);
-  g_warning ("lobby %s: %s", self->lobby_id, message);
+  lb_log_lobby (G_LOG_LEVEL_WARNING, self->lobby_id, "lobby %s: %s", self->lobby_id, message);
   self->audio_watchdog = 0;
   if (audio_fail (self, message) && self->on_audio_failed != NULL)
     self->on_audio_failed (message, self->user_data);
@@ -144,15 +146,16 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
               g_debug ("lobby %s: after the audio failure: %s", self->lobby_id, err->message);
               return G_SOURCE_CONTINUE;
             }
-          g_warning ("lobby %s: audio source failed: %s (%s)", self->lobby_id, err->message,
-                     debug ? debug : "");
+          lb_log_lobby (G_LOG_LEVEL_WARNING, self->lobby_id,
+                        "lobby %s: audio source failed: %s (%s)", self->lobby_id, err->message,
+                        debug ? debug : "");
           if (self->on_audio_failed != NULL)
             self->on_audio_failed (message, self->user_data);
           return G_SOURCE_CONTINUE;
         }
 
-      g_warning ("lobby %s: error from %s: %s (%s)", self->lobby_id, name, err->message,
-                 debug ? debug : "");
+      lb_log_lobby (G_LOG_LEVEL_WARNING, self->lobby_id, "lobby %s: error from %s: %s (%s)",
+                    self->lobby_id, name, err->message, debug ? debug : "");
       if (self->on_error != NULL)
         self->on_error (in_branch ? name : NULL, err, self->user_data);
     }
@@ -409,7 +412,8 @@ lb_producer_new (const char *lobby_id, const LbLobbySpec *spec, const char *disp
       return NULL;
     }
   if ((tone || pulse_server != NULL) && !start_audio (self, tone ? NULL : pulse_server))
-    g_warning ("lobby %s: no sound: %s", lobby_id, self->audio_error);
+    lb_log_lobby (G_LOG_LEVEL_WARNING, lobby_id, "lobby %s: no sound: %s", lobby_id,
+                  self->audio_error);
   g_debug ("lobby %s: producer %ux%u@%u (%s) started", lobby_id, spec->width, spec->height,
            spec->fps, display ? display : spec->pattern);
   return g_steal_pointer (&self);
