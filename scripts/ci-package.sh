@@ -51,6 +51,10 @@ if [ "${1:-}" = "--run-installed" ]; then
     fi
     wait "$pid"
   }
+  # Whatever fails below, no daemon outlives this namespace's script.
+  # runuser forks lobbyd and forwards SIGTERM to it; whatever fails below,
+  # no daemon outlives this script.
+  trap 'for p in $(pgrep -P "$pid") "$pid"; do kill -KILL "$p" 2>/dev/null || true; done' EXIT
   up=0
   for _ in $(seq 1 200); do
     kill -0 "$pid" 2>/dev/null || { cat "$run/lobbyd.log"; echo "lobbyd exited at start"; exit 1; }
@@ -59,7 +63,7 @@ if [ "${1:-}" = "--run-installed" ]; then
   done
   [ $up -eq 1 ] || { stop_daemon || true; tail -50 "$run/lobbyd.log"; echo "lobbyd did not answer"; exit 1; }
   # It runs as lobbyd, not root.
-  user=$(ps -o user= -p "$(pgrep -P "$pid" -x lobbyd || echo "$pid")" | tr -d ' ')
+  user=$(ps -o user= -p "$(pgrep -P "$pid" -x lobbyd || echo "$pid")" | tr -d ' ' || true)
   [ "$user" = "lobbyd" ] || { stop_daemon || true; echo "lobbyd runs as '$user'"; exit 1; }
   port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   lobby=$(api POST /api/v1/lobbies \
