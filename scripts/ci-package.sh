@@ -42,14 +42,18 @@ if [ "${1:-}" = "--run-installed" ]; then
       ${3:+-H 'Content-Type: application/json' --data "$3"} "http://localhost$2"
   }
   stop_daemon() {
-    kill -TERM "$pid" 2>/dev/null || true
+    # SIGTERM to lobbyd itself: runuser would forward it, then SIGKILL
+    # lobbyd 2 s later ("Session terminated, killing shell").
+    local t0=$SECONDS
+    kill -TERM $(pgrep -P "$pid" -x lobbyd) 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
       kill -KILL "$pid"
       echo "lobbyd did not stop on SIGTERM within 15 s"
       return 1
     fi
-    wait "$pid"
+    wait "$pid" || { echo "lobbyd exited with $? on SIGTERM"; return 1; }
+    echo "lobbyd stopped in $((SECONDS - t0)) s"
   }
   # Whatever fails below, no daemon outlives this namespace's script.
   # runuser forks lobbyd and forwards SIGTERM to it; whatever fails below,
@@ -152,7 +156,7 @@ step "built $deb"
 dpkg-deb -f "$work/$deb" Depends Recommends Suggests | sed 's/^/package:   /'
 
 # --- lintian: errors fail, warnings are listed ---------------------------
-lintian --fail-on error --no-tag-display-limit "$work"/lobbyd_*.changes >"$work/lintian.log" 2>&1 && lrc=0 || lrc=$?
+lintian --fail-on error --tag-display-limit 0 "$work"/lobbyd_*.changes >"$work/lintian.log" 2>&1 && lrc=0 || lrc=$?
 sed 's/^/package: lintian: /' "$work/lintian.log"
 echo "package: lintian: $(grep -c '^E:' "$work/lintian.log" || true) errors, $(grep -c '^W:' "$work/lintian.log" || true) warnings"
 [ $lrc -eq 0 ] || fail "lintian reported errors"
