@@ -179,6 +179,15 @@ lb_config_default_text (void)
   return default_text;
 }
 
+char **
+lb_config_list_keys (void)
+{
+  char **names = g_new0 (char *, G_N_ELEMENTS (keys) + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    names[i] = g_strdup_printf ("%s/%s", keys[i].group, keys[i].key);
+  return names;
+}
+
 static const KeyDesc *
 find_key (const char *group, const char *key)
 {

@@ -89,6 +89,8 @@ struct _LbConfig
 };
 
 const char *lb_config_default_text (void);
+/* Every key of the table as "group/key" (for tests of shipped config files). */
+char **lb_config_list_keys (void);
 
 LbConfig *lb_config_new_default (void);
 /* Overrides the keys present in @path. */

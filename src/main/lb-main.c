@@ -14,7 +14,9 @@
 #include "lb-memory.h"
 #include "lb-ml-host.h"
 #include "lb-output.h"
+#include "lb-paths.h"
 #include "lb-registry.h"
+#include "lb-sd-notify.h"
 #include "lb-session.h"
 #include "lb-spec.h"
 #include "lb-store.h"
@@ -88,6 +90,40 @@ start_demo (LbRegistry *registry, const LbConfig *config, const char *sdp_path)
     printf ("  watch it:   ffplay -protocol_whitelist file,udp,rtp -i %s\n", sdp_path);
 }
 
+/* systemctl status shows it (STATUS=); also the first line after READY=1. */
+static char *
+service_status (LbRegistry *registry, LbPools *pools)
+{
+  guint used = 0;
+  int limit = 0;
+  lb_pools_hardware_totals (pools, &used, &limit);
+  guint lobbies = lb_registry_get_lobbies (registry)->len;
+  guint sessions = lb_registry_count_running_sessions (registry);
+  if (limit < 0)
+    return g_strdup_printf ("%u %s, %u %s, %u hardware encoder slots used (no limit)", lobbies,
+                            lobbies == 1 ? "lobby" : "lobbies", sessions,
+                            sessions == 1 ? "session" : "sessions", used);
+  return g_strdup_printf ("%u %s, %u %s, %u of %d hardware encoder slots used", lobbies,
+                          lobbies == 1 ? "lobby" : "lobbies", sessions,
+                          sessions == 1 ? "session" : "sessions", used, limit);
+}
+
+typedef struct
+{
+  LbSdNotify *notify;
+  LbRegistry *registry;
+  LbPools *pools;
+} StatusTick;
+
+static gboolean
+update_status (gpointer user_data)
+{
+  StatusTick *t = user_data;
+  g_autofree char *status = service_status (t->registry, t->pools);
+  lb_sd_notify_status (t->notify, status);
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 refresh_external (gpointer pools)
 {
@@ -134,6 +170,8 @@ main (int argc, char **argv)
     { NULL },
   };
   lb_memory_init ();
+  /* Before any thread or child: it takes NOTIFY_SOCKET out of the environment. */
+  g_autoptr (LbSdNotify) notify = lb_sd_notify_new ();
   g_autoptr (GOptionContext) ctx = g_option_context_new ("— lobbyd streaming daemon");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
@@ -161,6 +199,9 @@ main (int argc, char **argv)
     }
 
   g_autoptr (LbConfig) config = lb_config_new_default ();
+  /* -c FILE, else the installed lobbyd.conf, else the embedded defaults. */
+  if (config_path == NULL)
+    config_path = lb_paths_default_config ();
   if (config_path != NULL && !lb_config_load_file (config, config_path, &error))
     {
       g_printerr ("lobbyd: %s\n", error->message);
@@ -242,9 +283,9 @@ main (int argc, char **argv)
     .request_timeout_s = config->request_timeout_s,
     .sse_max_queued_bytes = config->sse_max_queued_bytes,
   };
+  g_autofree char *web_dir = *config->web_dir ? g_strdup (config->web_dir) : lb_paths_web_dir ();
   g_autoptr (LbHttpServer) server
-      = lb_http_server_new (api, events, *config->web_dir ? config->web_dir : LB_WEB_DIR, sock,
-                            tcp_host, tcp_port, token, &limits, &error);
+      = lb_http_server_new (api, events, web_dir, sock, tcp_host, tcp_port, token, &limits, &error);
   if (server == NULL)
     {
       g_printerr ("lobbyd: %s\n", error->message);
@@ -267,12 +308,24 @@ main (int argc, char **argv)
   if (lb_pools_has_nvml (pools))
     g_timeout_add (config->nvml_poll_ms, refresh_external, pools);
 
+  /* The API listens and the stored lobbies are back: ready for systemd. */
+  StatusTick tick = { notify, registry, pools };
+  guint status_source = 0;
+  if (lb_sd_notify_enabled (notify))
+    {
+      g_autofree char *status = service_status (registry, pools);
+      lb_sd_notify_ready (notify, status);
+      status_source = g_timeout_add_seconds (2, update_status, &tick);
+    }
+
   g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, on_signal, loop);
   g_unix_signal_add (SIGINT, on_signal, loop);
   g_main_loop_run (loop);
 
   g_message ("stopping");
+  g_clear_handle_id (&status_source, g_source_remove);
+  lb_sd_notify_stopping (notify);
   /* Reverse order of start: no request can arrive while media is torn down,
    * and the store closes last (autoptr order) with every row still in it. */
   g_clear_pointer (&server, lb_http_server_free);

@@ -202,6 +202,51 @@ test_webrtc_ice_keys (void)
   g_assert_error (error, LB_ERROR, LB_ERROR_CONFIG);
 }
 
+/* The installed /etc/lobbyd/lobbyd.conf (config/lobbyd.conf.installed) lists
+ * every key of the table, commented out, with the embedded default; with
+ * every key uncommented it still loads. */
+static void
+test_installed_config_lists_every_key (void)
+{
+  g_autofree char *path
+      = g_build_filename (LB_SOURCE_ROOT, "config", "lobbyd.conf.installed", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_autoptr (GKeyFile) defaults = g_key_file_new ();
+  g_assert_true (
+      g_key_file_load_from_data (defaults, lb_config_default_text (), -1, G_KEY_FILE_NONE, NULL));
+
+  /* Uncommented, it is a key file whose values are the defaults. */
+  g_autoptr (GString) open = g_string_new (NULL);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *l = lines[i];
+      gboolean key_line = l[0] == '#' && g_ascii_islower (l[1]) && strchr (l, '=') != NULL
+                          && strchr (l, ' ') == NULL;
+      g_string_append_printf (open, "%s\n", key_line ? l + 1 : l);
+    }
+  g_autoptr (GKeyFile) installed = g_key_file_new ();
+  g_assert_true (g_key_file_load_from_data (installed, open->str, -1, G_KEY_FILE_NONE, &error));
+  g_auto (GStrv) keys = lb_config_list_keys ();
+  g_assert_cmpuint (g_strv_length (keys), >, 50);
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      g_auto (GStrv) gk = g_strsplit (keys[i], "/", 2);
+      g_autofree char *want = g_key_file_get_value (defaults, gk[0], gk[1], NULL);
+      g_autofree char *got = g_key_file_get_value (installed, gk[0], gk[1], NULL);
+      g_assert_nonnull (want);
+      if (got == NULL)
+        g_error ("config/lobbyd.conf.installed lacks [%s] %s", gk[0], gk[1]);
+      g_assert_cmpstr (got, ==, want);
+    }
+  g_autoptr (LbConfig) config = lb_config_new_default ();
+  g_assert_true (lb_config_load_data (config, open->str, &error));
+  g_autoptr (LbConfig) as_shipped = lb_config_new_default ();
+  g_assert_true (lb_config_load_file (as_shipped, path, &error));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -215,5 +260,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/parse-listen", test_parse_listen);
   g_test_add_func ("/config/audio", test_audio_settings);
   g_test_add_func ("/config/example-matches-defaults", test_example_config_matches_defaults);
+  g_test_add_func ("/config/installed-lists-every-key", test_installed_config_lists_every_key);
   return g_test_run ();
 }
