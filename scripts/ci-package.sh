@@ -69,6 +69,9 @@ if [ "${1:-}" = "--run-installed" ]; then
   # It runs as lobbyd, not root.
   user=$(ps -o user= -p "$(pgrep -P "$pid" -x lobbyd || echo "$pid")" | tr -d ' ' || true)
   [ "$user" = "lobbyd" ] || { stop_daemon || true; echo "lobbyd runs as '$user'"; exit 1; }
+  # The web assets from /usr/share/lobbyd/web (the installed binary finds them).
+  api GET /static/dashboard.js | cmp -s - /usr/share/lobbyd/web/dashboard.js ||
+    { stop_daemon || true; echo "GET /static/dashboard.js is not /usr/share/lobbyd/web/dashboard.js"; exit 1; }
   port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   lobby=$(api POST /api/v1/lobbies \
     '{"name":"package","source":{"type":"testsrc","pattern":"ball"},"video":{"width":320,"height":240,"fps":30}}')
