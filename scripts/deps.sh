@@ -27,6 +27,9 @@ if [ "${1:-}" = "--test" ]; then
   # The mDNS announcement test runs its own avahi-daemon on a private bus in
   # a network namespace (tests/integration/test_ml_mdns.py).
   pkgs+=(avahi-daemon avahi-utils)
+  # systemd-analyze verify / security --offline of the unit
+  # (tests/integration/test_service.py); nothing is started.
+  pkgs+=(systemd)
   # Node.js may come from elsewhere (e.g. NodeSource, with npm inside, which
   # Debian's npm package conflicts with): only ask Debian when npm is absent.
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
