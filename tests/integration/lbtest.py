@@ -83,17 +83,22 @@ class Daemon:
         self.proc = None
         self.log = None
 
-    def start(self, timeout=20):
-        self.log = open(os.path.join(self.tmp, "lobbyd.log"), "ab")
+    def command(self):
+        """How the daemon is started (the argv and its environment)."""
         env = dict(os.environ)
         env.setdefault("G_MESSAGES_DEBUG", "")
-        self.proc = subprocess.Popen(
-            [binary("lobbyd"), "--config", self.config, "--state-dir", self.state_dir, "--socket", self.socket],
-            stdout=self.log, stderr=self.log, env=env)
+        return ([binary("lobbyd"), "--config", self.config, "--state-dir", self.state_dir,
+                 "--socket", self.socket], env)
+
+    def start(self, timeout=20):
+        self.log = open(os.path.join(self.tmp, "lobbyd.log"), "ab")
+        argv, env = self.command()
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log, env=env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("lobbyd exited with %d:\n%s" % (self.proc.returncode, self.read_log()))
+                raise RuntimeError("lobbyd exited with %d:\n%s%s" % (
+                    self.proc.returncode, self.read_log(), self.exit_context()))
             try:
                 if self.request("GET", "/api/v1/status").status == 200:
                     return self
@@ -101,6 +106,10 @@ class Daemon:
                 pass
             time.sleep(0.05)
         raise RuntimeError("lobbyd did not come up:\n" + self.read_log())
+
+    def exit_context(self):
+        """More to say when the daemon exits at start (subclasses)."""
+        return ""
 
     def read_log(self):
         with open(os.path.join(self.tmp, "lobbyd.log"), "rb") as f:

@@ -155,28 +155,18 @@ class JournalDaemon(Daemon):
         super().__init__(**kw)
         self.journal_dir = journal_dir
 
-    def start(self, timeout=20):
-        self.log = open(os.path.join(self.tmp, "lobbyd.log"), "ab")
+    def command(self):
         env = dict(os.environ)
         # What an operator's unit has: no G_MESSAGES_DEBUG.
         env.pop("G_MESSAGES_DEBUG", None)
         env.pop("JOURNAL_STREAM", None)
-        cmd = ["unshare", "-m", "--propagation", "private", "--", "sh", "-c", NAMESPACE_SCRIPT, "sh",
-               self.journal_dir, sys.executable, "-c", STREAM_HELPER, binary("lobbyd"), "--config",
-               self.config, "--state-dir", self.state_dir, "--socket", self.socket]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=env)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("lobbyd exited with %d:\n%s%s" % (
-                    self.proc.returncode, self.read_log(), self.stream_text()))
-            try:
-                if self.request("GET", "/api/v1/status").status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("lobbyd did not come up:\n" + self.read_log())
+        return (["unshare", "-m", "--propagation", "private", "--", "sh", "-c", NAMESPACE_SCRIPT,
+                 "sh", self.journal_dir, sys.executable, "-c", STREAM_HELPER, binary("lobbyd"),
+                 "--config", self.config, "--state-dir", self.state_dir, "--socket", self.socket],
+                env)
+
+    def exit_context(self):
+        return self.stream_text()
 
     def stream_text(self):
         """What the daemon wrote to stderr (the journal's stream)."""
