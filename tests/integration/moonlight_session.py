@@ -357,9 +357,10 @@ class ControlClient:
     """tests/unit/ml-control-client (libenet + OpenSSL, none of lobbyd's
     code) connected to the host's control port; commands go to its stdin."""
 
-    def __init__(self, host, port, connect_data, rikey_hex):
+    def __init__(self, host, port, connect_data, rikey_hex, source_ip=None):
         self.proc = subprocess.Popen(
-            [tool("ml-control-client"), host, str(port), str(connect_data), rikey_hex],
+            [tool("ml-control-client"), host, str(port), str(connect_data), rikey_hex]
+            + ([source_ip] if source_ip else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             bufsize=1)
         self.lines = Lines(self.proc)
@@ -415,7 +416,8 @@ class Viewer:
         self.rtsp.handshake(**announce)
         if control:
             self.control = ControlClient(self.rtsp.host, self.rtsp.ports["control"],
-                                         self.rtsp.connect_data, self.rikey.hex())
+                                         self.rtsp.connect_data, self.rikey.hex(),
+                                         self.source_ip)
             self.control.wait_connected()
             self.control.send("start", "idr")
         self.video = VideoReceiver(self.rtsp.host, self.rtsp.ports["video"], self.rtsp.ping_payload,

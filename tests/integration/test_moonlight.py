@@ -243,7 +243,10 @@ class MoonlightStream(MoonlightBase):
                     bitrate_kbps=800)
         for v in self.viewers:
             self.assertGreaterEqual(v.video.wait_frames(40, timeout=30), 40)
-        encodes = self.d.request("GET", "/api/v1/system/gpu-status").json
+            # Each control stream is up: it came from its RTSP client's address.
+            v.control.lines.drain(0.5)
+            self.assertIsNone(v.control.proc.poll(), v.control.lines.all)
+            self.assertNotIn("disconnected", v.control.lines.all)
         sessions = self.ml_sessions()
         self.assertEqual(len(sessions), 2)
         self.assertEqual(len({s["encoding"]["encode_id"] for s in sessions}), 1, sessions)

@@ -3,7 +3,7 @@
  * documented in docs/moonlight.md), with libenet and OpenSSL only: it shares
  * no code with lobbyd's lb-ml-control, so it can catch that module's bugs.
  *
- *   ml-control-client HOST PORT CONNECT_DATA RIKEY_HEX < script
+ *   ml-control-client HOST PORT CONNECT_DATA RIKEY_HEX [BIND_ADDRESS] < script
  *
  * Connects with CONNECT_DATA as the ENet connect data, then runs the script
  * on stdin line by line (stdin may stay open; ENet is serviced meanwhile):
@@ -310,9 +310,10 @@ run_line (char *line)
 int
 main (int argc, char **argv)
 {
-  if (argc != 5 || strlen (argv[4]) != 32)
+  if ((argc != 5 && argc != 6) || strlen (argv[4]) != 32)
     {
-      fprintf (stderr, "usage: %s HOST PORT CONNECT_DATA RIKEY_HEX < script\n", argv[0]);
+      fprintf (stderr, "usage: %s HOST PORT CONNECT_DATA RIKEY_HEX [BIND_ADDRESS] < script\n",
+               argv[0]);
       return 2;
     }
   for (int i = 0; i < 16; i++)
@@ -323,7 +324,12 @@ main (int argc, char **argv)
   ENetAddress addr = { 0 };
   enet_address_set_host_ip (&addr, argv[1]);
   addr.port = (enet_uint16)atoi (argv[2]);
-  host = enet_host_create (NULL, 1, CHANNELS, 0, 0);
+  /* A client of several on one machine (tests give each its own
+   * 127.0.0.x) sends from its own address, as the host checks. */
+  ENetAddress local = { .host = ENET_HOST_ANY, .port = 0 };
+  if (argc == 6)
+    enet_address_set_host_ip (&local, argv[5]);
+  host = enet_host_create (argc == 6 ? &local : NULL, 1, CHANNELS, 0, 0);
   peer = enet_host_connect (host, &addr, CHANNELS, (enet_uint32)strtoul (argv[3], NULL, 0));
   ENetEvent ev;
   if (enet_host_service (host, &ev, 5000) <= 0 || ev.type != ENET_EVENT_TYPE_CONNECT)
