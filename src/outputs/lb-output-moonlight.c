@@ -21,13 +21,18 @@
  * (the encoded track coalesces them with other viewers' anyway). */
 #define KEY_FRAME_RETRY_US (500 * G_USEC_PER_SEC / 1000)
 
-/* Set once by the host glue on the main loop, read by streaming threads. */
+/* Set by the host glue on the main loop, used by streaming threads: under
+ * @stream_host_lock, so that once it is cleared no thread is still inside
+ * the host the glue is about to free. */
 static LbMlStreamHost *stream_host;
+static GMutex stream_host_lock;
 
 void
 lb_output_moonlight_set_stream_host (LbMlStreamHost *host)
 {
-  g_atomic_pointer_set (&stream_host, host);
+  g_mutex_lock (&stream_host_lock);
+  stream_host = host;
+  g_mutex_unlock (&stream_host_lock);
 }
 
 LbSessionSpec *
@@ -95,10 +100,12 @@ sender_peer (Sender *s)
   g_mutex_lock (&s->lock);
   if (!s->closed)
     {
-      LbMlStreamHost *host = g_atomic_pointer_get (&stream_host);
-      if ((s->peer == NULL || !lb_ml_stream_peer_is_streaming (s->peer)) && host != NULL)
+      if (s->peer == NULL || !lb_ml_stream_peer_is_streaming (s->peer))
         {
-          LbMlStreamPeer *found = lb_ml_stream_host_find_peer (host, s->ml_id);
+          g_mutex_lock (&stream_host_lock);
+          LbMlStreamPeer *found
+              = stream_host != NULL ? lb_ml_stream_host_find_peer (stream_host, s->ml_id) : NULL;
+          g_mutex_unlock (&stream_host_lock);
           if (found != NULL)
             {
               g_clear_pointer (&s->peer, lb_ml_stream_peer_unref);
