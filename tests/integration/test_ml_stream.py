@@ -216,7 +216,12 @@ class MlStream(unittest.TestCase):
         self.assertGreaterEqual(ml["frames_sent"], len(frames))
         self.assertGreaterEqual(ml["datagrams"], len(dgrams))
         self.assertGreaterEqual(ml["video_pings"], 1)
-        self.assertGreaterEqual(stats["packets_sent"], len(dgrams))
+        # The output counts a frame's datagrams once its send returned, so
+        # the client may already hold the last frame's datagrams when the
+        # stats are read.
+        last = max(frame_of_plain(d) for d in dgrams)
+        in_last = sum(1 for d in dgrams if frame_of_plain(d) == last)
+        self.assertGreaterEqual(stats["packets_sent"], len(dgrams) - in_last)
 
     def test_encrypted_stream(self):
         key = bytes(range(0x30, 0x40))
