@@ -340,23 +340,27 @@ on_announce (const char *ml_id, const LbMlAnnounce *a, gpointer user_data, GErro
   if (!lb_ml_stream_peer_set_params (st->peer, &p, error))
     return FALSE;
 
-  /* The announced profile is the session's: re-join when it differs from
-   * the launch's, the new session first so the lobby's encode (and slot)
-   * is not given up in between unless there is no room for both. */
+  /* The announced profile is the session's. A client that announces
+   * again with another one is re-joined, the new session first so the
+   * lobby's encode (and slot) is not given up in between unless there is
+   * no room for both. The comparison is of the spec a join would make
+   * (sizes made even, fps capped at the lobby's). */
   guint kbps = a->configured_bitrate_kbps > 0 ? a->configured_bitrate_kbps : a->max_bitrate_kbps;
   kbps = CLAMP (kbps, LB_ML_MIN_BITRATE_KBPS, LB_ML_MAX_BITRATE_KBPS);
   LbSession *old = stream_session (s, st);
-  const LbProfile *cur = old != NULL ? &lb_session_get_spec (old)->profile : NULL;
-  LbLobby *lobby = lb_registry_find_lobby (s->registry, st->lobby_id);
-  guint fps = lobby != NULL ? MIN (a->fps, lb_lobby_get_spec (lobby)->fps) : a->fps;
-  JsonObject *params = old != NULL ? lb_session_get_spec (old)->params : NULL;
-  guint cur_audio_ms
-      = params != NULL
-            ? (guint)json_object_get_int_member_with_default (params, "audio_packet_ms", 0)
-            : 0;
-  if (cur != NULL && cur->width == (a->width & ~1u) && cur->height == (a->height & ~1u)
-      && cur->fps == fps && cur->bitrate_kbps == kbps && cur_audio_ms == a->audio_packet_ms)
-    return TRUE;
+  if (old != NULL)
+    {
+      LbLobby *lobby;
+      g_autoptr (LbSessionSpec) want = stream_spec (s, st, &lobby, a->width, a->height, a->fps,
+                                                    kbps, a->audio_packet_ms, NULL);
+      const LbSessionSpec *cur = lb_session_get_spec (old);
+      const LbProfile *w = want != NULL ? &want->profile : NULL, *c = &cur->profile;
+      if (w != NULL && w->width == c->width && w->height == c->height && w->fps == c->fps
+          && w->bitrate_kbps == c->bitrate_kbps
+          && json_object_get_int_member (want->params, "audio_packet_ms")
+                 == json_object_get_int_member_with_default (cur->params, "audio_packet_ms", 0))
+        return TRUE;
+    }
   g_autoptr (GError) first_error = NULL;
   LbSession *session
       = join (s, st, a->width, a->height, a->fps, kbps, a->audio_packet_ms, &first_error);
