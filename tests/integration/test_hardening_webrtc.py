@@ -132,7 +132,11 @@ class VanishedBrowserTest(DaemonTest):
             ended = events.wait_for("session.ended")
             self.assertEqual((ended[0]["data"]["session_id"], ended[0]["data"]["reason"]),
                              (sid, "connection_failed"))
+            # A hardware slot comes back only once its encoder has really
+            # closed, which is asynchronous to the session's end.
+            freed = wait_until(lambda: self.gpu()["nvenc_sessions_used"] == 0, timeout=5, interval=0.1)
             g = self.gpu()
+            self.assertTrue(freed, g)
             self.assertEqual((g["active_encodes"], g["nvenc_sessions_used"]), (0, 0))
         finally:
             silent.close()
