@@ -245,6 +245,15 @@ class EventStream:
         self.status_line = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+        # The daemon subscribes the stream inside the request's handler and
+        # answers only after it: once the status line is here, no event the
+        # caller causes next can be missed.
+        end = time.time() + 10
+        while self.status_line is None and time.time() < end:
+            time.sleep(0.005)
+        if self.status_line is None:
+            self.close()
+            raise AssertionError("GET /api/v1/events: no answer within 10 s")
 
     def _run(self):
         buf = b""

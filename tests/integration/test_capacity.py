@@ -24,7 +24,6 @@ class CapacityTest(unittest.TestCase):
     def setUp(self):
         self.d = Daemon(config_extra=CONFIG).start()
         self.events = EventStream(self.d)
-        time.sleep(0.2)
         # encoder_sharing off: one encode (one slot) per session, the Wolf model,
         # so three viewers fill three slots. Sharing has its own tests.
         self.lobby = self.d.request("POST", "/api/v1/lobbies", {
@@ -86,7 +85,7 @@ class CapacityTest(unittest.TestCase):
         t.start()
         time.sleep(2.0)
         self.assertEqual(self.d.request("DELETE", "/api/v1/sessions/" + hw[0]["id"]).status, 204)
-        up = self.events.wait_for("encoder.upgrade")[0]["data"]
+        up = self.events.wait_for("encoder.upgrade", timeout=15)[0]["data"]
         self.assertEqual((up["session_id"], up["from"], up["to"]), (s4["id"], "software", "test-double@0"))
         self.assertEqual(up["encode_id"], s4["encoding"]["encode_id"])
         after = self.session(s4["id"])

@@ -37,7 +37,6 @@ class DesktopTest(DaemonTest):
 
     def test_app_exit_fails_the_lobby_instead_of_freezing(self):
         events = EventStream(self.d)
-        time.sleep(0.2)
         lobby = self.create("short-lived").json
         s = self.d.join(lobby["id"], free_port()).json
         failed = events.wait_for("lobby.failed", timeout=10)[0]["data"]

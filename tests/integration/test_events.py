@@ -1,5 +1,4 @@
 """GET /api/v1/events: Server-Sent Events with ids and Last-Event-ID resume."""
-import time
 import unittest
 
 from lbtest import DaemonTest, EventStream, free_port
@@ -8,7 +7,6 @@ from lbtest import DaemonTest, EventStream, free_port
 class EventsTest(DaemonTest):
     def test_lifecycle_events_and_resume(self):
         live = EventStream(self.d)
-        time.sleep(0.2)
         a = self.d.create_lobby(name="a").json
         b = self.d.create_lobby(name="b").json
         s = self.d.join(a["id"], free_port()).json

@@ -1,6 +1,7 @@
 """One encode, many viewers: sessions of a lobby with the same profile share
 one encode (one encoder slot), each with its own RTP output."""
 import concurrent.futures
+import math
 import time
 import unittest
 
@@ -104,10 +105,16 @@ class SharingTest(DaemonTest):
         for _ in range(6):
             self.join(free_port())
             time.sleep(0.05)
+        span = time.time() - t1
         time.sleep(1.5)
         idrs = first.idr_count(t1, time.time())
         self.assertGreaterEqual(idrs, 1)
-        self.assertLessEqual(idrs, 2, "6 joins within 0.3 s forced %d IDRs" % idrs)
+        # One key frame at once, then at most one per 500 ms interval the joins
+        # reach into: 2 when they come within 0.5 s, more only on a box so slow
+        # that the joins themselves take longer (each POST asks mid-way).
+        allowed = 1 + max(1, math.ceil(span / 0.5))
+        self.assertLess(span, 2.0, "6 joins took %.2f s" % span)
+        self.assertLessEqual(idrs, allowed, "6 joins within %.2f s forced %d IDRs" % (span, idrs))
         first.close()
         rx.close()
 
