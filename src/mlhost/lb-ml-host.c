@@ -226,6 +226,17 @@ lb_ml_host_cancel (LbMlHost *host, const char *client_id)
   return n;
 }
 
+/* Its row is already gone from the store (or replaced): ends its launch. */
+static void
+forget_client (LbMlHost *host, MlClient *c)
+{
+  g_autofree char *id = g_strdup (c->id);
+  g_autofree char *name = g_strdup (c->name);
+  lb_ml_host_cancel (host, id);
+  g_ptr_array_remove (host->clients, c);
+  emit (host, "moonlight.unpaired", lb_event_fields ("client_id", id, "client_name", name, NULL));
+}
+
 LbMlLaunchTable *
 lb_ml_host_get_launches (LbMlHost *host)
 {
@@ -308,18 +319,17 @@ backend_paired (const char *name, const char *cert_pem, gpointer user_data, GErr
 {
   LbMlHost *host = user_data;
   g_autoptr (GBytes) der = pem_to_der (cert_pem);
+  g_autofree char *old = NULL;
+  /* The same certificate pairing again (the client forgot us) replaces its row. */
   if (der != NULL)
-    {
-      /* The same certificate pairing again (the client forgot us) replaces its row. */
-      g_autofree char *old
-          = backend_client_for_cert (g_bytes_get_data (der, NULL), g_bytes_get_size (der), host);
-      if (old != NULL && !lb_ml_host_remove_client (host, old, error))
-        return FALSE;
-    }
+    old = backend_client_for_cert (g_bytes_get_data (der, NULL), g_bytes_get_size (der), host);
   g_autofree char *id = g_uuid_string_random ();
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  if (!lb_store_insert_ml_client (host->store, id, name, cert_pem, now, error))
+  if (old != NULL ? !lb_store_replace_ml_client (host->store, old, id, name, cert_pem, now, error)
+                  : !lb_store_insert_ml_client (host->store, id, name, cert_pem, now, error))
     return FALSE;
+  if (old != NULL)
+    forget_client (host, find_client (host, old));
   add_client (host, id, name, cert_pem, now);
   emit (host, "moonlight.paired", lb_event_fields ("client_id", id, "client_name", name, NULL));
   return TRUE;
@@ -520,11 +530,7 @@ lb_ml_host_remove_client (LbMlHost *host, const char *client_id, GError **error)
     }
   if (!lb_store_delete_ml_client (host->store, client_id, error))
     return FALSE;
-  g_autofree char *id = g_strdup (client_id);
-  g_autofree char *name = g_strdup (c->name);
-  lb_ml_host_cancel (host, id);
-  g_ptr_array_remove (host->clients, c);
-  emit (host, "moonlight.unpaired", lb_event_fields ("client_id", id, "client_name", name, NULL));
+  forget_client (host, c);
   return TRUE;
 }
 

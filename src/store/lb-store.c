@@ -234,6 +234,11 @@ lb_store_open (const char *path, GError **error)
       return NULL;
     }
   sqlite3_busy_timeout (store->db, OPEN_BUSY_TIMEOUT_MS);
+  /* Keeps -wal and -shm after a clean close: opening a WAL database needs
+   * them, and a disk that filled up while lobbyd was stopped has no room to
+   * create them again. */
+  int persist_wal = 1;
+  sqlite3_file_control (store->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist_wal);
 
   /* WAL: a kill -9 loses at most the transaction in flight, never the file.
    * synchronous=NORMAL is durable across process crashes in WAL mode. */
@@ -563,6 +568,28 @@ lb_store_insert_ml_client (LbStore *store, const char *id, const char *name, con
   return run (store,
               "INSERT INTO moonlight_clients(id, name, cert_pem, paired_at) VALUES (?,?,?,?)",
               texts, 3, &paired_at, NULL, error);
+}
+
+/* One statement: on a full disk the old row stays, never neither. */
+gboolean
+lb_store_replace_ml_client (LbStore *store, const char *old_id, const char *id, const char *name,
+                            const char *cert_pem, gint64 paired_at, GError **error)
+{
+  const char *texts[] = { id, name, cert_pem, old_id };
+  int changes = 0;
+  if (!lb_store_flush (store, error))
+    return FALSE;
+  if (!run (store,
+            "UPDATE moonlight_clients SET id = ?1, name = ?2, cert_pem = ?3, paired_at = ?5"
+            " WHERE id = ?4",
+            texts, 4, &paired_at, &changes, error))
+    return FALSE;
+  if (changes == 0)
+    {
+      g_set_error (error, LB_ERROR, LB_ERROR_NOT_FOUND, "moonlight client %s not found", old_id);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean

@@ -54,6 +54,11 @@ typedef void (*LbStoreMlClientFunc) (const char *id, const char *name, const cha
                                      gint64 paired_at, gpointer user_data);
 gboolean lb_store_insert_ml_client (LbStore *store, const char *id, const char *name,
                                     const char *cert_pem, gint64 paired_at, GError **error);
+/* The same certificate pairing again: row @old_id becomes @id, atomically.
+ * LB_ERROR_NOT_FOUND if absent. */
+gboolean lb_store_replace_ml_client (LbStore *store, const char *old_id, const char *id,
+                                     const char *name, const char *cert_pem, gint64 paired_at,
+                                     GError **error);
 /* LB_ERROR_NOT_FOUND if absent. */
 gboolean lb_store_delete_ml_client (LbStore *store, const char *id, GError **error);
 /* Oldest first. */

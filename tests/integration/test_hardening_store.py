@@ -300,6 +300,25 @@ class DiskFullTest(unittest.TestCase):
         self.assertEqual(lobbies, {a["id"]})
         self.assertEqual(count_udp_packets(pb, 0.5), 0)
 
+    def test_start_on_a_disk_that_filled_while_stopped(self):
+        # A clean stop, then the disk fills (logs, another program): the
+        # daemon must still start and serve what it has.
+        d = self.d.start()
+        a = d.create_lobby(name="a", key="a").json
+        d.stop()
+        fill(self.filler)
+        d.start()
+        lobbies = {l["id"] for l in d.request("GET", "/api/v1/lobbies").json["lobbies"]}
+        self.assertEqual(lobbies, {a["id"]})
+        port = free_port()
+        r = d.join(a["id"], port, width=160, height=120)
+        self.assertEqual((r.status, r.error_code()), (500, "store_error"), r.body)
+        self.assertEqual(count_udp_packets(port, 0.5), 0, "a refused join streams")
+        self.free_space()
+        r = d.join(a["id"], port, width=160, height=120)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertGreater(count_udp_packets(port, 0.5), 0)
+
 
 class StateFileModesTest(unittest.TestCase):
     def test_database_wal_and_shm_are_private_in_a_loose_state_dir(self):

@@ -8,7 +8,10 @@ applist with app ids that survive a restart, launch/cancel and currentgame,
 unpaired certificates refused, and malformed requests refused in XML
 without a crash."""
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -32,15 +35,9 @@ def ml_config(pair_timeout_s=60, http_port=None):
                free_port(socket.SOCK_STREAM), pair_timeout_s))
 
 
-@unittest.skipUnless(HAVE_CRYPTO, "python3-cryptography is needed (scripts/deps.sh --test)")
-class MoonlightHttp(unittest.TestCase):
-    pair_timeout_s = 60
-
-    def setUp(self):
-        self.d = Daemon(config_extra=ml_config(self.pair_timeout_s)).start()
-        self.ports = self.status()
-        self.assertTrue(self.ports["running"], self.ports)
-        self.identity = self.shared_identity()
+class HostHelpers:
+    """What the Moonlight host test cases share: a client, pairing with the
+    PIN posted through the API, and the checks."""
 
     @classmethod
     def shared_identity(cls):
@@ -49,9 +46,6 @@ class MoonlightHttp(unittest.TestCase):
             cls._identity = mc.ClientIdentity("lobbyd test client")
             cls._other = mc.ClientIdentity("stranger")
         return cls._identity
-
-    def tearDown(self):
-        self.d.cleanup()
 
     def restart(self):
         # Same state dir, config and ports: a restarted host.
@@ -98,6 +92,20 @@ class MoonlightHttp(unittest.TestCase):
         self.assertIsNone(self.d.proc.poll(), self.d.read_log())
         r = self.client().get(False, "/serverinfo")
         self.assertEqual(r.status_code, 200)
+
+
+@unittest.skipUnless(HAVE_CRYPTO, "python3-cryptography is needed (scripts/deps.sh --test)")
+class MoonlightHttp(HostHelpers, unittest.TestCase):
+    pair_timeout_s = 60
+
+    def setUp(self):
+        self.d = Daemon(config_extra=ml_config(self.pair_timeout_s)).start()
+        self.ports = self.status()
+        self.assertTrue(self.ports["running"], self.ports)
+        self.identity = self.shared_identity()
+
+    def tearDown(self):
+        self.d.cleanup()
 
     # ---- serverinfo -------------------------------------------------------
 
@@ -464,6 +472,79 @@ class MoonlightPairTimeout(unittest.TestCase):
         self.assertTrue(wait_until(lambda: not self.d.request("GET", "/api/v1/moonlight/status").json["pairing_pending"],
                                    timeout=10))
         self.assertIsNone(self.d.proc.poll())
+
+
+@unittest.skipUnless(HAVE_CRYPTO, "python3-cryptography is needed (scripts/deps.sh --test)")
+@unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root (CI runs as root)")
+class MoonlightDiskFull(HostHelpers, unittest.TestCase):
+    """The state dir fills up (a small tmpfs, as in test_hardening_store):
+    pairing is refused with a reason the client shows, nothing half-stored,
+    a client that was paired stays paired, and pairing works once space is
+    back."""
+
+    def setUp(self):
+        from test_hardening_store import fill
+        self.fill = fill
+        self.tmp = tempfile.mkdtemp(prefix="lobbyd-ml-full-")
+        os.mkdir(os.path.join(self.tmp, "state"), 0o700)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
+                            os.path.join(self.tmp, "state")], capture_output=True, text=True)
+        if m.returncode != 0:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.skipTest("cannot mount a tmpfs here: " + m.stderr.strip())
+        self.d = Daemon(state_dir=self.tmp, config_extra=ml_config()).start()
+        self.ports = self.status()
+        self.assertTrue(self.ports["running"], self.ports)
+        self.identity = self.shared_identity()
+        self.filler = os.path.join(self.d.state_dir, "filler")
+
+    def tearDown(self):
+        try:
+            self.d.stop()
+        finally:
+            subprocess.run(["umount", "-l", self.d.state_dir])
+            self.d.cleanup()
+
+    def paired(self, identity):
+        return self.client(identity).get(True, "/serverinfo").text("PairStatus") == "1"
+
+    def test_pairing_on_a_full_disk(self):
+        self.pair()  # our identity pairs while there is room
+        self.fill(self.filler)
+        # A new client: the PIN is right, the host cannot keep the pairing.
+        replies = self.client(self._other).pair("4321", self.submit_pin("4321"))
+        last = replies[-1]
+        self.assertRefused(last, 500)
+        self.assertIn("could not store the pairing", last.status_message)
+        self.assertEqual(last.text("paired"), "0")
+        self.assertFalse(self.paired(self._other))
+        # The paired client pairing again (it forgot the host) loses nothing.
+        replies = self.client().pair("4321", self.submit_pin("4321"))
+        self.assertRefused(replies[-1], 500)
+        self.assertTrue(self.paired(self.identity), "a refused re-pair unpaired the client")
+        clients = self.d.request("GET", "/api/v1/moonlight/clients").json["clients"]
+        self.assertEqual([c["name"] for c in clients], ["roth"])
+        self.assertFalse(self.status()["pairing_pending"])
+        self.assertAlive()
+        # Room again: the new client pairs; the old one pairing again
+        # replaces its row (a new id, no second row); all survive a restart.
+        os.unlink(self.filler)
+        self.pair(self.client(self._other))
+        before = {c["id"] for c in self.d.request("GET", "/api/v1/moonlight/clients").json["clients"]}
+        events = EventStream(self.d)
+        try:
+            self.pair()
+            gone = events.wait_for("moonlight.unpaired")[0]["data"]["client_id"]
+            new = events.wait_for("moonlight.paired")[0]["data"]["client_id"]
+        finally:
+            events.close()
+        after = {c["id"] for c in self.d.request("GET", "/api/v1/moonlight/clients").json["clients"]}
+        self.assertIn(gone, before)
+        self.assertEqual(after, (before - {gone}) | {new})
+        self.restart()
+        self.assertTrue(self.paired(self.identity))
+        self.assertTrue(self.paired(self._other))
+        self.assertEqual(len(self.d.request("GET", "/api/v1/moonlight/clients").json["clients"]), 2)
 
 
 class MoonlightConfig(unittest.TestCase):

@@ -249,6 +249,46 @@ test_files_are_private (Fixture *f, gconstpointer data)
     }
 }
 
+static void
+collect_ml_client (const char *id, const char *name, const char *cert_pem, gint64 paired_at,
+                   gpointer data)
+{
+  g_ptr_array_add (data,
+                   g_strdup_printf ("%s|%s|%s|%" G_GINT64_FORMAT, id, name, cert_pem, paired_at));
+}
+
+static void
+assert_ml_clients (LbStore *store, const char *expected)
+{
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
+  g_assert_true (lb_store_foreach_ml_client (store, collect_ml_client, rows, NULL));
+  g_ptr_array_add (rows, NULL);
+  g_autofree char *joined = g_strjoinv (";", (char **)rows->pdata);
+  g_assert_cmpstr (joined, ==, expected);
+}
+
+/* A client pairing again with its certificate: the row is replaced in one
+ * write, so a failed write (here: locked) leaves the old pairing intact. */
+static void
+test_ml_client_replace (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LbStore) store = lb_store_open (f->path, NULL);
+  g_assert_true (lb_store_insert_ml_client (store, "C1", "tv", "PEM1", 10, NULL));
+  g_assert_true (lb_store_insert_ml_client (store, "C2", "phone", "PEM2", 11, NULL));
+  g_assert_true (lb_store_replace_ml_client (store, "C1", "C3", "tv2", "PEM1", 12, &error));
+  g_assert_no_error (error);
+  assert_ml_clients (store, "C2|phone|PEM2|11;C3|tv2|PEM1|12");
+  g_assert_false (lb_store_replace_ml_client (store, "C1", "C4", "x", "PEM1", 13, &error));
+  g_assert_error (error, LB_ERROR, LB_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  sqlite3 *other = hold_lock (f->path);
+  g_assert_false (lb_store_replace_ml_client (store, "C3", "C5", "tv3", "PEM1", 14, &error));
+  g_assert_nonnull (error);
+  release_lock (other);
+  assert_ml_clients (store, "C2|phone|PEM2|11;C3|tv2|PEM1|12");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -266,5 +306,6 @@ main (int argc, char **argv)
   g_test_add ("/store/pending-removal-survives-restart", Fixture, NULL, setup,
               test_pending_removal_survives_restart, teardown);
   g_test_add ("/store/files-are-private", Fixture, NULL, setup, test_files_are_private, teardown);
+  g_test_add ("/store/ml-client-replace", Fixture, NULL, setup, test_ml_client_replace, teardown);
   return g_test_run ();
 }
