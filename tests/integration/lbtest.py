@@ -301,6 +301,52 @@ class EventStream:
         self.sock.close()
 
 
+def fill(path):
+    """Writes zeros into @path until the file system is full (unbuffered, so
+    nothing is left to fail at close)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+class SmallDisk:
+    """A daemon's state dir on its own 2 MiB tmpfs, to fill up. Mounting needs
+    root (CI runs as root); where it cannot, the test is skipped, saying why."""
+
+    def __init__(self, test, prefix="lobbyd-full-"):
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.state_dir = os.path.join(self.tmp, "state")
+        os.mkdir(self.state_dir, 0o700)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", self.state_dir],
+                           capture_output=True, text=True)
+        if m.returncode != 0:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            test.skipTest("cannot mount a tmpfs here: " + m.stderr.strip())
+        self.filler = os.path.join(self.state_dir, "filler")
+
+    def fill(self):
+        fill(self.filler)
+
+    def free(self):
+        if os.path.exists(self.filler):
+            os.unlink(self.filler)
+
+    def release(self, daemon):
+        """Stops @daemon (running on this disk), unmounts, removes its files."""
+        try:
+            daemon.stop()
+        finally:
+            subprocess.run(["umount", "-l", self.state_dir])
+            daemon.cleanup()
+
+
 def wait_until(predicate, timeout=5.0, interval=0.05):
     end = time.time() + timeout
     while time.time() < end:

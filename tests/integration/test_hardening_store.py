@@ -11,14 +11,12 @@
 import os
 import sqlite3
 import stat
-import shutil
-import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from lbtest import Daemon, count_udp_packets, free_port, wait_until
+from lbtest import Daemon, SmallDisk, count_udp_packets, free_port, wait_until
 
 
 def db_path(d):
@@ -168,45 +166,17 @@ class LockedDatabaseTest(unittest.TestCase):
         self.assertEqual(len(sessions), 1)
 
 
-def fill(path):
-    """Writes zeros into @path until the file system is full (unbuffered, so
-    nothing is left to fail at close)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        for size in (65536, 4096, 512, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * size)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-
-
 @unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root (CI runs as root)")
 class DiskFullTest(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="lobbyd-full-")
-        os.mkdir(os.path.join(self.tmp, "state"), 0o700)
-        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
-                            os.path.join(self.tmp, "state")], capture_output=True, text=True)
-        if m.returncode != 0:
-            # A container without CAP_SYS_ADMIN: say so rather than pass.
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.skipTest("cannot mount a tmpfs here: " + m.stderr.strip())
-        self.d = Daemon(state_dir=self.tmp)
-        self.filler = os.path.join(self.d.state_dir, "filler")
+        self.disk = SmallDisk(self)
+        self.d = Daemon(state_dir=self.disk.tmp)
 
     def tearDown(self):
-        try:
-            self.d.stop()
-        finally:
-            subprocess.run(["umount", "-l", self.d.state_dir])
-            self.d.cleanup()
+        self.disk.release(self.d)
 
     def free_space(self):
-        if os.path.exists(self.filler):
-            os.unlink(self.filler)
+        self.disk.free()
 
     def test_delete_on_full_disk_stops_media_and_rows_go_once_space_frees(self):
         d = self.d.start()
@@ -221,7 +191,7 @@ class DiskFullTest(unittest.TestCase):
         self.assertGreater(count_udp_packets(pb, 0.5), 0)
         before = counts(d)
 
-        fill(self.filler)
+        self.disk.fill()
         # Creates and joins fail cleanly and leave nothing behind.
         r = d.create_lobby(name="x", key="x")
         self.assertEqual((r.status, r.error_code()), (500, "store_error"), r.body)
@@ -272,7 +242,7 @@ class DiskFullTest(unittest.TestCase):
         d.join(b["id"], pb, width=160, height=120)
         self.assertGreater(count_udp_packets(pb, 0.5), 0)
 
-        fill(self.filler)
+        self.disk.fill()
         r = d.request("DELETE", "/api/v1/lobbies/%s" % b["id"])
         self.assertIn(r.status, (200, 204), r.body)
         d.stop()
@@ -306,7 +276,7 @@ class DiskFullTest(unittest.TestCase):
         d = self.d.start()
         a = d.create_lobby(name="a", key="a").json
         d.stop()
-        fill(self.filler)
+        self.disk.fill()
         d.start()
         lobbies = {l["id"] for l in d.request("GET", "/api/v1/lobbies").json["lobbies"]}
         self.assertEqual(lobbies, {a["id"]})

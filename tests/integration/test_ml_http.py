@@ -8,17 +8,14 @@ applist with app ids that survive a restart, launch/cancel and currentgame,
 unpaired certificates refused, and malformed requests refused in XML
 without a crash."""
 import os
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 import unittest
 import urllib.parse
 
 import lbtest
-from lbtest import Daemon, EventStream, free_port, wait_until
+from lbtest import Daemon, EventStream, SmallDisk, free_port, wait_until
 
 try:
     import moonlight_client as mc
@@ -483,34 +480,21 @@ class MoonlightDiskFull(HostHelpers, unittest.TestCase):
     back."""
 
     def setUp(self):
-        from test_hardening_store import fill
-        self.fill = fill
-        self.tmp = tempfile.mkdtemp(prefix="lobbyd-ml-full-")
-        os.mkdir(os.path.join(self.tmp, "state"), 0o700)
-        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
-                            os.path.join(self.tmp, "state")], capture_output=True, text=True)
-        if m.returncode != 0:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.skipTest("cannot mount a tmpfs here: " + m.stderr.strip())
-        self.d = Daemon(state_dir=self.tmp, config_extra=ml_config()).start()
+        self.disk = SmallDisk(self, prefix="lobbyd-ml-full-")
+        self.d = Daemon(state_dir=self.disk.tmp, config_extra=ml_config()).start()
         self.ports = self.status()
         self.assertTrue(self.ports["running"], self.ports)
         self.identity = self.shared_identity()
-        self.filler = os.path.join(self.d.state_dir, "filler")
 
     def tearDown(self):
-        try:
-            self.d.stop()
-        finally:
-            subprocess.run(["umount", "-l", self.d.state_dir])
-            self.d.cleanup()
+        self.disk.release(self.d)
 
     def paired(self, identity):
         return self.client(identity).get(True, "/serverinfo").text("PairStatus") == "1"
 
     def test_pairing_on_a_full_disk(self):
         self.pair()  # our identity pairs while there is room
-        self.fill(self.filler)
+        self.disk.fill()
         # A new client: the PIN is right, the host cannot keep the pairing.
         replies = self.client(self._other).pair("4321", self.submit_pin("4321"))
         last = replies[-1]
@@ -528,7 +512,7 @@ class MoonlightDiskFull(HostHelpers, unittest.TestCase):
         self.assertAlive()
         # Room again: the new client pairs; the old one pairing again
         # replaces its row (a new id, no second row); all survive a restart.
-        os.unlink(self.filler)
+        self.disk.free()
         self.pair(self.client(self._other))
         before = {c["id"] for c in self.d.request("GET", "/api/v1/moonlight/clients").json["clients"]}
         events = EventStream(self.d)
