@@ -57,6 +57,12 @@ lb_profile_share_key (const LbProfile *p)
                           p->height, p->fps, lb_bitrate_tier (p->bitrate_kbps));
 }
 
+guint64
+lb_profile_pixel_rate (const LbProfile *p)
+{
+  return (guint64)p->width * p->height * p->fps;
+}
+
 const char *
 lb_codec_name (LbCodec codec)
 {

@@ -113,6 +113,8 @@ guint lb_bitrate_tier (guint kbps);
 /* "video/h264/1280x720@30/4000" (constrained baseline: "video/h264-cb/…"):
  * sessions of a lobby with equal keys can share an encode. */
 char *lb_profile_share_key (const LbProfile *profile);
+/* width × height × fps: what a software pool's budget is counted in. */
+guint64 lb_profile_pixel_rate (const LbProfile *profile);
 /* "video" | "audio". */
 const char *lb_media_kind_name (LbMediaKind kind);
 

@@ -282,6 +282,21 @@ add_session (LbRegistry *self, const char *id, LbLobby *lobby, LbSessionSpec *sp
   return session;
 }
 
+/* A running encode of @lobby that a session of @spec can share, or NULL. */
+static LbSharedEncode *
+find_shareable_encode (LbRegistry *self, LbLobby *lobby, const LbSessionSpec *spec)
+{
+  for (guint i = 0; lb_lobby_get_spec (lobby)->share_encodes && i < self->encodes->len; i++)
+    {
+      LbSharedEncode *encode = g_ptr_array_index (self->encodes, i);
+      if (lb_shared_encode_get_lobby (encode) == lobby
+          && lb_shared_encode_accepts (encode, &spec->profile, spec->encoder,
+                                       spec->require_hardware))
+        return encode;
+    }
+  return NULL;
+}
+
 /* Admission of a session: an encode of its lobby with the same profile
  * takes it at no cost in slots; otherwise a new encode is admitted. */
 static gboolean
@@ -289,19 +304,13 @@ start_session (LbRegistry *self, LbSession *session, GError **error)
 {
   LbLobby *lobby = lb_session_get_lobby (session);
   const LbSessionSpec *spec = lb_session_get_spec (session);
-  gboolean share = lb_lobby_get_spec (lobby)->share_encodes;
-
-  for (guint i = 0; share && i < self->encodes->len; i++)
-    {
-      LbSharedEncode *encode = g_ptr_array_index (self->encodes, i);
-      if (lb_shared_encode_get_lobby (encode) == lobby
-          && lb_shared_encode_accepts (encode, &spec->profile, spec->encoder,
-                                       spec->require_hardware))
-        return lb_session_attach (session, encode, error);
-    }
+  LbSharedEncode *shared = find_shareable_encode (self, lobby, spec);
+  if (shared != NULL)
+    return lb_session_attach (session, shared, error);
 
   LbSharedEncode *encode
-      = lb_shared_encode_new (lobby, &spec->profile, share, spec->encoder, spec->require_hardware);
+      = lb_shared_encode_new (lobby, &spec->profile, lb_lobby_get_spec (lobby)->share_encodes,
+                              spec->encoder, spec->require_hardware);
   g_ptr_array_add (self->encodes, encode);
   if (!lb_admission_admit (self->admission, encode, -1, error)
       || !lb_session_attach (session, encode, error))
@@ -666,16 +675,9 @@ lb_registry_check_join (LbRegistry *self, LbLobby *lobby, const LbSessionSpec *s
 {
   if (check_join (self, spec, error) == NULL)
     return FALSE;
-  for (guint i = 0; lb_lobby_get_spec (lobby)->share_encodes && i < self->encodes->len; i++)
-    {
-      LbSharedEncode *encode = g_ptr_array_index (self->encodes, i);
-      if (lb_shared_encode_get_lobby (encode) == lobby
-          && lb_shared_encode_accepts (encode, &spec->profile, spec->encoder,
-                                       spec->require_hardware))
-        return TRUE;
-    }
-  const LbProfile *p = &spec->profile;
-  return lb_admission_check (self->admission, (guint64)p->width * p->height * p->fps, spec->encoder,
+  if (find_shareable_encode (self, lobby, spec) != NULL)
+    return TRUE;
+  return lb_admission_check (self->admission, lb_profile_pixel_rate (&spec->profile), spec->encoder,
                              spec->require_hardware, error);
 }
 

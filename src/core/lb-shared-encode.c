@@ -203,7 +203,7 @@ lb_shared_encode_get_profile (const LbSharedEncode *self)
 guint64
 lb_shared_encode_get_pixel_rate (const LbSharedEncode *self)
 {
-  return (guint64)self->profile.width * self->profile.height * self->profile.fps;
+  return lb_profile_pixel_rate (&self->profile);
 }
 
 LbEncode *
