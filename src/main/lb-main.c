@@ -100,13 +100,11 @@ service_status (LbRegistry *registry, LbPools *pools)
   lb_pools_hardware_totals (pools, &used, &limit);
   guint lobbies = lb_registry_get_lobbies (registry)->len;
   guint sessions = lb_registry_count_running_sessions (registry);
-  if (limit < 0)
-    return g_strdup_printf ("%u %s, %u %s, %u hardware encoder slots used (no limit)", lobbies,
-                            lobbies == 1 ? "lobby" : "lobbies", sessions,
-                            sessions == 1 ? "session" : "sessions", used);
-  return g_strdup_printf ("%u %s, %u %s, %u of %d hardware encoder slots used", lobbies,
-                          lobbies == 1 ? "lobby" : "lobbies", sessions,
-                          sessions == 1 ? "session" : "sessions", used, limit);
+  g_autofree char *slots
+      = limit < 0 ? g_strdup_printf ("%u hardware encoder slots used (no limit)", used)
+                  : g_strdup_printf ("%u of %d hardware encoder slots used", used, limit);
+  return g_strdup_printf ("%u %s, %u %s, %s", lobbies, lobbies == 1 ? "lobby" : "lobbies", sessions,
+                          sessions == 1 ? "session" : "sessions", slots);
 }
 
 typedef struct
